@@ -1,0 +1,271 @@
+/**
+ * The time-series store port. Every store adapter (`storage/duckdb`, `storage/influx`)
+ * implements {@link TimeSeriesStore}; the contract suite in `tests/integration/store-contract`
+ * runs unchanged against each of them.
+ *
+ * The model is deliberately small (measurement, fields, tag filter, time range, window,
+ * aggregate, group-by) so that each adapter can translate it: SQL for DuckDB, InfluxQL over
+ * `/query` for InfluxDB.
+ */
+
+/** The three measurements of the store model (ARCHITECTURE.md, "Store model"). */
+export type Measurement = 'meter' | 'vehicle' | 'sensor';
+
+/** Storage type of a field. Aggregates other than first/last/count need `float`. */
+export type FieldType = 'float' | 'boolean' | 'string';
+
+export interface MeasurementSchema {
+  /** Tag keys, in a fixed order. Tags are strings you filter or group by. */
+  readonly tags: readonly string[];
+  /**
+   * The tag that names the device. With `site`, it identifies a series: the other tags are
+   * attributes of the device (its building, department…), so a point written twice for the
+   * same site, device and time is one point.
+   */
+  readonly key: string;
+  /** Field names and their storage types. */
+  readonly fields: Readonly<Record<string, FieldType>>;
+}
+
+export const MEASUREMENTS: Readonly<Record<Measurement, MeasurementSchema>> = {
+  meter: {
+    tags: ['site', 'building', 'department', 'meter', 'kind', 'system'],
+    key: 'meter',
+    fields: { total: 'float', power: 'float' },
+  },
+  vehicle: {
+    tags: ['site', 'vehicle', 'department'],
+    key: 'vehicle',
+    fields: {
+      lat: 'float',
+      lon: 'float',
+      speed: 'float',
+      ignition: 'boolean',
+      odometer: 'float',
+      fuel: 'float',
+    },
+  },
+  sensor: {
+    tags: ['site', 'building', 'room', 'sensor'],
+    key: 'sensor',
+    fields: {
+      occupancy: 'float',
+      temperature: 'float',
+      humidity: 'float',
+      co2: 'float',
+      hvac: 'string',
+      lights: 'boolean',
+    },
+  },
+};
+
+export type FieldValue = number | boolean | string;
+
+/** One point. Absent tags are stored as empty; absent fields are simply not set. */
+export interface Point {
+  readonly measurement: Measurement;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly fields: Readonly<Record<string, FieldValue>>;
+  /** Epoch milliseconds (UTC). */
+  readonly time: number;
+}
+
+export type Aggregate = 'first' | 'last' | 'min' | 'max' | 'mean' | 'sum' | 'count';
+
+export const AGGREGATES: readonly Aggregate[] = ['first', 'last', 'min', 'max', 'mean', 'sum', 'count'];
+
+/** Window lengths the query model accepts: each divides a day, or is exactly one day. */
+export type Every = '1m' | '5m' | '15m' | '30m' | '1h' | '1d';
+
+export const EVERY_MS: Readonly<Record<Every, number>> = {
+  '1m': 60_000,
+  '5m': 300_000,
+  '15m': 900_000,
+  '30m': 1_800_000,
+  '1h': 3_600_000,
+  '1d': 86_400_000,
+};
+
+/** A tag filter: tag key → one value, or any of several values. */
+export type TagFilter = Readonly<Record<string, string | readonly string[]>>;
+
+export interface Query {
+  readonly measurement: Measurement;
+  /** Fields to return; each must belong to the measurement. */
+  readonly fields: readonly string[];
+  readonly where?: TagFilter;
+  /** Inclusive start, epoch ms. */
+  readonly from: number;
+  /** Exclusive end, epoch ms. */
+  readonly to: number;
+  /**
+   * Aggregate each field. Without `every`, over the whole range; with `every`, per window.
+   * Without `aggregate`, raw points are returned (and `every` must be absent).
+   */
+  readonly aggregate?: Aggregate;
+  /**
+   * Window length. Windows are aligned to local midnight in `timezone` (so `1d` is a
+   * calendar day of the site, and a day in Asia/Shanghai starts at 16:00 UTC the day
+   * before). Only windows holding at least one point are returned.
+   */
+  readonly every?: Every;
+  /** IANA time zone for window alignment; default `UTC`. */
+  readonly timezone?: string;
+  /** Tag keys to group by; one {@link Series} per distinct combination. */
+  readonly groupBy?: readonly string[];
+}
+
+export interface Row {
+  /** Epoch ms: the point's time for raw rows, the window start for windowed rows, `from` otherwise. */
+  readonly time: number;
+  /** One entry per queried field; `null` when the field has no value in this row. */
+  readonly values: Readonly<Record<string, FieldValue | null>>;
+}
+
+export interface Series {
+  /** Values of the group-by tags (empty object when not grouped). */
+  readonly tags: Readonly<Record<string, string>>;
+  /** Rows in ascending time. */
+  readonly rows: readonly Row[];
+}
+
+export interface LatestQuery {
+  readonly measurement: Measurement;
+  readonly fields: readonly string[];
+  readonly where?: TagFilter;
+  /** Only consider points before this instant (exclusive, epoch ms); default: no bound. */
+  readonly before?: number;
+}
+
+export interface LatestPoint {
+  /** All tags of the series. */
+  readonly tags: Readonly<Record<string, string>>;
+  readonly time: number;
+  readonly values: Readonly<Record<string, FieldValue | null>>;
+}
+
+/**
+ * A time-series store. `start()` and `stop()` are idempotent.
+ *
+ * Errors that may succeed on retry (server down, timeout, 5xx, 429) are {@link StoreError}
+ * with `retriable: true`; the ingest holds its acknowledgements and retries them.
+ */
+export interface TimeSeriesStore {
+  /** A short name for logs and benchmarks, e.g. `duckdb` or `influxdb 1.6.7`. */
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /**
+   * Write points; resolves once they are committed (durable per the store's own rules).
+   * Writing the same series and time twice leaves one point: the later write wins.
+   */
+  write(points: readonly Point[]): Promise<void>;
+  /** Run a query of the store model. Series are sorted by their tag values. */
+  query(query: Query): Promise<Series[]>;
+  /** The latest point of each series matching the filter (one per device). */
+  latest(query: LatestQuery): Promise<LatestPoint[]>;
+}
+
+/** An error from a store. `retriable` says whether the same call may succeed later. */
+export class StoreError extends Error {
+  readonly retriable: boolean;
+  readonly code: string;
+  constructor(message: string, options: { code: string; retriable: boolean; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StoreError';
+    this.code = options.code;
+    this.retriable = options.retriable;
+  }
+}
+
+/**
+ * Check a query against the store model before an adapter translates it, so both
+ * adapters reject the same mistakes with the same messages.
+ */
+export function validateQuery(query: Query): void {
+  const schema = MEASUREMENTS[query.measurement];
+  if (!schema) throw invalid(`unknown measurement "${query.measurement}"`);
+  if (query.fields.length === 0) throw invalid('fields: at least one field is needed');
+  for (const field of query.fields) {
+    const type = schema.fields[field];
+    if (!type) {
+      throw invalid(
+        `fields: "${field}" is not a field of ${query.measurement} (${Object.keys(schema.fields).join(', ')})`,
+      );
+    }
+    if (query.aggregate && !['first', 'last', 'count'].includes(query.aggregate) && type !== 'float') {
+      throw invalid(`aggregate: ${query.aggregate} needs a numeric field; "${field}" is ${type}`);
+    }
+  }
+  validateTags(query.measurement, [...Object.keys(query.where ?? {}), ...(query.groupBy ?? [])]);
+  if (!Number.isFinite(query.from) || !Number.isFinite(query.to)) throw invalid('from/to: not a time');
+  if (query.to < query.from) throw invalid('to: must not be before from');
+  if (query.every !== undefined) {
+    if (!(query.every in EVERY_MS))
+      throw invalid(`every: "${query.every}" is not one of ${Object.keys(EVERY_MS).join(', ')}`);
+    if (!query.aggregate) throw invalid('every: windows need an aggregate');
+  }
+}
+
+export function validateTags(measurement: Measurement, tags: readonly string[]): void {
+  const schema = MEASUREMENTS[measurement];
+  for (const tag of tags) {
+    if (!schema.tags.includes(tag)) {
+      throw invalid(`"${tag}" is not a tag of ${measurement} (${schema.tags.join(', ')})`);
+    }
+  }
+}
+
+function invalid(message: string): StoreError {
+  return new StoreError(message, { code: 'INVALID_QUERY', retriable: false });
+}
+
+/** Check points against the store model; the message names the point and the bad part. */
+export function validatePoints(points: readonly Point[]): void {
+  points.forEach((point, index) => {
+    const schema = MEASUREMENTS[point.measurement];
+    const where = `point ${index} (${point.measurement ?? '?'})`;
+    if (!schema)
+      throw new StoreError(`${where}: unknown measurement`, { code: 'INVALID_POINT', retriable: false });
+    if (!Number.isFinite(point.time)) {
+      throw new StoreError(`${where}: time is not an epoch-ms number`, {
+        code: 'INVALID_POINT',
+        retriable: false,
+      });
+    }
+    for (const tag of Object.keys(point.tags)) {
+      if (!schema.tags.includes(tag)) {
+        throw new StoreError(`${where}: "${tag}" is not a tag of ${point.measurement}`, {
+          code: 'INVALID_POINT',
+          retriable: false,
+        });
+      }
+    }
+    if (!point.tags[schema.key] || !point.tags.site) {
+      throw new StoreError(`${where}: tags "site" and "${schema.key}" are required`, {
+        code: 'INVALID_POINT',
+        retriable: false,
+      });
+    }
+    let count = 0;
+    for (const [field, value] of Object.entries(point.fields)) {
+      const type = schema.fields[field];
+      const ok =
+        type === 'float'
+          ? typeof value === 'number' && Number.isFinite(value)
+          : type === 'boolean'
+            ? typeof value === 'boolean'
+            : type === 'string' && typeof value === 'string';
+      if (!ok) {
+        throw new StoreError(
+          type
+            ? `${where}: field "${field}" must be ${type === 'float' ? 'a finite number' : `a ${type}`}`
+            : `${where}: "${field}" is not a field of ${point.measurement}`,
+          { code: 'INVALID_POINT', retriable: false },
+        );
+      }
+      count++;
+    }
+    if (count === 0) throw new StoreError(`${where}: no fields`, { code: 'INVALID_POINT', retriable: false });
+  });
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['tests/**/*.test.ts'],
+    globalSetup: ['tests/setup/influxd.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // A skipped or focused test is a defect here (see .ci/run); fail the run on `.only`.
+    allowOnly: false,
+  },
+});
