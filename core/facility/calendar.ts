@@ -1,0 +1,153 @@
+/**
+ * The site's working calendar: which days are worked (weekly rule, public holidays, make-up
+ * workdays 调休上班) and which instants fall in working hours, in the site's own time zone.
+ *
+ * Working time is what the off-hours share, vehicle and room utilisation are measured against,
+ * so it is computed from local wall-clock times through luxon: a working day in a zone with
+ * daylight saving starts at 09:00 local whatever the UTC offset that day, and the day of the
+ * change is 23 or 25 hours long.
+ */
+import { DateTime, IANAZone } from 'luxon';
+import { parseClockRange, parseDay, parseDayRange, weekdayOf } from './dates.ts';
+import type { Facility, Weekday } from './schema.ts';
+
+/**
+ * What a local date is: a usual `workday`, a `weekend` (a day off by the weekly rule), a public
+ * `holiday`, or an `extra-workday` (a make-up workday on a day otherwise off).
+ */
+export type DayKind = 'workday' | 'weekend' | 'holiday' | 'extra-workday';
+
+/** A half-open interval `[start, end)` of epoch milliseconds (UTC). */
+export interface Interval {
+  start: number;
+  end: number;
+}
+
+/** A site calendar. All methods are pure; local dates are `YYYY-MM-DD` in the site's zone. */
+export interface WorkCalendar {
+  /** IANA zone of the site. */
+  readonly timezone: string;
+  /** What kind of day a local date is. Throws `RangeError` for a string that is not a date. */
+  dayKind(date: string): DayKind;
+  /** Whether people work on a local date: a usual workday or a make-up workday, not a holiday. */
+  isWorkday(date: string): boolean;
+  /** Whether an instant is working time: a workday, within working hours (start inclusive, end exclusive). */
+  isWorkingTime(epochMs: number): boolean;
+  /**
+   * The working time inside `[fromMs, toMs)`, as sorted, disjoint, non-adjacent UTC intervals
+   * (empty when `toMs <= fromMs`). Throws `RangeError` for a non-finite bound.
+   */
+  workingIntervals(fromMs: number, toMs: number): Interval[];
+  /** Milliseconds of working time inside `[fromMs, toMs)`. */
+  workingMs(fromMs: number, toMs: number): number;
+  /** The site-local date of an instant. */
+  localDate(epochMs: number): string;
+}
+
+/** What {@link buildCalendar} needs: the file's calendar section and the site's zone. */
+export interface CalendarInput {
+  timezone: string;
+  workdays: readonly Weekday[];
+  workingHours: string;
+  holidays?: readonly string[];
+  extraWorkdays?: readonly string[];
+}
+
+/**
+ * Builds a calendar. The input is expected to be valid (as `loadFacility` guarantees); invalid
+ * input throws `RangeError`. A date both a holiday and a make-up workday counts as a make-up
+ * workday (validation refuses that combination anyway).
+ */
+export function buildCalendar(input: CalendarInput): WorkCalendar {
+  if (!IANAZone.isValidZone(input.timezone)) throw new RangeError(`unknown time zone "${input.timezone}"`);
+  const zone = IANAZone.create(input.timezone);
+  const hours = unwrap(parseClockRange(input.workingHours), 'workingHours');
+  if (hours.end <= hours.start) {
+    throw new RangeError(`working hours "${input.workingHours}" run past midnight`);
+  }
+  const workdays = new Set(input.workdays);
+  const holidays = new Set<number>();
+  for (const text of input.holidays ?? []) {
+    const range = unwrap(parseDayRange(text), 'holidays');
+    for (let day = range.first; day <= range.last; day++) holidays.add(day);
+  }
+  const extras = new Set((input.extraWorkdays ?? []).map((text) => unwrap(parseDay(text), 'extraWorkdays')));
+
+  const kindOfDay = (day: number): DayKind => {
+    if (extras.has(day)) return 'extra-workday';
+    if (holidays.has(day)) return 'holiday';
+    return workdays.has(weekdayOf(day)) ? 'workday' : 'weekend';
+  };
+  const dayNumber = (date: string) => unwrap(parseDay(date), 'date');
+  const worked = (kind: DayKind) => kind === 'workday' || kind === 'extra-workday';
+
+  /** Working interval of the local day starting at `midnight`, or undefined on a day off. */
+  const workOf = (midnight: DateTime): Interval | undefined => {
+    const day = dayNumber(midnight.toISODate() as string);
+    if (!worked(kindOfDay(day))) return undefined;
+    return { start: atMinute(midnight, hours.start), end: atMinute(midnight, hours.end) };
+  };
+
+  // isWorkingTime is called per data point, usually in time order: keep the last day looked up.
+  let cached: { from: number; to: number; work: Interval | undefined } | undefined;
+  const dayAround = (epochMs: number) => {
+    if (cached && cached.from <= epochMs && epochMs < cached.to) return cached;
+    const midnight = DateTime.fromMillis(epochMs, { zone }).startOf('day');
+    cached = { from: midnight.toMillis(), to: midnight.plus({ days: 1 }).toMillis(), work: workOf(midnight) };
+    return cached;
+  };
+
+  const workingIntervals = (fromMs: number, toMs: number): Interval[] => {
+    if (!Number.isFinite(fromMs) || !Number.isFinite(toMs)) {
+      throw new RangeError(`working intervals need a finite range, not [${fromMs}, ${toMs})`);
+    }
+    const out: Interval[] = [];
+    if (toMs <= fromMs) return out;
+    let midnight = DateTime.fromMillis(fromMs, { zone }).startOf('day');
+    while (midnight.toMillis() < toMs) {
+      const work = workOf(midnight);
+      if (work) {
+        const start = Math.max(work.start, fromMs);
+        const end = Math.min(work.end, toMs);
+        const last = out[out.length - 1];
+        if (end > start) {
+          if (last && last.end === start) last.end = end;
+          else out.push({ start, end });
+        }
+      }
+      midnight = midnight.plus({ days: 1 }).startOf('day');
+    }
+    return out;
+  };
+
+  return {
+    timezone: zone.name,
+    dayKind: (date) => kindOfDay(dayNumber(date)),
+    isWorkday: (date) => worked(kindOfDay(dayNumber(date))),
+    isWorkingTime: (epochMs) => {
+      const { work } = dayAround(epochMs);
+      return work !== undefined && work.start <= epochMs && epochMs < work.end;
+    },
+    workingIntervals,
+    workingMs: (fromMs, toMs) =>
+      workingIntervals(fromMs, toMs).reduce((sum, interval) => sum + interval.end - interval.start, 0),
+    localDate: (epochMs) => DateTime.fromMillis(epochMs, { zone }).toISODate() as string,
+  };
+}
+
+/** The calendar of a loaded facility. */
+export function facilityCalendar(facility: Pick<Facility, 'site' | 'calendar'>): WorkCalendar {
+  return buildCalendar({ timezone: facility.site.timezone, ...facility.calendar });
+}
+
+/** Epoch ms of a local clock time (minutes since midnight, 1440 = next midnight) on a local day. */
+function atMinute(midnight: DateTime, minutes: number): number {
+  if (minutes === 1440) return midnight.plus({ days: 1 }).startOf('day').toMillis();
+  // A time that does not exist (skipped by a DST change) moves forward by the gap, as luxon does.
+  return midnight.set({ hour: Math.floor(minutes / 60), minute: minutes % 60 }).toMillis();
+}
+
+function unwrap<T>(parsed: { ok: true; value: T } | { ok: false; reason: string }, what: string): T {
+  if (!parsed.ok) throw new RangeError(`calendar ${what}: ${parsed.reason}`);
+  return parsed.value;
+}

@@ -1,0 +1,9 @@
+/**
+ * The built-in demo facility: a fictional provincial government compound in Chengdu, shipped
+ * with the product and used by its tests and simulators. This module only names the file;
+ * reading it is the caller's business (core does no I/O).
+ */
+import { fileURLToPath } from 'node:url';
+
+/** Absolute path of `demo-facility.yaml`, a copy of `reference/facility.yaml` (format version 1). */
+export const DEMO_FACILITY_PATH: string = fileURLToPath(new URL('./demo-facility.yaml', import.meta.url));
