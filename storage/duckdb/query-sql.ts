@@ -1,0 +1,207 @@
+/**
+ * Translation of the store's query model to DuckDB SQL. Tag values travel as bound
+ * parameters; the only literals written into the SQL are identifiers from `MEASUREMENTS` and
+ * integers computed here (times, window lengths, offsets).
+ */
+import {
+  type Aggregate,
+  EVERY_MS,
+  type LatestQuery,
+  MEASUREMENTS,
+  type Measurement,
+  type Query,
+  type TagFilter,
+} from '../../core/store.ts';
+import type { OffsetSegment } from './time-zone.ts';
+
+export interface Statement {
+  readonly sql: string;
+  readonly params: string[];
+}
+
+/**
+ * Bounds of a stored time: the range of JavaScript dates, so that every stored time is a safe
+ * integer and turns back into a `Date`.
+ */
+export const MAX_TIME = 8.64e15;
+
+export function quote(identifier: string): string {
+  return `"${identifier.replaceAll('"', '""')}"`;
+}
+
+/** The table of a measurement, as written in SQL. */
+export function table(measurement: Measurement): string {
+  return quote(measurement);
+}
+
+/** An integer literal; refuses anything else so that no stray value ends up in the SQL. */
+function int(value: number): string {
+  if (!Number.isSafeInteger(value)) throw new Error(`not a safe integer: ${value}`);
+  return String(value);
+}
+
+/** Times are whole milliseconds, so `time >= x` is `time >= ceil(x)` and `time < y` is `time < ceil(y)`. */
+function bound(time: number): string {
+  return int(Math.min(Math.max(Math.ceil(time), -MAX_TIME), MAX_TIME + 1));
+}
+
+const AGGREGATE_SQL: Readonly<Record<Aggregate, (field: string) => string>> = {
+  // arg_min/arg_max skip rows where the field is NULL: the first/last value, like InfluxQL.
+  first: (field) => `arg_min(${field}, "time")`,
+  last: (field) => `arg_max(${field}, "time")`,
+  min: (field) => `min(${field})`,
+  max: (field) => `max(${field})`,
+  mean: (field) => `avg(${field})`,
+  sum: (field) => `sum(${field})`,
+  // COUNT is BIGINT, which the client would read as a bigint.
+  count: (field) => `count(${field})::DOUBLE`,
+};
+
+function filterSql(where: TagFilter | undefined, params: string[]): string[] {
+  const conditions: string[] = [];
+  for (const [tag, wanted] of Object.entries(where ?? {})) {
+    const values = typeof wanted === 'string' ? [wanted] : wanted;
+    if (values.length === 0) {
+      conditions.push('FALSE');
+      continue;
+    }
+    const placeholders = values.map((value) => {
+      params.push(value);
+      return `$${params.length}`;
+    });
+    conditions.push(
+      placeholders.length === 1
+        ? `${quote(tag)} = ${placeholders[0]}`
+        : `${quote(tag)} IN (${placeholders.join(', ')})`,
+    );
+  }
+  return conditions;
+}
+
+/** At least one of the fields has a value: the rows InfluxQL would consider too. */
+function anyFieldSql(fields: readonly string[]): string {
+  return `(${fields.map((field) => `${quote(field)} IS NOT NULL`).join(' OR ')})`;
+}
+
+/** Columns of a query's answer, in order: group-by tags, then time if any, then fields. */
+export interface QueryShape {
+  readonly groupBy: readonly string[];
+  readonly fields: readonly string[];
+  /** Whether the answer has a time column (raw rows and windows); otherwise rows are at `from`. */
+  readonly timed: boolean;
+  /** Whether the time column holds local window starts to be turned into UTC instants. */
+  readonly localWindows: boolean;
+}
+
+/**
+ * The SELECT for a validated {@link Query}. With windows, `segments` gives the time zone's
+ * offsets over the range; the time column then holds window starts in local milliseconds.
+ */
+export function querySql(query: Query, segments: readonly OffsetSegment[]): Statement & QueryShape {
+  const schema = MEASUREMENTS[query.measurement];
+  const groupBy = [...new Set(query.groupBy ?? [])];
+  const fields = [...new Set(query.fields)];
+  const params: string[] = [];
+  const conditions = [
+    `"time" >= ${bound(query.from)}`,
+    `"time" < ${bound(query.to)}`,
+    ...filterSql(query.where, params),
+    anyFieldSql(fields),
+  ];
+  const where = conditions.join(' AND ');
+  const tags = groupBy.map(quote);
+  const from = table(query.measurement);
+
+  if (!query.aggregate) {
+    const order = [...tags, '"time"', quote('site'), quote(schema.key)].join(', ');
+    const columns = [...tags, '"time"::DOUBLE', ...fields.map(quote)].join(', ');
+    return {
+      sql: `SELECT ${columns} FROM ${from} WHERE ${where} ORDER BY ${order}`,
+      params,
+      groupBy,
+      fields,
+      timed: true,
+      localWindows: false,
+    };
+  }
+
+  const aggregate = AGGREGATE_SQL[query.aggregate];
+  const values = fields.map((field) => aggregate(quote(field)));
+  if (!query.every) {
+    const list = tags.join(', ');
+    // Without GROUP BY an aggregate over no rows is still one row (of NULLs); the model says none.
+    const tail = tags.length > 0 ? ` GROUP BY ${list} ORDER BY ${list}` : ' HAVING count(*) > 0';
+    return {
+      sql: `SELECT ${[...tags, ...values].join(', ')} FROM ${from} WHERE ${where}${tail}`,
+      params,
+      groupBy,
+      fields,
+      timed: false,
+      localWindows: false,
+    };
+  }
+
+  const every = int(EVERY_MS[query.every]);
+  const inner = [...tags, '"time"', ...fields.map(quote), `"time" + ${offsetSql(segments)} AS "local"`];
+  // Floor modulo: `%` keeps the sign of the dividend, and local times before 1970 are negative.
+  const window = `"local" - (("local" % ${every}) + ${every}) % ${every}`;
+  const keys = [...tags, '"window"'].join(', ');
+  return {
+    sql:
+      `SELECT ${[...tags, '"window"::DOUBLE', ...values].join(', ')} FROM (` +
+      `SELECT *, ${window} AS "window" FROM (SELECT ${inner.join(', ')} FROM ${from} WHERE ${where})` +
+      `) GROUP BY ${keys} ORDER BY ${keys}`,
+    params,
+    groupBy,
+    fields,
+    timed: true,
+    localWindows: true,
+  };
+}
+
+/** The offset to add to a UTC `"time"` to get local time, as a constant or a CASE over segments. */
+function offsetSql(segments: readonly OffsetSegment[]): string {
+  const [first, ...rest] = segments;
+  if (!first) return '0';
+  if (rest.length === 0) return int(first.offset);
+  const cases = segments
+    .slice(0, -1)
+    .map(
+      (segment, i) =>
+        `WHEN "time" < ${int((segments[i + 1] as OffsetSegment).start)} THEN ${int(segment.offset)}`,
+    );
+  return `(CASE ${cases.join(' ')} ELSE ${int((segments.at(-1) as OffsetSegment).offset)} END)`;
+}
+
+/**
+ * The SELECT for a {@link LatestQuery}: the last row of each device holding at least one of
+ * the fields, with all tags, ordered by site and device like the InfluxDB adapter.
+ *
+ * In two steps, each device's last time and then the rows at those times, rather than ranking
+ * all rows: the second scan only reads the row groups whose time range holds a last time, and
+ * took 20–50 ms over a million points where `row_number()` took 55–160 ms.
+ */
+export function latestSql(query: LatestQuery): Statement & { readonly fields: readonly string[] } {
+  const schema = MEASUREMENTS[query.measurement];
+  const fields = [...new Set(query.fields)];
+  const params: string[] = [];
+  const conditions = [...filterSql(query.where, params), anyFieldSql(fields)];
+  if (query.before !== undefined) conditions.push(`"time" < ${bound(query.before)}`);
+  const view = table(query.measurement);
+  const device = [quote('site'), quote(schema.key)];
+  const columns = [
+    ...schema.tags.map((tag) => `m.${quote(tag)}`),
+    'm."time"::DOUBLE',
+    ...fields.map((f) => `m.${quote(f)}`),
+  ];
+  const join = [...device, '"time"'].map((column) => `m.${column} = l.${column}`).join(' AND ');
+  return {
+    sql:
+      `WITH "last" AS (SELECT ${device.join(', ')}, max("time") AS "time" FROM ${view} ` +
+      `WHERE ${conditions.join(' AND ')} GROUP BY ${device.join(', ')}) ` +
+      `SELECT ${columns.join(', ')} FROM ${view} m JOIN "last" l ON ${join} ` +
+      `ORDER BY ${device.map((column) => `m.${column}`).join(', ')}`,
+    params,
+    fields,
+  };
+}

@@ -1,0 +1,329 @@
+/**
+ * The store contract against a real DuckDB file in a fresh temporary folder, plus what only the
+ * DuckDB adapter has: the file's life cycle, locking, and windows across daylight-saving changes.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { type Point, StoreError } from '../../core/store.ts';
+import { DuckDbStore } from '../../storage/duckdb/duckdb-store.ts';
+import { storeContract } from './store-contract.ts';
+
+const T0 = Date.UTC(2026, 10, 2);
+const MIN = 60_000;
+const HOUR = 3_600_000;
+
+async function tempFolder(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'sfp-duckdb-'));
+}
+
+storeContract('duckdb', async () => {
+  const folder = await tempFolder();
+  return {
+    open: () => new DuckDbStore({ path: join(folder, 'store.duckdb') }),
+    dispose: () => rm(folder, { recursive: true, force: true }),
+  };
+});
+
+/** A folder removed when the test ends. */
+async function testFolder(): Promise<string> {
+  const folder = await tempFolder();
+  onTestFinished(() => rm(folder, { recursive: true, force: true }));
+  return folder;
+}
+
+/** A started store, stopped when the test ends. */
+async function startedStore(path: string): Promise<DuckDbStore> {
+  const store = new DuckDbStore({ path });
+  onTestFinished(() => store.stop());
+  await store.start();
+  return store;
+}
+
+function meter(id: string, time: number, power: number, extra: Record<string, string> = {}): Point {
+  return { measurement: 'meter', tags: { site: 's', meter: id, ...extra }, fields: { power }, time };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<StoreError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(StoreError);
+  return error as StoreError;
+}
+
+describe('DuckDbStore', () => {
+  it('creates missing parent folders and leaves a checkpointed file that a new store reopens', async () => {
+    const path = join(await testFolder(), 'a', 'b', 'store.duckdb');
+    const first = new DuckDbStore({ path });
+    await first.start();
+    await first.write([meter('m1', T0, 5)]);
+    await first.stop();
+    expect(existsSync(path)).toBe(true);
+    expect(existsSync(`${path}.wal`)).toBe(false);
+
+    const second = await startedStore(path);
+    const series = await second.query({ measurement: 'meter', fields: ['power'], from: T0, to: T0 + 1 });
+    expect(series).toEqual([{ tags: {}, rows: [{ time: T0, values: { power: 5 } }] }]);
+  });
+
+  it('says which file it cannot create', async () => {
+    const folder = await testFolder();
+    await writeFile(join(folder, 'not-a-folder'), '');
+    const path = join(folder, 'not-a-folder', 'store.duckdb');
+    const error = await rejection(new DuckDbStore({ path }).start());
+    expect(error.message).toContain(path);
+    expect(error.retriable).toBe(false);
+  });
+
+  it('refuses a file already open in this process, naming it, and opens it once the holder stops', async () => {
+    const path = join(await testFolder(), 'store.duckdb');
+    const first = await startedStore(path);
+    const second = new DuckDbStore({ path });
+    const error = await rejection(second.start());
+    expect(error.code).toBe('STORE_LOCKED');
+    expect(error.message).toContain(path);
+    await first.stop();
+    await second.start();
+    await second.stop();
+  });
+
+  it('refuses a file locked by another process, naming it, as retriable', async () => {
+    const path = join(await testFolder(), 'store.duckdb');
+    const holder = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { DuckDBInstance } from '@duckdb/node-api';
+         await DuckDBInstance.create(${JSON.stringify(path)});
+         console.log('open');
+         setInterval(() => {}, 1000);`,
+      ],
+      { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    onTestFinished(() => {
+      holder.kill();
+    });
+    await once(holder.stdout, 'data');
+    const error = await rejection(new DuckDbStore({ path }).start());
+    expect(error.code).toBe('STORE_LOCKED');
+    expect(error.retriable).toBe(true);
+    expect(error.message).toContain(path);
+  });
+
+  it('refuses calls before start', async () => {
+    const store = new DuckDbStore({ path: join(await testFolder(), 'store.duckdb') });
+    const error = await rejection(store.query({ measurement: 'meter', fields: ['power'], from: 0, to: 1 }));
+    expect(error.code).toBe('NOT_STARTED');
+    await store.stop(); // a store never started stops quietly
+  });
+
+  it('serialises concurrent writes and keeps the last of each (device, time), whatever its other tags', async () => {
+    const store = await startedStore(join(await testFolder(), 'store.duckdb'));
+    await Promise.all([
+      store.write([meter('m1', T0, 1, { building: 'old' }), meter('m2', T0, 2)]),
+      store.write([meter('m1', T0 + MIN, 3), meter('m1', T0, 4, { building: 'new' })]),
+      store.write([meter('m2', T0 + MIN, 5), meter('m2', T0 - MIN, 6), meter('m2', T0 + MIN, 7)]),
+    ]);
+    const series = await store.query({
+      measurement: 'meter',
+      fields: ['power'],
+      groupBy: ['meter', 'building'],
+      from: T0 - HOUR,
+      to: T0 + HOUR,
+    });
+    expect(series).toEqual([
+      {
+        tags: { meter: 'm1', building: '' },
+        rows: [{ time: T0 + MIN, values: { power: 3 } }],
+      },
+      {
+        tags: { meter: 'm1', building: 'new' },
+        rows: [{ time: T0, values: { power: 4 } }],
+      },
+      {
+        tags: { meter: 'm2', building: '' },
+        rows: [
+          { time: T0 - MIN, values: { power: 6 } },
+          { time: T0, values: { power: 2 } },
+          { time: T0 + MIN, values: { power: 7 } },
+        ],
+      },
+    ]);
+  });
+
+  it('writes several measurements in one batch, all or nothing', async () => {
+    const store = await startedStore(join(await testFolder(), 'store.duckdb'));
+    const vehicle: Point = {
+      measurement: 'vehicle',
+      tags: { site: 's', vehicle: 'v1' },
+      fields: { ignition: true },
+      time: T0,
+    };
+    await expect(store.write([vehicle, meter('m1', T0, Number.POSITIVE_INFINITY)])).rejects.toThrow(
+      StoreError,
+    );
+    expect(await store.latest({ measurement: 'vehicle', fields: ['ignition'] })).toEqual([]);
+    await store.write([vehicle, meter('m1', T0, 1)]);
+    expect((await store.latest({ measurement: 'vehicle', fields: ['ignition'] }))[0]?.values).toEqual({
+      ignition: true,
+    });
+  });
+
+  it('forgets the new series of a write that fails in the database, and stores them once when retried', async () => {
+    const store = await startedStore(join(await testFolder(), 'store.duckdb'));
+    await store.write([meter('m1', T0, 1)]);
+    // Break the points table behind the store's back so that the next write fails after it
+    // has added its new series inside the transaction.
+    await store.exclusive((c) => c.run('ALTER TABLE meter_points RENAME TO meter_points_away'));
+    const batch = [meter('m2', T0, 2), meter('m1', T0 + MIN, 3, { building: 'b9' })];
+    const error = await rejection(store.write(batch));
+    expect(error.code).toBe('WRITE_FAILED');
+    await store.exclusive((c) => c.run('ALTER TABLE meter_points_away RENAME TO meter_points'));
+
+    await store.write(batch);
+    const series = await store.query({
+      measurement: 'meter',
+      fields: ['power'],
+      groupBy: ['meter', 'building'],
+      from: T0,
+      to: T0 + HOUR,
+    });
+    expect(series.map((s) => [s.tags, s.rows.map((r) => r.values.power)])).toEqual([
+      [{ meter: 'm1', building: '' }, [1]],
+      [{ meter: 'm1', building: 'b9' }, [3]],
+      [{ meter: 'm2', building: '' }, [2]],
+    ]);
+    const stored = await store.read(async (c) =>
+      (await c.runAndReadAll('SELECT count(*)::INT FROM meter_series')).getRows(),
+    );
+    expect(stored).toEqual([[3]]);
+  });
+
+  it('takes first and last of boolean and string fields, skipping points without the field', async () => {
+    const store = await startedStore(join(await testFolder(), 'store.duckdb'));
+    const sensor = (time: number, fields: Point['fields']): Point => ({
+      measurement: 'sensor',
+      tags: { site: 's', sensor: 'x' },
+      fields,
+      time,
+    });
+    await store.write([
+      sensor(T0, { co2: 400 }),
+      sensor(T0 + MIN, { hvac: 'heat', lights: true }),
+      sensor(T0 + 2 * MIN, { hvac: 'off', lights: false }),
+      sensor(T0 + 3 * MIN, { co2: 500 }),
+    ]);
+    const ask = (aggregate: 'first' | 'last' | 'count') =>
+      store.query({
+        measurement: 'sensor',
+        fields: ['hvac', 'lights'],
+        aggregate,
+        from: T0,
+        to: T0 + HOUR,
+      });
+    expect((await ask('first'))[0]?.rows).toEqual([{ time: T0, values: { hvac: 'heat', lights: true } }]);
+    expect((await ask('last'))[0]?.rows).toEqual([{ time: T0, values: { hvac: 'off', lights: false } }]);
+    expect((await ask('count'))[0]?.rows).toEqual([{ time: T0, values: { hvac: 2, lights: 2 } }]);
+  });
+
+  it('keeps calendar days across daylight-saving changes (Europe/Berlin: 23 and 25 hours)', async () => {
+    const store = await startedStore(join(await testFolder(), 'store.duckdb'));
+    // 2026-03-29: clocks go 02:00 → 03:00 (CET → CEST), so the day is
+    // [2026-03-28T23:00Z, 2026-03-29T22:00Z). 2026-10-25: 03:00 → 02:00, the day is
+    // [2026-10-24T22:00Z, 2026-10-25T23:00Z).
+    const spring = Date.UTC(2026, 2, 28, 23);
+    const autumn = Date.UTC(2026, 9, 24, 22);
+    await store.write([
+      meter('m1', spring - 1, 1),
+      meter('m1', spring, 2),
+      meter('m1', spring + 23 * HOUR - 1, 4),
+      meter('m1', spring + 23 * HOUR, 8),
+      meter('m1', autumn + 25 * HOUR - 1, 16),
+      meter('m1', autumn + 25 * HOUR, 32),
+    ]);
+    const series = await store.query({
+      measurement: 'meter',
+      fields: ['power'],
+      aggregate: 'sum',
+      every: '1d',
+      timezone: 'Europe/Berlin',
+      from: spring - HOUR,
+      to: autumn + 26 * HOUR,
+    });
+    expect(series[0]?.rows).toEqual([
+      { time: spring - 24 * HOUR, values: { power: 1 } },
+      { time: spring, values: { power: 6 } },
+      { time: spring + 23 * HOUR, values: { power: 8 } },
+      { time: autumn, values: { power: 16 } },
+      { time: autumn + 25 * HOUR, values: { power: 32 } },
+    ]);
+  });
+
+  it('starts a day whose midnight is skipped when the clocks jump (America/Santiago, 2026-09-06 00:00 → 01:00)', async () => {
+    const store = await startedStore(join(await testFolder(), 'store.duckdb'));
+    const jump = Date.UTC(2026, 8, 6, 4); // 00:00 −04 became 01:00 −03
+    await store.write([meter('m1', jump - 1, 1), meter('m1', jump, 2), meter('m1', jump + 23 * HOUR - 1, 4)]);
+    const series = await store.query({
+      measurement: 'meter',
+      fields: ['power'],
+      aggregate: 'sum',
+      every: '1d',
+      timezone: 'America/Santiago',
+      from: jump - HOUR,
+      to: jump + 24 * HOUR,
+    });
+    expect(series[0]?.rows).toEqual([
+      { time: jump - 24 * HOUR, values: { power: 1 } },
+      { time: jump, values: { power: 6 } },
+    ]);
+  });
+
+  it('starts hourly windows on local hours in a zone with a non-whole-hour offset (Asia/Kathmandu, +05:45)', async () => {
+    const store = await startedStore(join(await testFolder(), 'store.duckdb'));
+    const localHour = Date.UTC(2026, 10, 2, 6) - (5 * 60 + 45) * MIN; // 06:00 local
+    await store.write([
+      meter('m1', localHour - 1, 1),
+      meter('m1', localHour, 2),
+      meter('m1', localHour + 59 * MIN, 4),
+    ]);
+    const series = await store.query({
+      measurement: 'meter',
+      fields: ['power'],
+      aggregate: 'sum',
+      every: '1h',
+      timezone: 'Asia/Kathmandu',
+      from: localHour - HOUR,
+      to: localHour + HOUR,
+    });
+    expect(series[0]?.rows).toEqual([
+      { time: localHour - HOUR, values: { power: 1 } },
+      { time: localHour, values: { power: 6 } },
+    ]);
+  });
+
+  it('rejects an unknown time zone and an out-of-range time as bad input', async () => {
+    const store = await startedStore(join(await testFolder(), 'store.duckdb'));
+    const zone = await rejection(
+      store.query({
+        measurement: 'meter',
+        fields: ['power'],
+        aggregate: 'sum',
+        every: '1h',
+        timezone: 'Mars/Olympus',
+        from: T0,
+        to: T0 + 1,
+      }),
+    );
+    expect(zone.message).toMatch(/"Mars\/Olympus" is not an IANA time zone/);
+    expect(zone.retriable).toBe(false);
+    const time = await rejection(store.write([meter('m1', 1e300, 1)]));
+    expect(time.retriable).toBe(false);
+  });
+});
