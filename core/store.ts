@@ -20,7 +20,9 @@ export interface MeasurementSchema {
   /**
    * The tag that names the device. With `site`, it identifies a series: the other tags are
    * attributes of the device (its building, department…), so a point written twice for the
-   * same site, device and time is one point.
+   * same site, device and time is one point. The attribute tags of a device must not change
+   * for times already written: InfluxDB keys a series on the full tag set, so a rewrite with
+   * other attributes would leave two points there.
    */
   readonly key: string;
   /** Field names and their storage types. */
@@ -162,7 +164,7 @@ export interface TimeSeriesStore {
   write(points: readonly Point[]): Promise<void>;
   /** Run a query of the store model. Series are sorted by their tag values. */
   query(query: Query): Promise<Series[]>;
-  /** The latest point of each series matching the filter (one per device). */
+  /** The latest point of each series matching the filter (one per device), sorted by site, then device. */
   latest(query: LatestQuery): Promise<LatestPoint[]>;
 }
 
@@ -200,11 +202,38 @@ export function validateQuery(query: Query): void {
   validateTags(query.measurement, [...Object.keys(query.where ?? {}), ...(query.groupBy ?? [])]);
   if (!Number.isFinite(query.from) || !Number.isFinite(query.to)) throw invalid('from/to: not a time');
   if (query.to < query.from) throw invalid('to: must not be before from');
+  if (query.timezone !== undefined && !isTimeZone(query.timezone)) {
+    throw invalid(`timezone: "${query.timezone}" is not an IANA time zone`);
+  }
   if (query.every !== undefined) {
     if (!(query.every in EVERY_MS))
       throw invalid(`every: "${query.every}" is not one of ${Object.keys(EVERY_MS).join(', ')}`);
     if (!query.aggregate) throw invalid('every: windows need an aggregate');
   }
+}
+
+/** Check a {@link LatestQuery} against the store model. */
+export function validateLatest(query: LatestQuery): void {
+  validateQuery({ measurement: query.measurement, fields: query.fields, from: 0, to: 0 });
+  validateTags(query.measurement, Object.keys(query.where ?? {}));
+  if (query.before !== undefined && !Number.isFinite(query.before)) throw invalid('before: not a time');
+}
+
+const timeZones = new Map<string, boolean>();
+
+/** Whether `name` is an IANA time zone this runtime knows. */
+export function isTimeZone(name: string): boolean {
+  let known = timeZones.get(name);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: name });
+      known = true;
+    } catch {
+      known = false;
+    }
+    timeZones.set(name, known);
+  }
+  return known;
 }
 
 export function validateTags(measurement: Measurement, tags: readonly string[]): void {
@@ -220,6 +249,16 @@ function invalid(message: string): StoreError {
   return new StoreError(message, { code: 'INVALID_QUERY', retriable: false });
 }
 
+/** The JavaScript date range, ±8.64e15 ms (ECMA-262 §21.4.1.1). */
+const MAX_TIME_MS = 8.64e15;
+
+/**
+ * Tag values no adapter may accept, so that every store keeps the same points: InfluxDB 1.x
+ * unescapes only `\,` `\=` `\ ` in tags, so a backslash before one of those, before another
+ * backslash or at the end comes back changed, and control characters cannot be escaped at all.
+ */
+const UNREPRESENTABLE_TAG = /[\u0000-\u001f\u007f]|\\(?=[\\, =]|$)/;
+
 /** Check points against the store model; the message names the point and the bad part. */
 export function validatePoints(points: readonly Point[]): void {
   points.forEach((point, index) => {
@@ -227,13 +266,19 @@ export function validatePoints(points: readonly Point[]): void {
     const where = `point ${index} (${point.measurement ?? '?'})`;
     if (!schema)
       throw new StoreError(`${where}: unknown measurement`, { code: 'INVALID_POINT', retriable: false });
-    if (!Number.isFinite(point.time)) {
-      throw new StoreError(`${where}: time is not an epoch-ms number`, {
+    if (!Number.isInteger(point.time) || Math.abs(point.time) > MAX_TIME_MS) {
+      throw new StoreError(`${where}: time must be whole epoch milliseconds within the date range`, {
         code: 'INVALID_POINT',
         retriable: false,
       });
     }
-    for (const tag of Object.keys(point.tags)) {
+    for (const [tag, value] of Object.entries(point.tags)) {
+      if (typeof value === 'string' && UNREPRESENTABLE_TAG.test(value)) {
+        throw new StoreError(
+          `${where}: tag "${tag}" holds a control character, or a backslash before a backslash, comma, space, equals sign or the end, which InfluxDB's line protocol cannot carry unchanged`,
+          { code: 'INVALID_POINT', retriable: false },
+        );
+      }
       if (!schema.tags.includes(tag)) {
         throw new StoreError(`${where}: "${tag}" is not a tag of ${point.measurement}`, {
           code: 'INVALID_POINT',

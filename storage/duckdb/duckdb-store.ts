@@ -44,13 +44,14 @@ import {
   type Series,
   StoreError,
   type TimeSeriesStore,
+  validateLatest,
   validatePoints,
   validateQuery,
 } from '../../core/store.ts';
-import { latestSql, MAX_TIME, querySql, quote } from './query-sql.ts';
+import { latestSql, querySql, quote } from './query-sql.ts';
 import { pointsTable, schemaSql, seriesTable, stageTable } from './schema.ts';
 import { SeriesCatalog } from './series-catalog.ts';
-import { checkTimeZone, localToUtc, offsetSegments } from './time-zone.ts';
+import { localToUtc, offsetSegments } from './time-zone.ts';
 
 /** Options of {@link DuckDbStore}. */
 export interface DuckDbStoreOptions {
@@ -134,14 +135,6 @@ export class DuckDbStore implements TimeSeriesStore {
 
   async write(points: readonly Point[]): Promise<void> {
     validatePoints(points);
-    points.forEach((point, index) => {
-      if (Math.abs(point.time) > MAX_TIME) {
-        throw new StoreError(`point ${index} (${point.measurement}): time is outside the range of dates`, {
-          code: 'INVALID_POINT',
-          retriable: false,
-        });
-      }
-    });
     if (points.length === 0) return;
     await this.#exclusive(async ({ file, writer, catalogs }) => {
       const groups = byMeasurement(points);
@@ -162,7 +155,6 @@ export class DuckDbStore implements TimeSeriesStore {
 
   async query(query: Query): Promise<Series[]> {
     validateQuery(query);
-    if (query.timezone !== undefined) checkTimeZone(query.timezone);
     const segments = query.every ? offsetSegments(query.timezone ?? 'UTC', query.from, query.to) : [];
     const statement = querySql(query, segments);
     const rows = await this.#select(statement.sql, statement.params);
@@ -189,16 +181,7 @@ export class DuckDbStore implements TimeSeriesStore {
   }
 
   async latest(query: LatestQuery): Promise<LatestPoint[]> {
-    validateQuery({
-      measurement: query.measurement,
-      fields: query.fields,
-      ...(query.where === undefined ? {} : { where: query.where }),
-      from: 0,
-      to: 0,
-    });
-    if (query.before !== undefined && !Number.isFinite(query.before)) {
-      throw new StoreError('before: not a time', { code: 'INVALID_QUERY', retriable: false });
-    }
+    validateLatest(query);
     const schema = MEASUREMENTS[query.measurement];
     const statement = latestSql(query);
     const rows = await this.#select(statement.sql, statement.params);
@@ -363,8 +346,7 @@ async function writeMeasurement(
     const point = points[i] as Point;
     const sid = catalog.id(point.tags);
     const device = catalog.deviceOf[sid] as number;
-    // Whole milliseconds, rounded here so that the value handed to DuckDB is exact.
-    const time = Math.round(point.time);
+    const time = point.time; // whole milliseconds: validatePoints checked it
     sids[i] = sid;
     devices[i] = device;
     times[i] = time;

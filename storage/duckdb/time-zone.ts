@@ -50,11 +50,6 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return format;
 }
 
-/** Throws a {@link StoreError} for a name that is not an IANA time zone. */
-export function checkTimeZone(timeZone: string): void {
-  formatter(timeZone);
-}
-
 /** Offset (local − UTC, ms) of `timeZone` at instant `time`; whole seconds, as in the tz database. */
 export function zoneOffset(timeZone: string, time: number): number {
   const second = Math.floor(time / 1000) * 1000;

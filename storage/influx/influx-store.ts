@@ -24,6 +24,7 @@ import {
   type Series,
   StoreError,
   type TimeSeriesStore,
+  validateLatest,
   validatePoints,
   validateQuery,
   validateTags,
@@ -36,7 +37,7 @@ import {
   toLatest,
   toSeries,
 } from './influxql.ts';
-import { checkTagValues, LineFormatter } from './line-protocol.ts';
+import { LineFormatter } from './line-protocol.ts';
 
 /** Settings of {@link InfluxStore}; the composition root builds them from CLI flags and env. */
 export interface InfluxStoreOptions {
@@ -172,7 +173,6 @@ export class InfluxStore implements TimeSeriesStore {
    */
   async write(points: readonly Point[]): Promise<void> {
     validatePoints(points);
-    checkTagValues(points);
     this.#started();
     if (points.length === 0) return;
     const size = Math.max(1, this.#options.batchSize ?? 5_000);
@@ -198,7 +198,6 @@ export class InfluxStore implements TimeSeriesStore {
 
   async query(query: Query): Promise<Series[]> {
     validateQuery(query);
-    checkTimezone(query.timezone);
     this.#started();
     const statement = selectStatement(query);
     if (statement === null) return [];
@@ -206,12 +205,7 @@ export class InfluxStore implements TimeSeriesStore {
   }
 
   async latest(query: LatestQuery): Promise<LatestPoint[]> {
-    // validateQuery checks the measurement and fields; a latest query has no range of its own.
-    validateQuery({ measurement: query.measurement, fields: query.fields, from: 0, to: 0 });
-    validateTags(query.measurement, Object.keys(query.where ?? {}));
-    if (query.before !== undefined && !Number.isFinite(query.before)) {
-      throw new StoreError('before: not a time', { code: 'INVALID_QUERY', retriable: false });
-    }
+    validateLatest(query);
     this.#started();
     const statement = latestStatement(query);
     if (statement === null) return [];
@@ -341,16 +335,4 @@ function describe(error: unknown): string {
     return [code, error.message].filter(Boolean).join(' ') || error.name;
   }
   return String(error);
-}
-
-function checkTimezone(timezone: string | undefined): void {
-  if (timezone === undefined) return;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: timezone });
-  } catch {
-    throw new StoreError(`timezone: "${timezone}" is not an IANA time zone`, {
-      code: 'INVALID_QUERY',
-      retriable: false,
-    });
-  }
 }

@@ -3,31 +3,10 @@
  * rules. Timestamps are epoch milliseconds (write with `precision=ms`).
  */
 import { escape, Point as LinePoint } from '@influxdata/influxdb-client';
-import { MEASUREMENTS, type Measurement, type Point, StoreError } from '../../core/store.ts';
+import { MEASUREMENTS, type Measurement, type Point } from '../../core/store.ts';
 
-/**
- * Tag values line protocol cannot carry unchanged: InfluxDB 1.x unescapes only `\,` `\=` `\ ` in
- * tags, so a backslash before one of those, before another backslash or at the end turns into
- * something else, and escaped control characters are stored as two literal characters.
- */
-const UNREPRESENTABLE_TAG = /[\n\r\t]|\\(?=[\\, =]|$)/;
+/** Characters that make a tag value need escaping; most values have none, and skip the escaper. */
 const NEEDS_ESCAPE = /[, =\n\r\t\\]/;
-
-/** Throw a StoreError naming the first point whose tag values line protocol would change. */
-export function checkTagValues(points: readonly Point[]): void {
-  for (let i = 0; i < points.length; i++) {
-    const tags = (points[i] as Point).tags;
-    for (const tag in tags) {
-      const value = tags[tag] as string;
-      if (NEEDS_ESCAPE.test(value) && UNREPRESENTABLE_TAG.test(value)) {
-        throw new StoreError(
-          `point ${i} (${(points[i] as Point).measurement}): tag "${tag}" holds a control character or a backslash before a backslash, comma, space, equals sign or the end, which InfluxDB cannot store unchanged`,
-          { code: 'INVALID_POINT', retriable: false },
-        );
-      }
-    }
-  }
-}
 
 /**
  * Formats points of the store model. Tag keys are sorted once per measurement (InfluxDB's

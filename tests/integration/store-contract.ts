@@ -522,6 +522,18 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
           { measurement: 'meter', fields: ['total'], every: '1h', from: T0, to: T0 + 1 },
           /windows need an aggregate/,
         ],
+        [
+          {
+            measurement: 'meter',
+            fields: ['total'],
+            aggregate: 'sum',
+            every: '1d',
+            timezone: 'Asia/Chengdu-Not',
+            from: T0,
+            to: T0 + 1,
+          },
+          /timezone: "Asia\/Chengdu-Not" is not an IANA time zone/,
+        ],
       ];
       for (const [query, message] of bad) {
         const error = await store.query(query).then(
@@ -535,6 +547,16 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
       await expect(store.write([meter('m1', T0, Number.NaN)])).rejects.toThrow(
         /"total" must be a finite number/,
       );
+      await expect(store.write([meter('m1', T0 + 0.5, 1)])).rejects.toThrow(/whole epoch milliseconds/);
+      await expect(store.write([meter('m1', T0, 1, 1, { building: 'b1\nb2' })])).rejects.toThrow(
+        /tag "building" holds a control character/,
+      );
+      await expect(store.write([meter('m1', T0, 1, 1, { building: 'ends\\' })])).rejects.toThrow(
+        /tag "building" holds/,
+      );
+      await expect(
+        store.latest({ measurement: 'meter', fields: ['total'], where: { room: 'x' } }),
+      ).rejects.toThrow(/"room" is not a tag of meter/);
       // A rejected batch writes nothing.
       await expect(store.write([meter('m1', T0, 1), meter('m1', T0 + 1, Number.NaN)])).rejects.toThrow(
         StoreError,
