@@ -1,0 +1,100 @@
+/**
+ * Runtime settings (ports, folders, store, credentials): from CLI flags and `FACILITY_*`
+ * environment variables, validated once at start-up. A bad value stops the program with a
+ * message naming the flag and the variable. Domain data (buildings, meters…) is the facility
+ * file's business, not this module's.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+const Port = (description: string, defaultPort: number) =>
+  Type.Integer({ minimum: 0, maximum: 65_535, default: defaultPort, description });
+
+/** The settings every part of the platform reads. */
+export const RuntimeConfigSchema = Type.Object({
+  /** Facility file (YAML); default: the built-in demo facility. */
+  facility: Type.Optional(Type.String({ minLength: 1, description: 'facility file (YAML)' })),
+  /** Data folder: the DuckDB file, MQTT sessions, generated secrets. */
+  data: Type.String({ minLength: 1, default: 'data', description: 'data folder' }),
+  /** Address the broker and the API listen on. */
+  host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'listen address' }),
+  /** MQTT over TCP. */
+  mqttPort: Port('MQTT port', 1883),
+  /** MQTT over WebSocket; 0 = off. */
+  mqttWsPort: Port('MQTT over WebSocket port (0 = off)', 0),
+  /** HTTP API and live page. */
+  httpPort: Port('HTTP port', 8080),
+  /** Run the device simulators in `start`. */
+  simulators: Type.Boolean({ default: true }),
+  /** Days of history generated into an empty store on first start. */
+  backfillDays: Type.Integer({ minimum: 0, maximum: 3660, default: 30, description: 'days' }),
+  /** Simulated seconds per real second for live simulators. */
+  speed: Type.Number({ exclusiveMinimum: 0, maximum: 10_000, default: 1 }),
+  /** Seed of the simulators: the same seed gives the same data. */
+  seed: Type.Integer({ minimum: 0, default: 20_261_128 }),
+  /** Time-series store. */
+  store: Type.Union([Type.Literal('duckdb'), Type.Literal('influx')], { default: 'duckdb' }),
+  /** InfluxDB base URL (store `influx`). */
+  influxUrl: Type.String({ default: 'http://127.0.0.1:8086' }),
+  /** InfluxDB 1.x database, or 2.x/3.x bucket. */
+  influxDatabase: Type.String({ minLength: 1, default: 'facility' }),
+  influxOrg: Type.Optional(Type.String()),
+  influxToken: Type.Optional(Type.String()),
+  influxUsername: Type.Optional(Type.String()),
+  influxPassword: Type.Optional(Type.String()),
+  /** Broker URL for parts run alone (`ingest`, `simulate`). */
+  brokerUrl: Type.String({ default: 'mqtt://127.0.0.1:1883' }),
+  /** Use the MQTT 5 shared subscription `$share/ingest/fac/#` (Mosquitto 2, EMQX). */
+  shared: Type.Boolean({ default: false }),
+  /** Password of the platform's own MQTT clients; generated into the data folder when absent. */
+  serviceSecret: Type.Optional(Type.String({ minLength: 12 })),
+  /** Bootstrap admin token of the API; generated and printed when absent. */
+  adminToken: Type.Optional(Type.String({ minLength: 16 })),
+  logLevel: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+});
+
+export type RuntimeConfig = Static<typeof RuntimeConfigSchema>;
+
+/** How a setting is named on the command line and in the environment, for messages and help. */
+export function settingNames(key: keyof RuntimeConfig): { flag: string; env: string } {
+  const kebab = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  return { flag: `--${kebab}`, env: `FACILITY_${kebab.replace(/-/g, '_').toUpperCase()}` };
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid settings:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Read settings from flags (already parsed, camelCase keys) over environment variables over
+ * defaults. Strings from the environment are converted to numbers and booleans. Throws a
+ * {@link ConfigError} listing every bad setting.
+ */
+export function parseConfig(
+  flags: Readonly<Record<string, unknown>>,
+  env: Readonly<Record<string, string | undefined>>,
+): RuntimeConfig {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(RuntimeConfigSchema.properties) as Array<keyof RuntimeConfig>) {
+    const fromFlag = flags[key];
+    const fromEnv = env[settingNames(key).env];
+    if (fromFlag !== undefined) raw[key] = fromFlag;
+    else if (fromEnv !== undefined && fromEnv !== '') raw[key] = fromEnv;
+  }
+  const value = Value.Default(RuntimeConfigSchema, Value.Convert(RuntimeConfigSchema, raw));
+  const problems = [...Value.Errors(RuntimeConfigSchema, value)].map((error) => {
+    const key = error.path.replace(/^\//, '') as keyof RuntimeConfig;
+    const { flag, env: variable } = settingNames(key);
+    return `${flag} / ${variable}: ${error.message}, got ${JSON.stringify(raw[key] ?? null)}`;
+  });
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
+  return value as RuntimeConfig;
+}
