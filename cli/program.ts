@@ -4,7 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { brokerCommand } from './commands/broker.ts';
 import { checkCommand } from './commands/check.ts';
+import { ingestCommand } from './commands/ingest.ts';
 
 /** Exit status of a usage error (unknown option, missing argument…). */
 export const USAGE_EXIT = 2;
@@ -26,7 +28,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage 使用 --help 查看用法)')
     // Throw instead of exiting, so that `run` decides the exit status.
     .exitOverride();
-  for (const command of [checkCommand()]) {
+  for (const command of [checkCommand(), brokerCommand(), ingestCommand()]) {
     program.addCommand(command.copyInheritedSettings(program));
   }
   return program;

@@ -46,6 +46,11 @@ export const RuntimeConfigSchema = Type.Object({
   brokerUrl: Type.String({ default: 'mqtt://127.0.0.1:1883' }),
   /** Use the MQTT 5 shared subscription `$share/ingest/fac/#` (Mosquitto 2, EMQX). */
   shared: Type.Boolean({ default: false }),
+  /**
+   * Name of this ingest worker; its MQTT client id is `svc-ingest-{name}`, so a restarted worker
+   * resumes its persistent session. Give each worker of a shared subscription its own name.
+   */
+  ingestId: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', default: 'main' }),
   /** Password of the platform's own MQTT clients; generated into the data folder when absent. */
   serviceSecret: Type.Optional(Type.String({ minLength: 12 })),
   /** Bootstrap admin token of the API; generated and printed when absent. */

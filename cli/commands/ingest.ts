@@ -1,0 +1,62 @@
+/** `facility ingest`: one ingest worker alone, against any MQTT broker. */
+import { Command } from 'commander';
+import { createIngest } from '../parts.ts';
+import {
+  createLogger,
+  createStorage,
+  Lifecycle,
+  loadFacilityOrExit,
+  loadSecrets,
+  untilSignal,
+} from '../platform.ts';
+import { addSettings, readSettings } from '../settings.ts';
+
+export function ingestCommand(): Command {
+  const command = new Command('ingest')
+    .summary('run one ingest worker alone 单独运行数据接入')
+    .description(
+      'Subscribe to the telemetry of a broker (fac/#, or the MQTT 5 shared subscription ' +
+        '$share/ingest/fac/# with --shared), validate every message, store it, and acknowledge it ' +
+        'only once the store has committed it. Rejected messages go to the dead-letter.',
+    );
+  addSettings(command, [
+    'facility',
+    'data',
+    'brokerUrl',
+    'shared',
+    'ingestId',
+    'serviceSecret',
+    'store',
+    'influxUrl',
+    'influxDatabase',
+    'influxOrg',
+    'influxToken',
+    'influxUsername',
+    'influxPassword',
+    'logLevel',
+  ]);
+  return command.action(async () => {
+    const config = readSettings(command);
+    const logger = createLogger(config);
+    const facility = await loadFacilityOrExit(config.facility, 'ingest');
+    const { serviceSecret } = await loadSecrets(config);
+    const life = new Lifecycle(logger);
+    const { store, deadLetters } = createStorage(config);
+    try {
+      await life.start('store', store);
+      await life.start('dead-letter', deadLetters);
+      const ingest = createIngest(config, facility, {
+        store,
+        deadLetters,
+        serviceSecret,
+        brokerUrl: config.brokerUrl,
+        logger,
+      });
+      await life.start('ingest', ingest);
+      process.stdout.write(`ingest ${config.ingestId}: ${config.brokerUrl} → ${store.name}\n`);
+      await untilSignal();
+    } finally {
+      await life.stop();
+    }
+  });
+}

@@ -1,0 +1,143 @@
+/**
+ * The composition root's shared pieces: the one place that reads the facility file for a
+ * running part, builds the store adapter and the dead-letter sink, keeps the generated
+ * secrets, and starts and stops components in order.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { type Logger, pino } from 'pino';
+import type { RuntimeConfig } from '../core/config.ts';
+import type { DeadLetterSink } from '../core/dead-letter.ts';
+import { formatProblem } from '../core/facility/load.ts';
+import type { Facility } from '../core/facility/schema.ts';
+import type { TimeSeriesStore } from '../core/store.ts';
+import { DuckDbDeadLetterSink } from '../storage/duckdb/dead-letter.ts';
+import { DuckDbStore } from '../storage/duckdb/duckdb-store.ts';
+import { InfluxStore } from '../storage/influx/influx-store.ts';
+import { FacilityFileError, readFacilityFile } from './read-facility.ts';
+
+/** Something with an idempotent async life cycle. */
+export interface Component {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts components in order and stops them in reverse, going on past a failure. */
+export class Lifecycle {
+  readonly #started: Array<{ name: string; component: Component }> = [];
+  readonly #log: Logger;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  async start(name: string, component: Component): Promise<void> {
+    await component.start();
+    this.#started.push({ name, component });
+  }
+
+  async stop(): Promise<void> {
+    while (this.#started.length > 0) {
+      const { name, component } = this.#started.pop() as { name: string; component: Component };
+      try {
+        await component.stop();
+      } catch (error) {
+        this.#log.error({ err: error, component: name }, 'stopping failed; going on');
+      }
+    }
+  }
+}
+
+export function createLogger(config: Pick<RuntimeConfig, 'logLevel'>): Logger {
+  return pino({
+    level: config.logLevel,
+    redact: {
+      paths: ['password', '*.password', 'token', '*.token', 'secret', '*.secret'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+/** Read and validate the facility file; print every problem and exit 1 when it is not valid. */
+export async function loadFacilityOrExit(path: string | undefined, command: string): Promise<Facility> {
+  try {
+    const { file, result } = await readFacilityFile(path);
+    if (result.ok) return result.facility;
+    process.stderr.write(
+      `${result.problems.map(formatProblem).join('\n')}\n\nfacility ${command}: ${file} has ${result.problems.length} problem(s); run \`facility check ${path ?? ''}\`\n`,
+    );
+    process.exit(1);
+  } catch (error) {
+    if (!(error instanceof FacilityFileError)) throw error;
+    process.stderr.write(`facility ${command}: ${error.message}\n`);
+    process.exit(2);
+  }
+}
+
+export interface Secrets {
+  readonly serviceSecret: string;
+  readonly adminToken: string;
+  /** Whether the admin token was generated here (and so should be printed). */
+  readonly adminTokenGenerated: boolean;
+}
+
+/**
+ * The service secret and admin token: from the settings, else from `{data}/secrets.json`
+ * (mode 600), else generated and saved there, so restarts and separate parts agree.
+ */
+export async function loadSecrets(config: RuntimeConfig): Promise<Secrets> {
+  const dir = resolve(config.data);
+  const file = join(dir, 'secrets.json');
+  let saved: Partial<Record<'serviceSecret' | 'adminToken', string>> = {};
+  try {
+    saved = JSON.parse(await readFile(file, 'utf8')) as typeof saved;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new Error(`cannot read ${file}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const serviceSecret = config.serviceSecret ?? saved.serviceSecret ?? randomBytes(24).toString('base64url');
+  const adminToken = config.adminToken ?? saved.adminToken ?? randomBytes(24).toString('base64url');
+  if (saved.serviceSecret !== serviceSecret || saved.adminToken !== adminToken) {
+    await mkdir(dir, { recursive: true });
+    await writeFile(file, `${JSON.stringify({ serviceSecret, adminToken }, null, 2)}\n`, { mode: 0o600 });
+  }
+  return { serviceSecret, adminToken, adminTokenGenerated: config.adminToken === undefined };
+}
+
+/** The store the settings name, and a dead-letter sink beside it. Neither is started. */
+export function createStorage(config: RuntimeConfig): {
+  store: TimeSeriesStore;
+  deadLetters: DeadLetterSink & Component;
+} {
+  const data = resolve(config.data);
+  if (config.store === 'duckdb') {
+    const store = new DuckDbStore({ path: join(data, 'facility.duckdb') });
+    // The dead-letter table lives in the store's own file: one process, one handle.
+    return { store, deadLetters: new DuckDbDeadLetterSink({ database: store }) };
+  }
+  const store = new InfluxStore({
+    url: config.influxUrl,
+    database: config.influxDatabase,
+    ...(config.influxOrg === undefined ? {} : { org: config.influxOrg }),
+    ...(config.influxToken === undefined ? {} : { token: config.influxToken }),
+    ...(config.influxUsername === undefined ? {} : { username: config.influxUsername }),
+    ...(config.influxPassword === undefined ? {} : { password: config.influxPassword }),
+  });
+  // App state stays local even when the telemetry goes to InfluxDB.
+  return { store, deadLetters: new DuckDbDeadLetterSink({ path: join(data, 'state.duckdb') }) };
+}
+
+/** Resolve on SIGINT or SIGTERM (once). */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolveSignal) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolveSignal(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
