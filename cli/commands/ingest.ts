@@ -1,5 +1,6 @@
 /** `facility ingest`: one ingest worker alone, against any MQTT broker. */
 import { Command } from 'commander';
+import type { IngestStats } from '../../ingest/metrics.ts';
 import { createIngest } from '../parts.ts';
 import {
   createLogger,
@@ -55,8 +56,25 @@ export function ingestCommand(): Command {
       await life.start('ingest', ingest);
       process.stdout.write(`ingest ${config.ingestId}: ${config.brokerUrl} → ${store.name}\n`);
       await untilSignal();
+      // Stopped first, so that the line also counts what the ingest committed while stopping.
+      await life.stop();
+      process.stdout.write(`${ingestSummary(config.ingestId, ingest.stats())}\n`);
     } finally {
       await life.stop();
     }
   });
+}
+
+/**
+ * The line `facility ingest` prints when it stops, e.g.
+ * `ingest a: stored 1,234 messages (56,789 points), rejected 0, dead-lettered 0`: what this
+ * worker took of the stream, for an operator comparing the workers of a shared subscription.
+ */
+export function ingestSummary(name: string, stats: IngestStats): string {
+  const n = (value: number) => value.toLocaleString('en-US');
+  const { stored, rejected, deadLettered } = stats.messages;
+  return (
+    `ingest ${name}: stored ${n(stored)} messages (${n(stats.points.stored)} points), ` +
+    `rejected ${n(rejected)}, dead-lettered ${n(deadLettered)}`
+  );
 }

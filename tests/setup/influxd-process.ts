@@ -199,7 +199,7 @@ function influxdEnv(): NodeJS.ProcessEnv {
 }
 
 /** Ports the OS hands out for port 0, all held open at once so that they differ. */
-async function freePorts(count: number): Promise<[number, number, ...number[]]> {
+export async function freePorts(count: number): Promise<[number, number, ...number[]]> {
   const servers = await Promise.all(
     Array.from({ length: count }, async () => {
       const server = createServer();
