@@ -36,11 +36,9 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     void reply.status(status).send({ error: { code, message } });
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply
-      .status(404)
-      .send({
-        error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` },
-      });
+    void reply.status(404).send({
+      error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` },
+    });
   });
 
   app.get(

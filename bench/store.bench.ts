@@ -66,7 +66,10 @@ async function timeWrites(store: TimeSeriesStore, points: Point[], batch: number
   return (points.length / (performance.now() - t0)) * 1000;
 }
 
-async function timeQuery(store: TimeSeriesStore, runs: number): Promise<{ p50: number; p95: number; rows: number }> {
+async function timeQuery(
+  store: TimeSeriesStore,
+  runs: number,
+): Promise<{ p50: number; p95: number; rows: number }> {
   const query: Query = {
     measurement: 'meter',
     fields: ['power'],
@@ -80,7 +83,9 @@ async function timeQuery(store: TimeSeriesStore, runs: number): Promise<{ p50: n
   const rows = first.reduce((n, s) => n + s.rows.length, 0);
   const expected = METERS * Math.ceil(PER_METER / 60);
   if (first.length !== METERS || rows !== expected) {
-    throw new Error(`${store.name}: expected ${METERS} series and ${expected} hourly rows, got ${first.length} and ${rows}`);
+    throw new Error(
+      `${store.name}: expected ${METERS} series and ${expected} hourly rows, got ${first.length} and ${rows}`,
+    );
   }
   const times: number[] = [];
   for (let r = 0; r < runs; r++) {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 import type { RuntimeConfig } from '../core/config.ts';
 import type { DeadLetterSink } from '../core/dead-letter.ts';
 import { formatProblem } from '../core/facility/load.ts';
@@ -49,14 +50,23 @@ export class Lifecycle {
   }
 }
 
-export function createLogger(config: Pick<RuntimeConfig, 'logLevel'>): Logger {
-  return pino({
+/**
+ * The platform's logger: JSON lines (for log collectors) unless stdout is a terminal, where a person
+ * reads them and gets pino-pretty's one line per event instead. Secrets are redacted either way.
+ */
+export function createLogger(
+  config: Pick<RuntimeConfig, 'logLevel'>,
+  pretty: boolean = process.stdout.isTTY === true,
+): Logger {
+  const options = {
     level: config.logLevel,
     redact: {
       paths: ['password', '*.password', 'token', '*.token', 'secret', '*.secret'],
       censor: '[redacted]',
     },
-  });
+  };
+  if (!pretty) return pino(options);
+  return pino(options, PinoPretty({ sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true }));
 }
 
 /** Read and validate the facility file; print every problem and exit 1 when it is not valid. */

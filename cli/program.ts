@@ -1,12 +1,13 @@
 /**
  * The `facility` command line: one program, one module per sub-command under `commands/`.
- * Later parts (start, broker, ingest, api, simulate) register here the same way as `check`.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { brokerCommand } from './commands/broker.ts';
 import { checkCommand } from './commands/check.ts';
 import { ingestCommand } from './commands/ingest.ts';
+import { simulateCommand } from './commands/simulate.ts';
+import { startCommand } from './commands/start.ts';
 
 /** Exit status of a usage error (unknown option, missing argument…). */
 export const USAGE_EXIT = 2;
@@ -28,7 +29,13 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage 使用 --help 查看用法)')
     // Throw instead of exiting, so that `run` decides the exit status.
     .exitOverride();
-  for (const command of [checkCommand(), brokerCommand(), ingestCommand()]) {
+  for (const command of [
+    startCommand(),
+    checkCommand(),
+    brokerCommand(),
+    ingestCommand(),
+    simulateCommand(),
+  ]) {
     program.addCommand(command.copyInheritedSettings(program));
   }
   return program;
