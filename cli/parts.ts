@@ -2,11 +2,12 @@
  * Builders of the runnable parts from validated settings, shared by `start` (all in one
  * process) and the commands that run one part alone (`broker`, `ingest`).
  */
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { ServiceCredential } from '../broker/auth.ts';
-import { FacilityBroker } from '../broker/broker.ts';
-import type { RuntimeConfig } from '../core/config.ts';
+import { type BrokerTls, FacilityBroker } from '../broker/broker.ts';
+import { ConfigError, type RuntimeConfig, settingNames } from '../core/config.ts';
 import type { DeadLetterSink } from '../core/dead-letter.ts';
 import type { Facility } from '../core/facility/schema.ts';
 import type { TimeSeriesStore } from '../core/store.ts';
@@ -24,21 +25,75 @@ export function serviceCredentials(serviceSecret: string): ServiceCredential[] {
   }));
 }
 
-export function createBroker(
+/** The MQTT settings every command that runs a broker takes. */
+export const BROKER_SETTINGS = [
+  'host',
+  'mqttPort',
+  'mqttWsPort',
+  'mqttTlsPort',
+  'tlsCert',
+  'tlsKey',
+  'maxPayloadBytes',
+  'maxConnections',
+  'devicePublishRate',
+  'redisUrl',
+] as const satisfies readonly (keyof RuntimeConfig)[];
+
+/**
+ * The broker of the settings. Reads the TLS files, so a missing or unreadable one stops the start
+ * with a message naming the setting.
+ */
+export async function createBroker(
   config: RuntimeConfig,
   facility: Facility,
   serviceSecret: string,
   logger: Logger,
-): FacilityBroker {
+): Promise<FacilityBroker> {
   return new FacilityBroker({
     facility,
     services: serviceCredentials(serviceSecret),
     host: config.host,
     mqttPort: config.mqttPort,
     ...(config.mqttWsPort > 0 ? { wsPort: config.mqttWsPort } : {}),
+    ...(await readTls(config)),
+    maxPayloadBytes: config.maxPayloadBytes,
+    maxConnections: config.maxConnections,
+    rateLimit: { perSecond: config.devicePublishRate, burst: 2 * config.devicePublishRate },
+    ...(config.redisUrl
+      ? {
+          persistence: { kind: 'redis' as const, url: config.redisUrl },
+          emitter: { kind: 'redis' as const, url: config.redisUrl },
+        }
+      : {}),
     dataDir: resolve(config.data),
     logger,
   });
+}
+
+async function readTls(config: RuntimeConfig): Promise<{ tls?: BrokerTls }> {
+  if (config.tlsCert === undefined && config.tlsKey === undefined) return {};
+  const names = { tlsCert: settingNames('tlsCert'), tlsKey: settingNames('tlsKey') };
+  if (config.tlsCert === undefined || config.tlsKey === undefined) {
+    const missing = config.tlsCert === undefined ? names.tlsCert : names.tlsKey;
+    throw new ConfigError([
+      `${missing.flag} / ${missing.env}: MQTT over TLS needs both a certificate and a key`,
+    ]);
+  }
+  const read = async (key: 'tlsCert' | 'tlsKey', path: string) => {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      const { flag, env } = names[key];
+      throw new ConfigError([`${flag} / ${env}: cannot read ${path}: ${(error as Error).message}`]);
+    }
+  };
+  return {
+    tls: {
+      cert: await read('tlsCert', config.tlsCert),
+      key: await read('tlsKey', config.tlsKey),
+      port: config.mqttTlsPort,
+    },
+  };
 }
 
 export function createIngest(
@@ -68,4 +123,15 @@ export function createIngest(
       ...(config.shared ? { protocolVersion: 5 as const } : {}),
     },
   });
+}
+
+/** The broker's listeners as URLs, for the start-up lines. */
+export function brokerUrls(host: string, ports: FacilityBroker['ports']): string {
+  return [
+    ports.mqtt !== undefined ? `mqtt://${host}:${ports.mqtt}` : undefined,
+    ports.ws !== undefined ? `ws://${host}:${ports.ws}` : undefined,
+    ports.tls !== undefined ? `mqtts://${host}:${ports.tls}` : undefined,
+  ]
+    .filter(Boolean)
+    .join('  ');
 }

@@ -66,7 +66,10 @@ export function createLogger(
     },
   };
   if (!pretty) return pino(options);
-  return pino(options, PinoPretty({ sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true }));
+  return pino(
+    options,
+    PinoPretty({ sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true }),
+  );
 }
 
 /** Read and validate the facility file; print every problem and exit 1 when it is not valid. */

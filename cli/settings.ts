@@ -13,8 +13,17 @@ const HELP: Readonly<Record<Key, string>> = {
   host: 'address the broker and API listen on 监听地址 (default: 127.0.0.1)',
   mqttPort: 'MQTT port (default: 1883)',
   mqttWsPort: 'MQTT over WebSocket port, 0 = off (default: 0)',
+  mqttTlsPort: 'MQTT over TLS port, used with --tls-cert and --tls-key (default: 8883)',
+  tlsCert: 'PEM certificate chain file: turns on MQTT over TLS 证书文件',
+  tlsKey: 'PEM private key file for MQTT over TLS 私钥文件',
+  maxPayloadBytes: 'largest MQTT payload accepted, bytes (default: 65536)',
+  maxConnections: 'most MQTT clients at once (default: 10000)',
+  devicePublishRate:
+    'messages/s a device may publish, burst twice that; over it it is disconnected (default: 50)',
+  redisUrl:
+    'redis://… keeps MQTT sessions and shares messages in Redis, for several brokers (default: LevelDB in the data folder)',
   httpPort: 'HTTP API port (default: 8080)',
-  simulators: 'run the device simulators 运行设备模拟器 (default: on)',
+  simulators: 'do not run the device simulators 不运行设备模拟器 (default: they run)',
   backfillDays: 'days of history generated into an empty store 回填天数 (default: 30)',
   speed: 'simulated seconds per real second 模拟倍速 (default: 1)',
   seed: 'simulator seed: the same seed gives the same data 随机种子',
@@ -57,10 +66,26 @@ export function readSettings(
     // Commander sets `simulators: true` by default for `--no-simulators`; only an explicit flag counts.
     if (command.getOptionValueSource(key) === 'cli') flags[key] = value;
   }
+  return withSettings(command, () => parseConfig(flags, env));
+}
+
+/**
+ * Runs `make`, turning a {@link ConfigError} (a bad setting found late, e.g. an unreadable TLS
+ * key) into the same usage error as a bad flag: the message and exit status 2.
+ */
+export function withSettings<T>(command: Command, make: () => T): T {
   try {
-    return parseConfig(flags, env);
+    const result = make();
+    if (result instanceof Promise) {
+      return result.catch((error: unknown) => failOnConfig(command, error)) as T;
+    }
+    return result;
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    command.error(`facility ${command.name()}: ${error.message}`, { exitCode: 2, code: 'facility.config' });
+    return failOnConfig(command, error);
   }
+}
+
+function failOnConfig(command: Command, error: unknown): never {
+  if (!(error instanceof ConfigError)) throw error;
+  command.error(`facility ${command.name()}: ${error.message}`, { exitCode: 2, code: 'facility.config' });
 }

@@ -22,6 +22,20 @@ export const RuntimeConfigSchema = Type.Object({
   mqttPort: Port('MQTT port', 1883),
   /** MQTT over WebSocket; 0 = off. */
   mqttWsPort: Port('MQTT over WebSocket port (0 = off)', 0),
+  /** MQTT over TLS, when `tlsCert` and `tlsKey` are given. */
+  mqttTlsPort: Port('MQTT over TLS port', 8883),
+  /** PEM certificate chain file for MQTT over TLS; TLS is off without it. */
+  tlsCert: Type.Optional(Type.String({ minLength: 1 })),
+  /** PEM private key file for MQTT over TLS. */
+  tlsKey: Type.Optional(Type.String({ minLength: 1 })),
+  /** Largest MQTT payload accepted, bytes. */
+  maxPayloadBytes: Type.Integer({ minimum: 256, maximum: 256 * 1024 * 1024, default: 64 * 1024 }),
+  /** Most MQTT clients connected at once. */
+  maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
+  /** Messages per second a device may publish (burst: twice that); over it, it is disconnected. */
+  devicePublishRate: Type.Number({ exclusiveMinimum: 0, maximum: 100_000, default: 50 }),
+  /** Redis URL: QoS 1 sessions and the message emitter in Redis, for several brokers. Default: LevelDB in the data folder. */
+  redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   /** HTTP API and live page. */
   httpPort: Port('HTTP port', 8080),
   /** Run the device simulators in `start`. */

@@ -14,7 +14,7 @@ import type { TimeSeriesStore } from '../../core/store.ts';
 import { backfill } from '../../simulators/backfill.ts';
 import { LiveSimulator } from '../../simulators/live.ts';
 import { createSimulation } from '../../simulators/simulation.ts';
-import { createBroker, createIngest } from '../parts.ts';
+import { BROKER_SETTINGS, brokerUrls, createBroker, createIngest } from '../parts.ts';
 import {
   createLogger,
   createStorage,
@@ -23,7 +23,7 @@ import {
   loadSecrets,
   untilSignal,
 } from '../platform.ts';
-import { addSettings, readSettings } from '../settings.ts';
+import { addSettings, readSettings, withSettings } from '../settings.ts';
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
@@ -44,9 +44,7 @@ export function startCommand(): Command {
   addSettings(command, [
     'facility',
     'data',
-    'host',
-    'mqttPort',
-    'mqttWsPort',
+    ...BROKER_SETTINGS,
     'httpPort',
     'simulators',
     'backfillDays',
@@ -74,7 +72,7 @@ export function startCommand(): Command {
     const config = readSettings(command);
     const logger = createLogger(config);
     const facility = await loadFacilityOrExit(config.facility, 'start');
-    await runPlatform(config, facility, logger);
+    await withSettings(command, () => runPlatform(config, facility, logger));
   });
 }
 
@@ -94,7 +92,7 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
       await fillHistory(store, simulation, config.backfillDays, now);
     }
 
-    const broker = createBroker(config, facility, secrets.serviceSecret, logger);
+    const broker = await createBroker(config, facility, secrets.serviceSecret, logger);
     await life.start('broker', broker);
     const brokerUrl = `mqtt://127.0.0.1:${broker.ports.mqtt}`;
     const ingest = createIngest(config, facility, {
@@ -135,7 +133,7 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
         '',
         `智慧机关运行平台 Smart Facility Platform ${version} — ${facility.site.name.zh} / ${facility.site.name.en}`,
         `  store 存储          ${store.name} (${config.store === 'duckdb' ? resolve(config.data, 'facility.duckdb') : config.influxUrl})`,
-        `  MQTT               mqtt://${config.host}:${broker.ports.mqtt}${broker.ports.ws ? `  ws://${config.host}:${broker.ports.ws}` : ''}`,
+        `  MQTT               ${brokerUrls(config.host, broker.ports)}`,
         `  API                ${http}/api/v1/health   ${http}/api/v1/ingest/stats   ${http}/metrics`,
         `  simulators 模拟器   ${config.simulators ? `${simulated} devices 台, speed ×${config.speed}, seed ${config.seed}` : 'off 关闭'}`,
         `  admin token 管理令牌 ${secrets.adminTokenGenerated ? `${secrets.adminToken}   (saved in ${resolve(config.data, 'secrets.json')})` : '(from FACILITY_ADMIN_TOKEN)'}`,

@@ -100,17 +100,15 @@ describe('backfill', () => {
   it('stops between batches when aborted, keeping what was committed', async () => {
     const writes: number[] = [];
     const controller = new AbortController();
-    const store: TimeSeriesStore = {
-      name: 'counting',
-      start: async () => {},
-      stop: async () => {},
+    // The real DuckDB store; the first committed batch aborts the backfill.
+    const inner = await startedStore();
+    const store: TimeSeriesStore = Object.assign(Object.create(inner) as DuckDbStore, {
       write: async (points: readonly Point[]) => {
+        await inner.write(points);
         writes.push(points.length);
         controller.abort();
       },
-      query: async () => [],
-      latest: async () => [],
-    };
+    });
     const result = await backfill({
       store,
       simulation: createSimulation(FACILITY, { seed: 7 }),
@@ -123,6 +121,20 @@ describe('backfill', () => {
     expect(result.aborted).toBe(true);
     expect(result.points).toBe(writes.reduce((a, b) => a + b, 0));
     expect(result.points).toBeLessThan(3 * 1440);
+    const stored = await inner.query({
+      measurement: 'meter',
+      fields: ['total'],
+      from: FROM,
+      to: FROM + 3 * DAY,
+    });
+    const storedVehicle = await inner.query({
+      measurement: 'vehicle',
+      fields: ['speed'],
+      from: FROM,
+      to: FROM + 3 * DAY,
+    });
+    const rows = [...stored, ...storedVehicle].reduce((n, series) => n + series.rows.length, 0);
+    expect(rows).toBe(result.points);
   });
 
   it('refuses unknown devices and bad ranges', async () => {

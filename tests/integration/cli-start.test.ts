@@ -1,0 +1,243 @@
+/**
+ * The one command, as a user runs it: `facility start` as a child process on a temporary data
+ * folder — it backfills, prints its URLs and admin token, streams simulated devices through the
+ * real broker and ingest into DuckDB, and stops cleanly on Ctrl-C (SIGINT). A restart on the same
+ * folder keeps the history and only tops it up. Bad settings stop it with a message naming them.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FacilityBroker } from '../../broker/broker.ts';
+import { DEMO_FACILITY_PATH } from '../../core/facility/demo.ts';
+import { loadFacility } from '../../core/facility/load.ts';
+import { DuckDbStore } from '../../storage/duckdb/duckdb-store.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+interface Run {
+  readonly child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  readonly exited: Promise<number | null>;
+}
+
+function facility(args: readonly string[], env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, ['bin/facility.js', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, FORCE_COLOR: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const run: Run = {
+    child,
+    stdout: '',
+    stderr: '',
+    exited: once(child, 'exit').then(([code]) => code as number | null),
+  };
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    run.stdout += chunk;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    run.stderr += chunk;
+  });
+  return run;
+}
+
+async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  ms: number,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+let data: string;
+const running = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  data = await mkdtemp(join(tmpdir(), 'sfp-start-'));
+});
+
+afterAll(async () => {
+  for (const child of running) child.kill('SIGKILL');
+  await rm(data, { recursive: true, force: true });
+});
+
+const START = ['start', '--mqtt-port', '0', '--http-port', '0', '--log-level', 'warn', '--speed', '1'];
+
+describe('facility start', () => {
+  it('backfills, prints its URLs and token, streams the simulators into the store, and stops on Ctrl-C', async () => {
+    const run = facility([...START, '--data', data, '--backfill-days', '1']);
+    running.add(run.child);
+    const api = await until(
+      'the start-up lines',
+      () => /API\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/health/.exec(run.stdout)?.[1],
+      60_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+    });
+    expect(run.stderr).toMatch(/backfilled 1\.0 days 天: [\d,]+ points 点/);
+    expect(run.stdout).toMatch(/MQTT\s+mqtt:\/\/127\.0\.0\.1:\d+/);
+    expect(run.stdout).toMatch(/simulators 模拟器\s+77 devices 台/);
+    const token = /admin token 管理令牌 (\S+)/.exec(run.stdout)?.[1];
+    expect(token).toBeDefined();
+    // The generated token is kept in the data folder for the next start.
+    expect(await readFile(join(data, 'secrets.json'), 'utf8')).toContain(token as string);
+
+    const health = await fetch(`${api}/api/v1/health`);
+    expect(health.status).toBe(200);
+    // Live readings from the simulated devices go through broker and ingest into the store.
+    const stored = await until(
+      'live readings in the store',
+      async () => {
+        const response = await fetch(`${api}/api/v1/ingest/stats`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const stats = (await response.json()) as { messages?: { stored?: number } };
+        const n = stats.messages?.stored ?? 0;
+        return n >= 20 ? n : undefined;
+      },
+      30_000,
+    );
+    expect(stored).toBeGreaterThanOrEqual(20);
+
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+    running.delete(run.child);
+    expect(run.stdout).toContain('SIGINT: stopping 正在停止');
+    expect(run.stdout).not.toMatch(/"level":(50|60)/);
+
+    // The history is there: a full day of the main meter of building 1, at one reading a minute.
+    const store = new DuckDbStore({ path: join(data, 'facility.duckdb') });
+    await store.start();
+    try {
+      const now = Date.now();
+      const [series] = await store.query({
+        measurement: 'meter',
+        fields: ['total'],
+        where: { meter: 'b1-e-main' },
+        from: now - 86_400_000,
+        to: now,
+        aggregate: 'count',
+      });
+      expect(series?.rows[0]?.values.total).toBeGreaterThanOrEqual(1400);
+    } finally {
+      await store.stop();
+    }
+  }, 120_000);
+
+  it('on a second start keeps the history and only tops it up', async () => {
+    const run = facility([...START, '--data', data, '--backfill-days', '1']);
+    running.add(run.child);
+    await until('the start-up lines', () => (run.stdout.includes('Ctrl-C') ? true : undefined), 60_000);
+    expect(run.stdout).toContain('(saved in');
+    // Only the minutes since the first run stopped are generated, not another day.
+    const days = Number(/backfilled ([\d.]+) days/.exec(run.stderr)?.[1] ?? '0');
+    expect(days).toBeLessThan(0.1);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    running.delete(run.child);
+  }, 90_000);
+
+  it('refuses bad settings, naming the flag and the environment variable, with status 2', async () => {
+    const badPort = facility(['start', '--data', data, '--http-port', 'eighty']);
+    expect(await badPort.exited).toBe(2);
+    expect(badPort.stderr).toMatch(/--http-port \/ FACILITY_HTTP_PORT/);
+
+    const badStore = facility(['start', '--data', data], { FACILITY_STORE: 'mongodb' });
+    expect(await badStore.exited).toBe(2);
+    expect(badStore.stderr).toMatch(/--store \/ FACILITY_STORE/);
+
+    const halfTls = facility([
+      'start',
+      '--data',
+      data,
+      '--no-simulators',
+      '--tls-cert',
+      join(data, 'none.pem'),
+    ]);
+    expect(await halfTls.exited).toBe(2);
+    expect(halfTls.stderr).toMatch(/--tls-key \/ FACILITY_TLS_KEY: MQTT over TLS needs both/);
+
+    const missingTls = facility([
+      'start',
+      '--data',
+      data,
+      '--no-simulators',
+      '--tls-cert',
+      join(data, 'none.pem'),
+      '--tls-key',
+      join(data, 'none.key'),
+    ]);
+    expect(await missingTls.exited).toBe(2);
+    expect(missingTls.stderr).toMatch(/--tls-cert \/ FACILITY_TLS_CERT: cannot read .*none\.pem/);
+  }, 60_000);
+});
+
+describe('facility simulate', () => {
+  it('publishes as the facility devices to a broker and says what it published when it stops', async () => {
+    const loaded = loadFacility(await readFile(DEMO_FACILITY_PATH, 'utf8'), 'demo');
+    if (!loaded.ok) throw new Error('demo facility does not load');
+    const broker = new FacilityBroker({
+      facility: loaded.facility,
+      services: [{ service: 'ingest', username: 'svc-watch', password: 'watch-secret-1234' }],
+      mqttPort: 0,
+      persistence: { kind: 'memory' },
+    });
+    await broker.start();
+    const url = `mqtt://127.0.0.1:${broker.ports.mqtt}`;
+    // A plain subscriber sees which devices published readings.
+    const watcher = await mqtt.connectAsync(url, { username: 'svc-watch', password: 'watch-secret-1234' });
+    await watcher.subscribeAsync('fac/#', { qos: 1 });
+    const published = new Map<string, number>();
+    watcher.on('message', (topic) => {
+      const [, , kind, id, channel] = topic.split('/');
+      if (channel === 'status') return;
+      const key = `${kind}/${id}`;
+      published.set(key, (published.get(key) ?? 0) + 1);
+    });
+    try {
+      const run = facility([
+        'simulate',
+        '--broker-url',
+        url,
+        '--devices',
+        'b1-e-main,v01,s-b1-m0301',
+        '--from',
+        new Date(Date.now() - 3_600_000).toISOString(),
+        '--speed',
+        '600',
+        '--duration',
+        '0.05',
+        '--log-level',
+        'warn',
+      ]);
+      expect(await run.exited).toBe(0);
+      expect(run.stdout).toMatch(/simulate: 3 devices 台 → mqtt:\/\/127\.0\.0\.1:\d+, speed ×600/);
+      const summary =
+        /published ([\d,]+) messages \(([\d,]+) readings\), acknowledged ([\d,]+), errors 0/.exec(run.stdout);
+      expect(summary).not.toBeNull();
+      const readings = Number(summary?.[2]?.replace(/,/g, ''));
+      // 3 s at ×600 is 30 simulated minutes: about 30 one-minute readings of the meter alone.
+      expect(readings).toBeGreaterThanOrEqual(30);
+      expect([...published.keys()].sort()).toEqual(['meter/b1-e-main', 'sensor/s-b1-m0301', 'vehicle/v01']);
+    } finally {
+      await watcher.endAsync();
+      await broker.stop();
+    }
+
+    const unknown = facility(['simulate', '--devices', 'nope', '--duration', '0.01']);
+    expect(await unknown.exited).toBe(2);
+    expect(unknown.stderr).toContain('--devices: no device "nope"');
+  }, 60_000);
+});
