@@ -57,7 +57,8 @@ const AGGREGATE_SQL: Readonly<Record<Aggregate, (field: string) => string>> = {
   count: (field) => `count(${field})::DOUBLE`,
 };
 
-function filterSql(where: TagFilter | undefined, params: string[]): string[] {
+/** Conditions of a tag filter; tag values are pushed to `params` and referenced as `$n`. */
+export function filterSql(where: TagFilter | undefined, params: string[]): string[] {
   const conditions: string[] = [];
   for (const [tag, wanted] of Object.entries(where ?? {})) {
     const values = typeof wanted === 'string' ? [wanted] : wanted;

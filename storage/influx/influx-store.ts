@@ -16,24 +16,32 @@ import {
   type SendOptions,
   type Transport,
 } from '@influxdata/influxdb-client';
+import { adjustRegister, normalizeReadings, type Reading } from '../../core/register.ts';
 import {
   type LatestPoint,
   type LatestQuery,
   type Point,
   type Query,
+  REGISTER_LOOKAROUND_MS,
+  type RegisterQuery,
+  type RegisterSeries,
   type Series,
   StoreError,
   type TimeSeriesStore,
   validateLatest,
   validatePoints,
   validateQuery,
+  validateRegisterQuery,
   validateTags,
 } from '../../core/store.ts';
 import {
+  type InfluxResult,
   identifier,
   latestStatement,
+  literal,
   selectStatement,
   singleResult,
+  tagConditions,
   toLatest,
   toSeries,
 } from './influxql.ts';
@@ -74,6 +82,9 @@ export interface InfluxStoreOptions {
 }
 
 type Api = { readonly major: number; readonly version: string };
+
+/** Time chunk of one register read: 30 days, 43,200 one-minute readings of one meter. */
+const REGISTER_CHUNK_MS = 30 * 86_400_000;
 
 /** Node error codes of transient network failures that `canRetryHttpCall` does not list. */
 const MORE_RETRIABLE_CODES = new Set(['EAI_AGAIN', 'ECONNABORTED', 'ENETUNREACH', 'EADDRNOTAVAIL']);
@@ -210,6 +221,106 @@ export class InfluxStore implements TimeSeriesStore {
     const statement = latestStatement(query);
     if (statement === null) return [];
     return toLatest(query, await this.#influxql('query', statement));
+  }
+
+  /**
+   * InfluxQL has no reset-adjusted, interpolated register (DIFFERENCE / NON_NEGATIVE_DIFFERENCE
+   * neither interpolate at arbitrary instants nor count a restarted register as Prometheus does),
+   * so this pulls each meter's raw `total` readings over the looked-at range and computes with
+   * core/register.ts. The trade-off: exact and identical to the DuckDB adapter, but it moves every
+   * reading over HTTP as JSON (a year of one-minute readings is 525,600 per meter), so it costs
+   * seconds per meter-year where DuckDB answers from its rollup. Meters are fetched one at a time
+   * (bounded memory: one meter's readings), in time chunks of {@link REGISTER_CHUNK_MS}, a chunk
+   * split in two whenever the server truncates its answer (`max-row-limit`).
+   */
+  async registerIntervals(query: RegisterQuery): Promise<RegisterSeries[]> {
+    validateRegisterQuery(query);
+    this.#started();
+    const tags = tagConditions(query.where);
+    if (tags === null) return [];
+    const { edges } = query;
+    const low = (edges[0] as number) - REGISTER_LOOKAROUND_MS;
+    const high = (edges.at(-1) as number) + REGISTER_LOOKAROUND_MS;
+    const where = tags.length > 0 ? ` WHERE ${tags.join(' AND ')}` : '';
+    const meters = await this.#influxql(
+      'query',
+      `SHOW TAG VALUES FROM ${identifier('meter')} WITH KEY = ${identifier('meter')}${where}`,
+    );
+    const ids = [
+      ...new Set(
+        (meters.series ?? []).flatMap((s) => s.values.map((row) => String(row[s.columns.indexOf('value')]))),
+      ),
+    ].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const out: RegisterSeries[] = [];
+    for (const meter of ids) {
+      const bySite = new Map<string, Reading[]>();
+      for (let from = low; from <= high; from += REGISTER_CHUNK_MS) {
+        await this.#readings(meter, tags, from, Math.min(from + REGISTER_CHUNK_MS - 1, high), bySite);
+      }
+      if (bySite.size === 0) continue;
+      if (bySite.size > 1) {
+        throw new StoreError(
+          `meter "${meter}" is on several sites (${[...bySite.keys()].sort().join(', ')}): meter ids are told apart by site, so filter by site`,
+          { code: 'INVALID_QUERY', retriable: false },
+        );
+      }
+      const readings = normalizeReadings(bySite.values().next().value as Reading[]);
+      const register = adjustRegister(readings, {
+        intervalSeconds: query.intervalSeconds[meter] ?? query.defaultIntervalSeconds,
+      });
+      const consumption: number[] = [];
+      const coveredMs: number[] = [];
+      for (let i = 0; i + 1 < edges.length; i++) {
+        const a = edges[i] as number;
+        const b = edges[i + 1] as number;
+        consumption.push(register.consumption(a, b));
+        coveredMs.push((register.coverage(a, b) * (b - a)) / 100);
+      }
+      out.push({ meter, consumption, coveredMs });
+    }
+    return out;
+  }
+
+  /** Append one meter's `total` readings in `[from, to]` (epoch ms, inclusive) to `bySite`. */
+  async #readings(
+    meter: string,
+    tags: readonly string[],
+    from: number,
+    to: number,
+    bySite: Map<string, Reading[]>,
+  ): Promise<void> {
+    const conditions = [
+      `time >= ${from}ms`,
+      `time <= ${to}ms`,
+      `${identifier('meter')} = ${literal(meter)}`,
+      ...tags,
+    ];
+    const statement =
+      `SELECT ${identifier('total')}::field FROM ${identifier('meter')} WHERE ${conditions.join(' AND ')} ` +
+      `GROUP BY ${identifier('site')}`;
+    let result: InfluxResult;
+    try {
+      result = await this.#influxql('query', statement);
+    } catch (error) {
+      if (error instanceof StoreError && /truncated/.test(error.message) && to > from) {
+        const middle = from + Math.floor((to - from) / 2);
+        await this.#readings(meter, tags, from, middle, bySite);
+        await this.#readings(meter, tags, middle + 1, to, bySite);
+        return;
+      }
+      throw error;
+    }
+    for (const s of result.series ?? []) {
+      const site = s.tags?.site ?? '';
+      const time = s.columns.indexOf('time');
+      const total = s.columns.indexOf('total');
+      let list = bySite.get(site);
+      if (!list) bySite.set(site, (list = []));
+      for (const row of s.values) {
+        const value = row[total];
+        if (typeof value === 'number') list.push({ time: row[time] as number, total: value });
+      }
+    }
   }
 
   get #concurrency(): number {

@@ -24,6 +24,8 @@ import {
   type Measurement,
   type Point,
   type Query,
+  type RegisterQuery,
+  type RegisterSeries,
   type Series,
   StoreError,
   type TimeSeriesStore,
@@ -127,6 +129,10 @@ class FlakyStore implements TimeSeriesStore {
 
   latest(query: LatestQuery): Promise<LatestPoint[]> {
     return this.inner.latest(query);
+  }
+
+  registerIntervals(query: RegisterQuery): Promise<RegisterSeries[]> {
+    return this.inner.registerIntervals(query);
   }
 }
 

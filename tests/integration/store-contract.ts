@@ -3,8 +3,19 @@
  * (like MQTT.js' abstract_store suite). Every expected figure below is worked out by hand
  * from the points written in the test.
  */
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Point, type Query, StoreError, type TimeSeriesStore } from '../../core/store.ts';
+import { adjustRegister, type Reading } from '../../core/register.ts';
+import {
+  type Point,
+  type Query,
+  REGISTER_LOOKAROUND_MS,
+  type RegisterQuery,
+  type RegisterSeries,
+  StoreError,
+  type TimeSeriesStore,
+} from '../../core/store.ts';
 
 export interface StoreFixture {
   /**
@@ -17,8 +28,10 @@ export interface StoreFixture {
 }
 
 const T0 = Date.UTC(2026, 10, 2, 0, 0, 0); // 2026-11-02T00:00:00Z, a Monday
+const SEC = 1_000;
 const MIN = 60_000;
 const HOUR = 3_600_000;
+const DAY = 86_400_000;
 
 function meter(
   id: string,
@@ -501,6 +514,211 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
         to: T0 + 1,
       });
       expect(series).toEqual([{ tags: { building: odd }, rows: [{ time: T0, values: { total: 1 } }] }]);
+    });
+
+    describe('registerIntervals', () => {
+      const ask = (edges: number[], more: Partial<RegisterQuery> = {}) =>
+        store.registerIntervals({ edges, intervalSeconds: {}, defaultIntervalSeconds: 60, ...more });
+      /** Round to 1e-9 so that hand-worked figures compare exactly. */
+      const rounded = (series: RegisterSeries[]) =>
+        series.map((s) => ({
+          meter: s.meter,
+          consumption: s.consumption.map((c) => Math.round(c * 1e9) / 1e9),
+          coveredMs: s.coveredMs.map((c) => Math.round(c * 1e3) / 1e3),
+        }));
+
+      it('interpolates at edges that fall between readings, off any grid', async () => {
+        await store.write([
+          meter('m1', T0 + 30 * SEC, 100),
+          meter('m1', T0 + 90 * SEC, 106),
+          meter('m1', T0 + 150 * SEC, 109),
+        ]);
+        // register(60 s) = 100 + (106 − 100) × 30/60 = 103; register(120 s) = 106 + (109 − 106) × 30/60 = 107.5;
+        // register(150 s) = 109 → 4.5 and 1.5. Every gap is 60 s ≤ 3 × 60 s, so both intervals are covered.
+        expect(rounded(await ask([T0 + MIN, T0 + 2 * MIN, T0 + 150 * SEC]))).toEqual([
+          { meter: 'm1', consumption: [4.5, 1.5], coveredMs: [MIN, 30 * SEC] },
+        ]);
+      });
+
+      it('counts a counter reset inside an interval and one straddling an edge', async () => {
+        const totals = [1000, 1004, 3, 7, 10, 2, 6]; // one reading a minute; resets at minutes 2 and 5
+        await store.write(totals.map((total, i) => meter('m1', T0 + i * MIN, total)));
+        // Adjusted register: 1000, 1004, 1007 (1004 + 3), 1011, 1014, 1016 (1014 + 2), 1020.
+        // [0, 3 min): 4 + 3 + 4 = 11. The edge at 4.5 min lies in the step 10 → 2 (increase 2):
+        // register(4.5 min) = 1014 + 2 × 0.5 = 1015, so [3, 4.5 min) = 4 and [4.5, 6 min) = 5.
+        expect(rounded(await ask([T0, T0 + 3 * MIN, T0 + 4.5 * MIN, T0 + 6 * MIN]))).toEqual([
+          { meter: 'm1', consumption: [11, 4, 5], coveredMs: [3 * MIN, 1.5 * MIN, 1.5 * MIN] },
+        ]);
+      });
+
+      it('counts consumption across a gap longer than 3 intervals but not its coverage', async () => {
+        await store.write([
+          meter('m1', T0, 10),
+          meter('m1', T0 + MIN, 12),
+          meter('m1', T0 + 10 * MIN, 30),
+          meter('m1', T0 + 11 * MIN, 31),
+        ]);
+        // register(5 min) = 12 + (30 − 12) × 4/9 = 20 → [10, 11]. The 9-minute gap (> 3 min) is not
+        // covered: [0, 5 min) covers minute 0–1 only, [5, 11 min) minute 10–11 only.
+        expect(rounded(await ask([T0, T0 + 5 * MIN, T0 + 11 * MIN]))).toEqual([
+          { meter: 'm1', consumption: [10, 11], coveredMs: [MIN, MIN] },
+        ]);
+      });
+
+      it('clamps edges before the first and after the last reading, with no extrapolation', async () => {
+        await store.write([meter('m1', T0 + 10 * MIN, 50), meter('m1', T0 + 20 * MIN, 60)]);
+        // register = 50 up to 10 min, 55 at 15 min, 60 from 20 min on; a 10-minute reporting interval covers the gap.
+        expect(
+          rounded(
+            await ask([T0, T0 + 10 * MIN, T0 + 15 * MIN, T0 + 30 * MIN, T0 + 40 * MIN], {
+              defaultIntervalSeconds: 600,
+            }),
+          ),
+        ).toEqual([{ meter: 'm1', consumption: [0, 5, 5, 0], coveredMs: [0, 5 * MIN, 5 * MIN, 0] }]);
+      });
+
+      it('ignores readings further than the lookaround from the edges', async () => {
+        const last = T0 + 2 * HOUR;
+        await store.write([
+          meter('m1', T0 - 8 * DAY, 5), // too old: without the limit, register(T0) would interpolate from it
+          meter('m1', T0 + HOUR, 20),
+          meter('m1', T0 + 2 * HOUR, 30),
+          meter('gone', T0 - REGISTER_LOOKAROUND_MS - 1, 1), // silent for longer than the lookaround: no series
+          meter('late', last + REGISTER_LOOKAROUND_MS, 7), // exactly at the end of the range: counted, alone
+          meter('late', last + REGISTER_LOOKAROUND_MS + 1, 9),
+        ]);
+        expect(rounded(await ask([T0, last], { defaultIntervalSeconds: 3600 }))).toEqual([
+          { meter: 'late', consumption: [0], coveredMs: [0] },
+          { meter: 'm1', consumption: [10], coveredMs: [HOUR] }, // register(T0) clamps to 20
+        ]);
+      });
+
+      it('answers one series per meter, sorted, filtered by tags, each with its own interval', async () => {
+        await store.write([
+          meter('mb', T0, 100, undefined, { building: 'b1' }),
+          meter('mb', T0 + 5 * MIN, 101, undefined, { building: 'b1' }),
+          meter('mb', T0 + 10 * MIN, 103, undefined, { building: 'b1' }),
+          meter('ma', T0, 0, undefined, { building: 'b1' }),
+          meter('ma', T0 + 5 * MIN, 5, undefined, { building: 'b1' }),
+          meter('ma', T0 + 10 * MIN, 10, undefined, { building: 'b1' }),
+          // A point without a total is no reading.
+          { ...meter('ma', T0 + 7 * MIN, 0, undefined, { building: 'b1' }), fields: { power: 3 } },
+          meter('w1', T0, 1, undefined, { building: 'b2', kind: 'water' }),
+          meter('w1', T0 + 10 * MIN, 2, undefined, { building: 'b2', kind: 'water' }),
+        ]);
+        // ma reports every 10 min (5-minute gaps covered); mb at the default 60 s (5 min > 3 min: not covered).
+        const query = { where: { building: 'b1' }, intervalSeconds: { ma: 600 } };
+        expect(rounded(await ask([T0, T0 + 10 * MIN], query))).toEqual([
+          { meter: 'ma', consumption: [10], coveredMs: [10 * MIN] },
+          { meter: 'mb', consumption: [3], coveredMs: [0] },
+        ]);
+        expect((await ask([T0, T0 + 10 * MIN], { where: { kind: ['water'] } })).map((s) => s.meter)).toEqual([
+          'w1',
+        ]);
+        expect(await ask([T0, T0 + 10 * MIN], { where: { meter: [] } })).toEqual([]);
+        expect(await ask([T0 + 30 * DAY, T0 + 31 * DAY])).toEqual([]);
+      });
+
+      it('matches adjustRegister on random readings, resets and gaps, before and after more writes', async () => {
+        const rng = xoroshiro128plus(20261102);
+        const int = (a: number, b: number) => uniformInt(rng, a, b);
+        const readings = new Map<string, Map<number, number>>();
+        const first: Point[] = [];
+        const later: Point[] = [];
+        for (const id of ['r1', 'r2', 'r3']) {
+          const own = new Map<number, number>();
+          readings.set(id, own);
+          let time = T0 - int(0, 3 * HOUR);
+          let total = int(0, 1000);
+          for (let i = 0; i < 1500; i++) {
+            const roll = int(0, 99);
+            time += roll < 3 ? int(5, 40) * MIN : roll < 10 ? int(1, 5000) : int(55, 65) * SEC;
+            total = roll === 50 ? int(0, 20) : total + int(0, 5000) / 100; // a reset now and then
+            own.set(time, total);
+            (i % 7 === 3 ? later : first).push(meter(id, time, total));
+          }
+        }
+        const check = async () => {
+          const lo = T0 - 4 * HOUR;
+          const edges = [lo];
+          while ((edges.at(-1) as number) < T0 + 2 * DAY) {
+            const roll = int(0, 9);
+            const previous = edges.at(-1) as number;
+            // On the hour, off it by whole minutes, or anywhere.
+            const next =
+              roll < 4
+                ? previous - (previous % HOUR) + HOUR
+                : roll < 7
+                  ? previous + int(1, 90) * MIN
+                  : previous + int(1, 2 * HOUR);
+            edges.push(next);
+          }
+          const intervalSeconds = { r1: 60, r2: 30 };
+          const answer = await store.registerIntervals({
+            edges,
+            intervalSeconds,
+            defaultIntervalSeconds: 120,
+          });
+          expect(answer.map((s) => s.meter)).toEqual(['r1', 'r2', 'r3']);
+          for (const series of answer) {
+            const own = [...(readings.get(series.meter) as Map<number, number>)]
+              .map(([time, total]): Reading => ({ time, total }))
+              .sort((a, b) => a.time - b.time);
+            const seconds = intervalSeconds[series.meter as 'r1'] ?? 120;
+            const register = adjustRegister(own, { intervalSeconds: seconds });
+            edges.slice(1).forEach((b, i) => {
+              const a = edges[i] as number;
+              expect(series.consumption[i], `${series.meter} [${i}]`).toBeCloseTo(
+                register.consumption(a, b),
+                6,
+              );
+              expect(series.coveredMs[i], `${series.meter} [${i}]`).toBeCloseTo(
+                (register.coverage(a, b) * (b - a)) / 100,
+                3,
+              );
+            });
+          }
+        };
+        await store.write(first);
+        for (const point of later)
+          (readings.get(point.tags.meter as string) as Map<number, number>).delete(point.time);
+        await check();
+        // More readings between those written, and some rewritten with other totals.
+        const rewrites = first
+          .filter((_, i) => i % 50 === 0)
+          .map((p) => meter(p.tags.meter as string, p.time, int(0, 100)));
+        await store.write([...later, ...rewrites]);
+        for (const point of [...later, ...rewrites]) {
+          (readings.get(point.tags.meter as string) as Map<number, number>).set(
+            point.time,
+            point.fields.total as number,
+          );
+        }
+        await check();
+      });
+
+      it('rejects malformed register queries with a StoreError', async () => {
+        const bad: Array<[Partial<RegisterQuery>, RegExp]> = [
+          [{ edges: [T0] }, /edges: at least 2/],
+          [{ edges: [T0, T0] }, /strictly ascending/],
+          [{ edges: [T0 + HOUR, T0] }, /strictly ascending/],
+          [{ edges: [T0, T0 + 0.5] }, /whole epoch milliseconds/],
+          [{ edges: [T0, Number.NaN] }, /whole epoch milliseconds/],
+          [{ defaultIntervalSeconds: 0 }, /defaultIntervalSeconds/],
+          [{ intervalSeconds: { m1: -1 } }, /intervalSeconds\["m1"\]/],
+          [{ where: { room: 'x' } }, /"room" is not a tag of meter/],
+        ];
+        for (const [query, message] of bad) {
+          const error = await ask([T0, T0 + HOUR], query).then(
+            () => null,
+            (e: unknown) => e,
+          );
+          expect(error, String(message)).toBeInstanceOf(StoreError);
+          expect((error as StoreError).message).toMatch(message);
+          expect((error as StoreError).code).toBe('INVALID_QUERY');
+          expect((error as StoreError).retriable).toBe(false);
+        }
+      });
     });
 
     it('rejects queries and points outside the model with a StoreError that names the problem', async () => {
