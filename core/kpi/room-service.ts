@@ -1,0 +1,174 @@
+/**
+ * Room service: utilisation and indoor figures of rooms, read as raw sensor states through the
+ * {@link TimeSeriesStore} port — one query per room (grouped by sensor, so each sample knows its
+ * sensor's interval), a month of a room at 1-minute reports being some 45,000 rows. The maths is
+ * in `room.ts`, where every definition is written down.
+ *
+ * A room with several sensors merges their samples; each field holds until the next sample
+ * carrying it, whichever sensor sent it. Rooms without a sensor are listed with zero hours and
+ * null seat use and comfort (nothing is known about them, so nothing is claimed).
+ */
+import { DateTime } from 'luxon';
+import { facilityCalendar, type WorkCalendar } from '../facility/calendar.ts';
+import type { Facility, Room } from '../facility/schema.ts';
+import { DEFAULT_ROOM_RULES, monthEdges, type RoomRules, type RoomSample, roomFigures } from './room.ts';
+import {
+  type KpiContext,
+  KpiError,
+  type Period,
+  type RoomItem,
+  type RoomUtilization,
+  type RoomUtilizationParams,
+} from './types.ts';
+
+/** Thresholds and comfort bands; any left out take {@link DEFAULT_ROOM_RULES}. */
+export interface RoomOptions {
+  readonly holdIntervals?: number;
+  readonly co2LimitPpm?: number;
+  readonly coolingMinC?: number;
+  readonly heatingMaxC?: number;
+  readonly comfort?: Partial<RoomRules['comfort']>;
+}
+
+/** A {@link RoomItem} with the figures behind it (extra fields of the contract). */
+export interface RoomItemDetail extends RoomItem {
+  /** Occupied hours inside working time (the utilisation's numerator). */
+  readonly occupiedWorkingHours: number;
+  /** Working time of the period (the utilisation's denominator), hours. */
+  readonly workingHours: number;
+  /** Hours with a known occupancy (sensor reporting); the rest of the period is unknown. */
+  readonly reportedHours: number;
+}
+
+const FIELDS = ['occupancy', 'temperature', 'co2', 'hvac', 'lights'] as const;
+/** Interval assumed for a sensor no longer in the facility file, s. */
+const UNKNOWN_SENSOR_INTERVAL_S = 300;
+
+/** Figures of every room (of one building and/or department, if given), in facility order. */
+export async function roomUtilization(
+  ctx: KpiContext,
+  params: RoomUtilizationParams,
+  options: RoomOptions = {},
+): Promise<RoomUtilization> {
+  checkPeriod(params);
+  const { facility } = ctx;
+  if (params.building !== undefined && !facility.buildings.some((b) => b.id === params.building)) {
+    throw new KpiError(`unknown building "${params.building}"`, { status: 400, parameter: 'building' });
+  }
+  if (params.department !== undefined && !facility.departments.some((d) => d.id === params.department)) {
+    throw new KpiError(`unknown department "${params.department}"`, { status: 400, parameter: 'department' });
+  }
+  const rules = rulesOf(options);
+  const calendar = calendarOf(facility);
+  const zone = facility.site.timezone;
+  const months = monthEdges(params, zone);
+  const items: RoomItemDetail[] = [];
+  for (const room of facility.rooms) {
+    if (params.building !== undefined && room.building !== params.building) continue;
+    if (params.department !== undefined && room.department !== params.department) continue;
+    const samples = await readSamples(ctx, room, params, rules);
+    const f = roomFigures(samples, params, { calendar, capacity: room.capacity, rules, months });
+    items.push({
+      id: room.id,
+      name: room.name,
+      building: room.building,
+      ...(room.department !== undefined ? { department: room.department } : {}),
+      capacity: room.capacity,
+      occupiedHours: hours(f.occupiedMs),
+      utilization: round(f.utilization, 4),
+      seatUse: f.seatUse === null ? null : round(f.seatUse, 4),
+      conditionedEmptyHours: hours(f.conditionedEmptyMs),
+      setpointViolationHours: hours(f.setpointViolationMs),
+      co2OverHours: hours(f.co2OverMs),
+      comfort: f.comfort === null ? null : round(f.comfort, 4),
+      occupiedWorkingHours: hours(f.occupiedWorkMs),
+      workingHours: hours(f.workingMs),
+      reportedHours: hours(f.occupancyKnownMs),
+    });
+  }
+  return { from: iso(params.from, zone), to: iso(params.to, zone), items };
+}
+
+function rulesOf(options: RoomOptions): RoomRules {
+  const d = DEFAULT_ROOM_RULES;
+  return {
+    holdIntervals: options.holdIntervals ?? d.holdIntervals,
+    co2LimitPpm: options.co2LimitPpm ?? d.co2LimitPpm,
+    coolingMinC: options.coolingMinC ?? d.coolingMinC,
+    heatingMaxC: options.heatingMaxC ?? d.heatingMaxC,
+    comfort: {
+      cooling: options.comfort?.cooling ?? d.comfort.cooling,
+      heating: options.comfort?.heating ?? d.comfort.heating,
+    },
+  };
+}
+
+async function readSamples(
+  ctx: KpiContext,
+  room: Room,
+  period: Period,
+  rules: RoomRules,
+): Promise<RoomSample[]> {
+  const { facility } = ctx;
+  const intervals = new Map(
+    facility.sensors.filter((s) => s.room === room.id).map((s) => [s.id, s.interval]),
+  );
+  const longest = Math.max(UNKNOWN_SENSOR_INTERVAL_S, ...intervals.values());
+  const series = await ctx.store.query({
+    measurement: 'sensor',
+    fields: FIELDS,
+    where: { site: facility.site.id, room: room.id },
+    groupBy: ['sensor'],
+    // Look back one longest hold so the state at `from` is known.
+    from: period.from - rules.holdIntervals * longest * 1000,
+    to: period.to,
+  });
+  const samples: RoomSample[] = [];
+  for (const { tags, rows } of series) {
+    const holdMs =
+      rules.holdIntervals * (intervals.get(tags.sensor ?? '') ?? UNKNOWN_SENSOR_INTERVAL_S) * 1000;
+    for (const { time, values } of rows) {
+      samples.push({
+        time,
+        holdMs,
+        occupancy: typeof values.occupancy === 'number' ? values.occupancy : null,
+        temperature: typeof values.temperature === 'number' ? values.temperature : null,
+        co2: typeof values.co2 === 'number' ? values.co2 : null,
+        hvac: typeof values.hvac === 'string' ? values.hvac : null,
+        lights: typeof values.lights === 'boolean' ? values.lights : null,
+      });
+    }
+  }
+  if (series.length > 1) samples.sort((a, b) => a.time - b.time);
+  return samples;
+}
+
+const calendars = new WeakMap<Facility, WorkCalendar>();
+function calendarOf(facility: Facility): WorkCalendar {
+  let calendar = calendars.get(facility);
+  if (!calendar) {
+    calendar = facilityCalendar(facility);
+    calendars.set(facility, calendar);
+  }
+  return calendar;
+}
+
+function checkPeriod(period: Period): void {
+  if (!Number.isFinite(period.from))
+    throw new KpiError('from: not a time', { status: 400, parameter: 'from' });
+  if (!Number.isFinite(period.to)) throw new KpiError('to: not a time', { status: 400, parameter: 'to' });
+  if (period.to <= period.from)
+    throw new KpiError('to: must be after from', { status: 400, parameter: 'to' });
+}
+
+/** ISO-8601 with the site's UTC offset, milliseconds only when there are some. */
+function iso(epochMs: number, zone: string): string {
+  return DateTime.fromMillis(epochMs, { zone }).toISO({ suppressMilliseconds: true }) as string;
+}
+
+const hours = (ms: number) => round(ms / 3_600_000, 4);
+
+function round(value: number, digits: number): number {
+  const k = 10 ** digits;
+  return Math.round(value * k) / k;
+}

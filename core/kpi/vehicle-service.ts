@@ -1,0 +1,236 @@
+/**
+ * Vehicle services: utilisation of the fleet, trips and track of one car. They read raw GPS fixes
+ * through the {@link TimeSeriesStore} port, one query per car (a month of one car is a few tens
+ * of thousands of fixes, so memory stays bounded whatever the fleet), and leave the maths to the
+ * pure functions of `vehicle.ts`, where every definition is written down.
+ *
+ * Prices: gasoline and diesel at the facility's `tariffs.gasoline` / `tariffs.diesel` price per
+ * litre; an electric car at the electricity tariff's **flat** price (where and when a car charged
+ * is not known, so no time-of-use split). No price → `costPerKm` null.
+ */
+import { DateTime } from 'luxon';
+import { facilityCalendar, type WorkCalendar } from '../facility/calendar.ts';
+import type { LonLat } from '../facility/geometry.ts';
+import type { Facility, Vehicle } from '../facility/schema.ts';
+import { UNITS } from '../facility/schema.ts';
+import type { Row } from '../store.ts';
+import {
+  type KpiContext,
+  KpiError,
+  type Period,
+  type Trip,
+  type VehicleItem,
+  type VehicleTrack,
+  type VehicleTrips,
+  type VehicleUtilization,
+  type VehicleUtilizationParams,
+} from './types.ts';
+import {
+  DEFAULT_VEHICLE_RULES,
+  type VehicleEnv,
+  type VehicleFix,
+  type VehicleRules,
+  vehicleFigures,
+} from './vehicle.ts';
+
+/** Thresholds of the vehicle figures; any left out take {@link DEFAULT_VEHICLE_RULES}. */
+export type VehicleOptions = Partial<VehicleRules>;
+
+/** A {@link VehicleItem} with the figures behind it (extra fields of the contract). */
+export interface VehicleItemDetail extends VehicleItem {
+  /** Energy used in the period, in `energyUnit` (null without fuel data). */
+  readonly energyUsed: number | null;
+  /** Working time of the period (the utilisation's denominator), hours. */
+  readonly workingHours: number;
+  /** The threshold speeding events were counted against, km/h. */
+  readonly speedLimitKmh: number;
+}
+
+/** How far after `to` fixes are read so a trip starting before `to` can finish, ms. */
+const LOOKAHEAD_MS = 6 * 3_600_000;
+
+const FIELDS = ['lat', 'lon', 'speed', 'ignition', 'odometer', 'fuel'] as const;
+
+/** Utilisation figures of every vehicle (of one department, if given), in facility order. */
+export async function vehicleUtilization(
+  ctx: KpiContext,
+  params: VehicleUtilizationParams,
+  options: VehicleOptions = {},
+): Promise<VehicleUtilization> {
+  checkPeriod(params);
+  const { facility } = ctx;
+  if (params.department !== undefined && !facility.departments.some((d) => d.id === params.department)) {
+    throw new KpiError(`unknown department "${params.department}"`, { status: 400, parameter: 'department' });
+  }
+  const env = envOf(facility, options);
+  const zone = facility.site.timezone;
+  const items: VehicleItemDetail[] = [];
+  for (const vehicle of facility.vehicles) {
+    if (params.department !== undefined && vehicle.department !== params.department) continue;
+    const fixes = await readFixes(ctx, vehicle.id, params.from - env.rules.gapMs, params.to + LOOKAHEAD_MS);
+    const figures = vehicleFigures(fixes, params, env);
+    const price = priceOf(facility, vehicle);
+    items.push({
+      id: vehicle.id,
+      plate: vehicle.plate,
+      department: vehicle.department,
+      trips: figures.trips.length,
+      distanceKm: round(figures.distanceKm, 3),
+      drivingHours: round(figures.drivingMs / 3_600_000, 4),
+      idleHours: round(figures.idleMs / 3_600_000, 4),
+      utilization: round(figures.utilization, 4),
+      offHoursTrips: figures.offHoursTrips,
+      geofenceExits: figures.geofenceExits,
+      speedingEvents: figures.speeding.length,
+      energyPer100km: figures.energyPer100km === null ? null : round(figures.energyPer100km, 2),
+      energyUnit: UNITS[vehicle.energy],
+      ratedPer100km: vehicle.ratedConsumption,
+      costPerKm:
+        figures.energy !== null && price !== null && figures.distanceKm > 0
+          ? round((figures.energy * price) / figures.distanceKm, 3)
+          : null,
+      energyUsed: figures.energy === null ? null : round(figures.energy, 3),
+      workingHours: round(figures.workingMs / 3_600_000, 4),
+      speedLimitKmh: env.rules.speedLimitKmh,
+    });
+  }
+  return { from: iso(params.from, zone), to: iso(params.to, zone), items };
+}
+
+/** Trips of one car starting in the period, oldest first. */
+export async function vehicleTrips(
+  ctx: KpiContext,
+  id: string,
+  period: Period,
+  options: VehicleOptions = {},
+): Promise<VehicleTrips> {
+  checkPeriod(period);
+  vehicleOf(ctx.facility, id);
+  const env = envOf(ctx.facility, options);
+  const zone = ctx.facility.site.timezone;
+  const fixes = await readFixes(ctx, id, period.from - env.rules.gapMs, period.to + LOOKAHEAD_MS);
+  const figures = vehicleFigures(fixes, period, env);
+  const items = figures.trips.map(
+    (trip): Trip => ({
+      start: iso(trip.start, zone),
+      end: iso(trip.end, zone),
+      distanceKm: round(trip.distanceKm, 3),
+      durationMin: round((trip.end - trip.start) / 60_000, 2),
+      maxSpeedKmh: trip.maxSpeedKmh,
+      offHours: trip.offHours,
+      leftServiceArea: trip.leftServiceArea,
+      from: trip.from,
+      to: trip.to,
+    }),
+  );
+  return { id, from: iso(period.from, zone), to: iso(period.to, zone), items };
+}
+
+/**
+ * The car's fixes in [from, to) as a GeoJSON Feature (LineString of `[lon, lat]`, times in
+ * `properties.times`). Every fix is kept, parked heartbeats included; a period with fewer than two
+ * fixes gives a line of that many positions (GeoJSON wants two: a client should draw it as a point).
+ */
+export async function vehicleTrack(ctx: KpiContext, id: string, period: Period): Promise<VehicleTrack> {
+  checkPeriod(period);
+  const vehicle = vehicleOf(ctx.facility, id);
+  const zone = ctx.facility.site.timezone;
+  const fixes = await readFixes(ctx, id, period.from, period.to);
+  return {
+    type: 'Feature',
+    geometry: { type: 'LineString', coordinates: fixes.map((fix) => [fix.lon, fix.lat] as const) },
+    properties: {
+      id,
+      plate: vehicle.plate,
+      from: iso(period.from, zone),
+      to: iso(period.to, zone),
+      times: fixes.map((fix) => iso(fix.time, zone)),
+    },
+  };
+}
+
+function envOf(facility: Facility, options: VehicleOptions): VehicleEnv {
+  const rules: VehicleRules = { ...DEFAULT_VEHICLE_RULES, ...definedOnly(options) };
+  const area = facility.geofences.find((g) => g.id === 'service-area');
+  return {
+    calendar: calendarOf(facility),
+    serviceArea: area?.polygon.map(([lon, lat]) => [lon, lat] as LonLat),
+    rules,
+  };
+}
+
+function definedOnly(options: VehicleOptions): Partial<VehicleRules> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+}
+
+const calendars = new WeakMap<Facility, WorkCalendar>();
+function calendarOf(facility: Facility): WorkCalendar {
+  let calendar = calendars.get(facility);
+  if (!calendar) {
+    calendar = facilityCalendar(facility);
+    calendars.set(facility, calendar);
+  }
+  return calendar;
+}
+
+function vehicleOf(facility: Facility, id: string): Vehicle {
+  const vehicle = facility.vehicles.find((v) => v.id === id);
+  if (!vehicle) throw new KpiError(`unknown vehicle "${id}"`, { status: 404, parameter: 'id' });
+  return vehicle;
+}
+
+/** Price per litre or kWh of the car's energy, or null when the facility gives none. */
+export function priceOf(facility: Facility, vehicle: Vehicle): number | null {
+  const { tariffs } = facility;
+  if (vehicle.energy === 'electric') return tariffs.electricity?.prices.flat ?? null;
+  return tariffs[vehicle.energy]?.price ?? null;
+}
+
+async function readFixes(ctx: KpiContext, id: string, from: number, to: number): Promise<VehicleFix[]> {
+  const series = await ctx.store.query({
+    measurement: 'vehicle',
+    fields: FIELDS,
+    where: { site: ctx.facility.site.id, vehicle: id },
+    from,
+    to,
+  });
+  const fixes: VehicleFix[] = [];
+  for (const { rows } of series) for (const row of rows) pushFix(fixes, row);
+  // One series unless a car changed department: merge by time then.
+  if (series.length > 1) fixes.sort((a, b) => a.time - b.time);
+  return fixes;
+}
+
+/** A fix needs the contract's required fields; a row without them is not a fix. */
+function pushFix(out: VehicleFix[], row: Row): void {
+  const { lat, lon, speed, ignition, odometer, fuel } = row.values;
+  if (typeof lat !== 'number' || typeof lon !== 'number' || typeof speed !== 'number') return;
+  if (typeof ignition !== 'boolean') return;
+  out.push({
+    time: row.time,
+    lat,
+    lon,
+    speed,
+    ignition,
+    odometer: typeof odometer === 'number' ? odometer : null,
+    fuel: typeof fuel === 'number' ? fuel : null,
+  });
+}
+
+function checkPeriod(period: Period): void {
+  if (!Number.isFinite(period.from))
+    throw new KpiError('from: not a time', { status: 400, parameter: 'from' });
+  if (!Number.isFinite(period.to)) throw new KpiError('to: not a time', { status: 400, parameter: 'to' });
+  if (period.to <= period.from)
+    throw new KpiError('to: must be after from', { status: 400, parameter: 'to' });
+}
+
+/** ISO-8601 with the site's UTC offset, milliseconds only when there are some. */
+function iso(epochMs: number, zone: string): string {
+  return DateTime.fromMillis(epochMs, { zone }).toISO({ suppressMilliseconds: true }) as string;
+}
+
+function round(value: number, digits: number): number {
+  const k = 10 ** digits;
+  return Math.round(value * k) / k;
+}

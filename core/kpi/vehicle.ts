@@ -1,0 +1,350 @@
+/**
+ * Vehicle KPIs as pure functions over one car's GPS fixes (ARCHITECTURE.md, "KPI definitions";
+ * issue 4, "Vehicles"). `vehicle-service.ts` fetches the fixes and calls these.
+ *
+ * Definitions (each threshold is a field of {@link VehicleRules}):
+ *
+ * - **Moving**: a fix with the ignition on and a speed of at least `movingKmh` (2 km/h, so the
+ *   speed noise of a standing receiver is not driving). **Idle**: ignition on, not moving.
+ * - **A fix's state holds until the next fix**, unless the next one is more than `gapMs` (1 h)
+ *   later: such a gap is unknown time, counted as neither idle nor driving, and it splits trips.
+ * - **Trip**: begins at the first moving fix after a stop (or a gap, or the start of the data);
+ *   ends at the first standing fix of a stop that lasts `stopMs` (5 min) or more — a stop is
+ *   over when a later standing fix is at least 5 min after its first, or when the car moves
+ *   again at least 5 min after it; a shorter stop (traffic lights, a drop-off) stays inside the
+ *   trip. With a gap over an hour, or at the end of the data, the trip ends at its last fix
+ *   before it (the first standing fix of an unfinished stop, else the last moving fix).
+ * - **Where a trip starts**: the fix just before its first moving fix (the car's standing place),
+ *   unless a gap separates them; its `from` position and the distance are taken from there, so the
+ *   metres driven between those two fixes are not lost. Its start *time* is the first moving fix.
+ * - **Distance**: the odometer difference between the trip's first and last fix when both carry
+ *   one and it did not go down; otherwise the sum of haversine legs, accumulated from the last
+ *   *accepted* fix: a fix less than `jitterM` (20 m) from it is skipped (GPS jitter while
+ *   standing), a fix at 20 m or more adds its distance from the accepted fix and becomes the
+ *   accepted fix. Slow driving is not lost (the distance from the accepted fix keeps growing); only
+ *   the last < 20 m of a trip may be.
+ * - **Driving time**: time on trips (start to end, short stops included) — ARCHITECTURE's
+ *   "time on trips". Idle time is counted wherever it happens, so idling at a red light is both.
+ * - **Utilisation**: driving time inside working time ÷ working time of the period (calendar).
+ * - **Off-hours trip**: a trip any part of which (start inclusive, end exclusive) lies outside
+ *   working time — a night, a weekend, a holiday.
+ * - **Leaving the service area**: any fix of the trip (from its start place to its end) outside
+ *   the `service-area` geofence. A facility without that geofence has no area to leave: no trip
+ *   counts as leaving.
+ * - **Speeding event**: a run of consecutive fixes with the ignition on and a speed above
+ *   `speedLimitKmh`, not interrupted by a gap. Default 80 km/h: the usual top limit of urban
+ *   roads (GB 5768 / urban expressways) where official cars drive; 120 km/h (the national
+ *   expressway limit) would never flag city driving.
+ * - **Energy**: the increase of the `fuel` counter (cumulative litres or kWh used, not the tank
+ *   level — see simulators/vehicles.ts) over fixes in the period, with counter-reset semantics
+ *   (a drop means the counter restarted; the new value counts from zero), gaps included — a
+ *   counter loses nothing in a gap. Energy per 100 km = energy ÷ distance × 100; cost per km =
+ *   energy × price ÷ distance.
+ *
+ * Periods: a trip belongs to the period it starts in (trips, distance, driving hours, off-hours
+ * and geofence counts, speeding events by their first fix); idle time, utilisation and energy are
+ * clipped to the period. Summing months gives the year.
+ */
+
+import type { WorkCalendar } from '../facility/calendar.ts';
+import type { LonLat } from '../facility/geometry.ts';
+import { pointInPolygon } from '../facility/geometry.ts';
+import { haversineM } from './geo.ts';
+import type { Period } from './types.ts';
+
+/** One GPS fix. */
+export interface VehicleFix {
+  /** Epoch ms. */
+  readonly time: number;
+  readonly lat: number;
+  readonly lon: number;
+  /** km/h. */
+  readonly speed: number;
+  readonly ignition: boolean;
+  /** km, when the tracker reports it. */
+  readonly odometer: number | null;
+  /** Cumulative litres or kWh used, when the tracker reports it. */
+  readonly fuel: number | null;
+}
+
+/** Thresholds of the vehicle figures; see the module comment. */
+export interface VehicleRules {
+  /** A stop this long or longer ends a trip, ms. Default 5 min. */
+  readonly stopMs: number;
+  /** A silence longer than this between fixes is unknown time and splits trips, ms. Default 1 h. */
+  readonly gapMs: number;
+  /** GPS legs shorter than this are jitter, m. Default 20. */
+  readonly jitterM: number;
+  /** Slowest speed that counts as moving, km/h. Default 2. */
+  readonly movingKmh: number;
+  /** Speeding is driving above this, km/h. Default 80. */
+  readonly speedLimitKmh: number;
+}
+
+export const DEFAULT_VEHICLE_RULES: VehicleRules = {
+  stopMs: 5 * 60_000,
+  gapMs: 3_600_000,
+  jitterM: 20,
+  movingKmh: 2,
+  speedLimitKmh: 80,
+};
+
+/** A trip found in a car's fixes. */
+export interface DetectedTrip {
+  /** First moving fix, epoch ms. */
+  readonly start: number;
+  /** First fix of the stop that ended it (or the last fix before a gap / the end of the data), epoch ms. */
+  readonly end: number;
+  /** Index of the fix the trip is measured from (its standing place) and of its end fix. */
+  readonly first: number;
+  readonly last: number;
+  readonly distanceKm: number;
+  /** Whether the distance is the odometer's or summed from GPS legs. */
+  readonly distanceSource: 'odometer' | 'gps';
+  readonly maxSpeedKmh: number;
+  readonly from: { readonly lat: number; readonly lon: number };
+  readonly to: { readonly lat: number; readonly lon: number };
+}
+
+/** Trips in fixes sorted by time (see the module comment for the rules). */
+export function detectTrips(
+  fixes: readonly VehicleFix[],
+  rules: VehicleRules = DEFAULT_VEHICLE_RULES,
+): DetectedTrip[] {
+  const trips: DetectedTrip[] = [];
+  let inTrip = false;
+  let anchor = 0;
+  let firstMoving = 0;
+  let lastMoving = 0;
+  let stop = -1;
+
+  const close = (last: number) => {
+    trips.push(measureTrip(fixes, anchor, firstMoving, last, rules));
+    inTrip = false;
+    stop = -1;
+  };
+
+  for (let k = 0; k < fixes.length; k++) {
+    const fix = fixes[k] as VehicleFix;
+    const previous = fixes[k - 1];
+    const gap = previous !== undefined && fix.time - previous.time > rules.gapMs;
+    if (inTrip && gap) close(stop >= 0 ? stop : lastMoving);
+    const moving = fix.ignition && fix.speed >= rules.movingKmh;
+    if (moving) {
+      if (inTrip && stop >= 0) {
+        if (fix.time - (fixes[stop] as VehicleFix).time >= rules.stopMs) close(stop);
+        else stop = -1;
+      }
+      if (!inTrip) {
+        inTrip = true;
+        anchor = k > 0 && !gap ? k - 1 : k;
+        firstMoving = k;
+      }
+      lastMoving = k;
+    } else if (inTrip) {
+      if (stop < 0) stop = k;
+      else if (fix.time - (fixes[stop] as VehicleFix).time >= rules.stopMs) close(stop);
+    }
+  }
+  if (inTrip) close(stop >= 0 ? stop : lastMoving);
+  return trips;
+}
+
+function measureTrip(
+  fixes: readonly VehicleFix[],
+  first: number,
+  firstMoving: number,
+  last: number,
+  rules: VehicleRules,
+): DetectedTrip {
+  const a = fixes[first] as VehicleFix;
+  const b = fixes[last] as VehicleFix;
+  let maxSpeed = 0;
+  for (let k = firstMoving; k <= last; k++) maxSpeed = Math.max(maxSpeed, (fixes[k] as VehicleFix).speed);
+  let distanceKm: number;
+  let source: DetectedTrip['distanceSource'];
+  if (a.odometer !== null && b.odometer !== null && b.odometer >= a.odometer) {
+    distanceKm = b.odometer - a.odometer;
+    source = 'odometer';
+  } else {
+    distanceKm = gpsDistanceM(fixes, first, last, rules.jitterM) / 1000;
+    source = 'gps';
+  }
+  return {
+    start: (fixes[firstMoving] as VehicleFix).time,
+    end: b.time,
+    first,
+    last,
+    distanceKm,
+    distanceSource: source,
+    maxSpeedKmh: maxSpeed,
+    from: { lat: a.lat, lon: a.lon },
+    to: { lat: b.lat, lon: b.lon },
+  };
+}
+
+/** Haversine metres along fixes `first`…`last`, skipping legs under `jitterM` from the last accepted fix. */
+export function gpsDistanceM(
+  fixes: readonly VehicleFix[],
+  first: number,
+  last: number,
+  jitterM: number,
+): number {
+  let accepted = fixes[first] as VehicleFix;
+  let metres = 0;
+  for (let k = first + 1; k <= last; k++) {
+    const fix = fixes[k] as VehicleFix;
+    const leg = haversineM(accepted.lat, accepted.lon, fix.lat, fix.lon);
+    if (leg >= jitterM) {
+      metres += leg;
+      accepted = fix;
+    }
+  }
+  return metres;
+}
+
+/** What the figures of one car need besides its fixes. */
+export interface VehicleEnv {
+  readonly calendar: WorkCalendar;
+  /** The `service-area` polygon, `[lon, lat]`; undefined when the facility has none. */
+  readonly serviceArea: readonly LonLat[] | undefined;
+  readonly rules: VehicleRules;
+}
+
+/** A detected trip with what the period report says about it. */
+export interface TripFigures extends DetectedTrip {
+  readonly offHours: boolean;
+  readonly leftServiceArea: boolean;
+}
+
+/** The figures of one car over a period, unrounded. */
+export interface VehicleFigures {
+  /** Trips starting in the period. */
+  readonly trips: readonly TripFigures[];
+  readonly distanceKm: number;
+  readonly drivingMs: number;
+  readonly idleMs: number;
+  /** Driving time inside working time of the period, ms (trips clipped to the period). */
+  readonly drivingWorkMs: number;
+  readonly workingMs: number;
+  /** 0–1; 0 when the period holds no working time. */
+  readonly utilization: number;
+  readonly offHoursTrips: number;
+  readonly geofenceExits: number;
+  /** Start times of speeding events in the period. */
+  readonly speeding: readonly number[];
+  /** Energy used in the period (L or kWh); null without fuel data. */
+  readonly energy: number | null;
+  /** Energy ÷ distance × 100; null without fuel data or distance. */
+  readonly energyPer100km: number | null;
+}
+
+/**
+ * The figures of one car over `period`, from its fixes sorted by time. The fixes should reach a
+ * little before the period (at least `gapMs`, so a trip in progress at `from` is known) and a
+ * little after it (so a trip starting before `to` can finish).
+ */
+export function vehicleFigures(
+  fixes: readonly VehicleFix[],
+  period: Period,
+  env: VehicleEnv,
+): VehicleFigures {
+  const { calendar, rules, serviceArea } = env;
+  const { from, to } = period;
+  const all = detectTrips(fixes, rules);
+  const inside = serviceArea === undefined ? undefined : insideTest(serviceArea);
+
+  const trips: TripFigures[] = [];
+  let drivingWorkMs = 0;
+  for (const trip of all) {
+    const start = Math.max(trip.start, from);
+    const end = Math.min(trip.end, to);
+    if (end > start) drivingWorkMs += calendar.workingMs(start, end);
+    if (trip.start < from || trip.start >= to) continue;
+    trips.push({
+      ...trip,
+      offHours: touchesOffHours(calendar, trip.start, trip.end),
+      leftServiceArea: inside !== undefined && leaves(fixes, trip.first, trip.last, inside),
+    });
+  }
+
+  let idleMs = 0;
+  for (let k = 0; k + 1 < fixes.length; k++) {
+    const fix = fixes[k] as VehicleFix;
+    const next = (fixes[k + 1] as VehicleFix).time;
+    if (next - fix.time > rules.gapMs || !fix.ignition || fix.speed >= rules.movingKmh) continue;
+    const start = Math.max(fix.time, from);
+    const end = Math.min(next, to);
+    if (end > start) idleMs += end - start;
+  }
+
+  const speeding: number[] = [];
+  let speedingBefore = false;
+  for (let k = 0; k < fixes.length; k++) {
+    const fix = fixes[k] as VehicleFix;
+    const previous = fixes[k - 1];
+    const over = fix.ignition && fix.speed > rules.speedLimitKmh;
+    const continues = speedingBefore && previous !== undefined && fix.time - previous.time <= rules.gapMs;
+    if (over && !continues && fix.time >= from && fix.time < to) speeding.push(fix.time);
+    speedingBefore = over;
+  }
+
+  let energy: number | null = null;
+  let lastFuel: number | null = null;
+  for (const fix of fixes) {
+    if (fix.fuel === null) continue;
+    if (fix.time >= from && fix.time < to) {
+      energy ??= 0;
+      if (lastFuel !== null) energy += fix.fuel >= lastFuel ? fix.fuel - lastFuel : fix.fuel;
+    }
+    lastFuel = fix.fuel;
+  }
+
+  const distanceKm = trips.reduce((sum, trip) => sum + trip.distanceKm, 0);
+  const workingMs = calendar.workingMs(from, to);
+  return {
+    trips,
+    distanceKm,
+    drivingMs: trips.reduce((sum, trip) => sum + trip.end - trip.start, 0),
+    idleMs,
+    drivingWorkMs,
+    workingMs,
+    utilization: workingMs > 0 ? drivingWorkMs / workingMs : 0,
+    offHoursTrips: trips.filter((trip) => trip.offHours).length,
+    geofenceExits: trips.filter((trip) => trip.leftServiceArea).length,
+    speeding,
+    energy,
+    energyPer100km: energy !== null && distanceKm > 0 ? (energy / distanceKm) * 100 : null,
+  };
+}
+
+/** Whether [start, end) has any instant outside working time (a zero-length trip: its instant). */
+export function touchesOffHours(calendar: WorkCalendar, start: number, end: number): boolean {
+  if (end <= start) return !calendar.isWorkingTime(start);
+  return calendar.workingMs(start, end) < end - start;
+}
+
+function leaves(
+  fixes: readonly VehicleFix[],
+  first: number,
+  last: number,
+  inside: (lon: number, lat: number) => boolean,
+): boolean {
+  for (let k = first; k <= last; k++) {
+    const fix = fixes[k] as VehicleFix;
+    if (!inside(fix.lon, fix.lat)) return true;
+  }
+  return false;
+}
+
+/**
+ * `pointInPolygon` of core/facility/geometry.ts with the polygon's bounding box checked first:
+ * nearly every fix of a city car is well inside its service area, and a fix outside the box is
+ * outside the polygon.
+ */
+function insideTest(area: readonly LonLat[]): (lon: number, lat: number) => boolean {
+  const lons = area.map((p) => p[0]);
+  const lats = area.map((p) => p[1]);
+  const [w, e, s, n] = [Math.min(...lons), Math.max(...lons), Math.min(...lats), Math.max(...lats)];
+  return (lon, lat) => lon >= w && lon <= e && lat >= s && lat <= n && pointInPolygon([lon, lat], area);
+}
