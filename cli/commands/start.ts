@@ -106,7 +106,11 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
 
     const app = buildApp({
       version,
-      storeName: store.name,
+      facility,
+      store,
+      deadLetters,
+      data: resolve(config.data),
+      adminToken: secrets.adminToken,
       ingestStats: () => ingest.stats(),
       metrics: () => ingest.metrics.prometheus(),
       logger: logger.child({ module: 'api' }),
@@ -134,7 +138,8 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
         `智慧机关运行平台 Smart Facility Platform ${version} — ${facility.site.name.zh} / ${facility.site.name.en}`,
         `  store 存储          ${store.name} (${config.store === 'duckdb' ? resolve(config.data, 'facility.duckdb') : config.influxUrl})`,
         `  MQTT               ${brokerUrls(config.host, broker.ports)}`,
-        `  API                ${http}/api/v1/health   ${http}/api/v1/ingest/stats   ${http}/metrics`,
+        `  API                ${http}/api/v1   (docs 文档 ${http}/docs/, OpenAPI ${http}/api/v1/openapi.json)`,
+        `  try 试试            curl -H "Authorization: Bearer ${secrets.adminTokenGenerated ? secrets.adminToken : '$FACILITY_ADMIN_TOKEN'}" "${http}/api/v1/energy/summary?from=${today(facility, -7)}&to=${today(facility, 0)}&groupBy=building"`,
         `  simulators 模拟器   ${config.simulators ? `${simulated} devices 台, speed ×${config.speed}, seed ${config.seed}` : 'off 关闭'}`,
         `  admin token 管理令牌 ${secrets.adminTokenGenerated ? `${secrets.adminToken}   (saved in ${resolve(config.data, 'secrets.json')})` : '(from FACILITY_ADMIN_TOKEN)'}`,
         '  Ctrl-C to stop 按 Ctrl-C 停止',
@@ -146,6 +151,13 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
   } finally {
     await life.stop();
   }
+}
+
+/** The site's local date `days` from today, `YYYY-MM-DD`, for the example request. */
+function today(facility: Facility, days: number): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: facility.site.timezone }).format(
+    Date.now() + days * DAY_MS,
+  );
 }
 
 /**

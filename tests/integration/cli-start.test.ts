@@ -81,7 +81,7 @@ describe('facility start', () => {
     running.add(run.child);
     const api = await until(
       'the start-up lines',
-      () => /API\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/health/.exec(run.stdout)?.[1],
+      () => /API\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1\b/.exec(run.stdout)?.[1],
       60_000,
     ).catch((error: Error) => {
       throw new Error(`${error.message}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
@@ -110,6 +110,15 @@ describe('facility start', () => {
       30_000,
     );
     expect(stored).toBeGreaterThanOrEqual(20);
+
+    // The figures are served from the backfilled history: the example request it prints works.
+    const example = /curl -H "Authorization: Bearer (\S+)" "([^"]+)"/.exec(run.stdout);
+    expect(example?.[1]).toBe(token);
+    const summary = await fetch(example?.[2] as string, { headers: { authorization: `Bearer ${token}` } });
+    expect(summary.status).toBe(200);
+    const body = (await summary.json()) as { items: { id: string; electricityKwh: number }[] };
+    expect(body.items.map((item) => item.id)).toEqual(['b1', 'b2', 'b3', 'b4']);
+    for (const item of body.items) expect(item.electricityKwh).toBeGreaterThan(0);
 
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);

@@ -1,0 +1,403 @@
+/**
+ * TypeBox schemas of the API: query strings, bodies and responses. Response schemas are the
+ * public contract (core/kpi/types.ts) and also what stops fields leaking: fastify serialises only
+ * the properties listed here.
+ */
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import {
+  BuildingSchema,
+  CalendarFileSchema,
+  DepartmentFileSchema,
+  QuotaSchema as FacilityQuotaSchema,
+  GeofenceSchema,
+  MeterSchema,
+  RoomSchema,
+  SensorSchema,
+  SiteSchema,
+  TariffsSchema,
+  VehicleSchema,
+} from '../core/facility/schema.ts';
+import { MAX_PERIOD_DAYS, PERIOD_DESCRIPTION } from './period.ts';
+
+/** A string enum as JSON Schema `enum` (one clear validation message, one OpenAPI `enum`). */
+export function StringEnum<const T extends readonly string[]>(
+  values: T,
+  options: { description?: string; default?: T[number] } = {},
+) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+// ------------------------------------------------------------------ common
+
+export const ErrorSchema = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: 'Machine-readable, e.g. INVALID_PARAMETER, NOT_FOUND, FORBIDDEN.' }),
+      message: Type.String({ description: 'For a person; names the parameter at fault.' }),
+      parameter: Type.Optional(Type.String({ description: 'The query, path or body parameter at fault.' })),
+      retriable: Type.Optional(Type.Boolean()),
+    }),
+  },
+  { description: 'Every error answer.' },
+);
+
+/** The error answers a route documents, by status. */
+export function errorResponses(...statuses: number[]): Record<number, typeof ErrorSchema> {
+  return Object.fromEntries(statuses.map((s) => [s, ErrorSchema]));
+}
+
+export const NameSchema = Type.Object({ zh: Type.String(), en: Type.String() });
+
+const Instant = (description: string) => Type.String({ description });
+
+export const PeriodQuery = {
+  from: Type.String({
+    description: `Start (inclusive). ${PERIOD_DESCRIPTION}; at most ${MAX_PERIOD_DAYS} days.`,
+  }),
+  to: Type.String({
+    description: `End (exclusive). ${PERIOD_DESCRIPTION}; at most ${MAX_PERIOD_DAYS} days.`,
+  }),
+};
+
+export const IdParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64, description: 'Vehicle id.' }),
+});
+
+const LatLon = Type.Object({ lat: Type.Number(), lon: Type.Number() });
+
+// ------------------------------------------------------------------ energy
+
+export const ENERGY_GROUP_BY = ['site', 'building', 'department', 'meter', 'system'] as const;
+export const ENERGY_SCOPES = ['site', 'building', 'department', 'meter'] as const;
+export const ENERGY_KINDS = ['electricity', 'water', 'gas'] as const;
+export const SERIES_EVERY = ['15m', '1h', '1d'] as const;
+
+export const EnergySummaryQuery = Type.Object({
+  ...PeriodQuery,
+  groupBy: StringEnum(ENERGY_GROUP_BY, {
+    description:
+      'Rows per site, building, department, meter or sub-system (分项). Default site. ' +
+      'A department token may ask only department (its own row) or meter (its own meters).',
+    default: 'site',
+  }),
+});
+
+const QuotaSchema = Type.Object({
+  kind: Type.String(),
+  unit: Type.String(),
+  annual: Type.Number(),
+  year: Type.Integer(),
+  amount: Type.Number({ description: 'Annual quota pro-rated to the period by days.' }),
+  usedPercent: Type.Number(),
+  projectedYearEnd: Type.Number(),
+  projectedPercent: Type.Number(),
+});
+
+const StandardSchema = Type.Object({
+  source: Type.String(),
+  constraintKwhPerM2: Type.Number({ description: 'GB/T 51161 constraint value, kWh/m²·a.' }),
+  guideKwhPerM2: Type.Number({ description: 'GB/T 51161 guide value, kWh/m²·a.' }),
+  annualisedKwhPerM2: Type.Number(),
+  rating: StringEnum(['below-guide', 'between', 'over-constraint'] as const),
+});
+
+const PreviousSchema = Type.Object({
+  from: Type.String(),
+  to: Type.String(),
+  electricityKwh: Type.Number(),
+  waterM3: Type.Number(),
+  gasM3: Type.Number(),
+  kgce: Type.Number(),
+  changePercent: Nullable(Type.Number()),
+});
+
+export const EnergyItemSchema = Type.Object({
+  id: Type.String(),
+  name: NameSchema,
+  building: Type.Optional(Type.String()),
+  department: Type.Optional(Type.String()),
+  sharedServices: Type.Optional(Type.Boolean()),
+  electricityKwh: Type.Number(),
+  waterM3: Type.Number(),
+  gasM3: Type.Number(),
+  kgce: Type.Number({ description: 'Standard coal, kgce.' }),
+  co2Kg: Type.Number(),
+  costCny: Type.Number(),
+  tariff: Type.Optional(
+    Type.Record(Type.String(), Type.Object({ kwh: Type.Number(), costCny: Type.Number() }), {
+      description: 'Electricity by time-of-use period.',
+    }),
+  ),
+  areaM2: Nullable(Type.Number()),
+  headcount: Nullable(Type.Number()),
+  kwhPerM2: Nullable(Type.Number()),
+  kgcePerM2: Nullable(Type.Number()),
+  kgcePerCapita: Nullable(Type.Number()),
+  waterM3PerCapita: Nullable(Type.Number()),
+  offHoursShare: Nullable(Type.Number({ description: '0–1' })),
+  coverage: Type.Number({ description: 'Data coverage, 0–100 %.' }),
+  quota: Type.Array(QuotaSchema),
+  standard: Nullable(StandardSchema),
+  previous: Nullable(PreviousSchema),
+});
+
+export const EnergySummarySchema = Type.Object({
+  from: Instant('Start, ISO-8601 with the site offset.'),
+  to: Instant('End (exclusive).'),
+  groupBy: StringEnum(ENERGY_GROUP_BY),
+  items: Type.Array(EnergyItemSchema),
+});
+
+export const EnergySeriesQuery = Type.Object({
+  ...PeriodQuery,
+  scope: StringEnum(ENERGY_SCOPES, { description: 'What the series sums.' }),
+  id: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'Id of the scope; for scope=site, default the site.',
+    }),
+  ),
+  kind: StringEnum(ENERGY_KINDS, {
+    description: 'Energy kind; default electricity.',
+    default: 'electricity',
+  }),
+  every: StringEnum(SERIES_EVERY, {
+    description: 'Window, aligned to local midnight. Default 1h. At most 20,000 windows per answer.',
+    default: '1h',
+  }),
+});
+
+export const EnergySeriesSchema = Type.Object({
+  scope: StringEnum(ENERGY_SCOPES),
+  id: Type.String(),
+  kind: StringEnum(ENERGY_KINDS),
+  unit: Type.String(),
+  every: StringEnum(SERIES_EVERY),
+  from: Type.String(),
+  to: Type.String(),
+  items: Type.Array(
+    Type.Object({ start: Type.String(), end: Type.String(), value: Type.Number(), coverage: Type.Number() }),
+  ),
+});
+
+// ------------------------------------------------------------------ vehicles
+
+export const PeriodOnlyQuery = Type.Object(PeriodQuery);
+
+export const VehicleItemSchema = Type.Object({
+  id: Type.String(),
+  plate: Type.String(),
+  department: Type.String(),
+  trips: Type.Integer(),
+  distanceKm: Type.Number(),
+  drivingHours: Type.Number(),
+  idleHours: Type.Number(),
+  utilization: Type.Number({ description: '0–1: driving time in working time ÷ working time.' }),
+  offHoursTrips: Type.Integer(),
+  geofenceExits: Type.Integer(),
+  speedingEvents: Type.Integer(),
+  energyPer100km: Nullable(Type.Number()),
+  energyUnit: Type.String(),
+  ratedPer100km: Type.Number(),
+  costPerKm: Nullable(Type.Number()),
+  energyUsed: Type.Optional(
+    Nullable(Type.Number({ description: 'Energy used in the period, in energyUnit.' })),
+  ),
+  workingHours: Type.Optional(Type.Number({ description: 'Working time of the period, h.' })),
+  speedLimitKmh: Type.Optional(Type.Number({ description: 'Threshold of the speeding events.' })),
+});
+
+export const VehicleUtilizationSchema = Type.Object({
+  from: Type.String(),
+  to: Type.String(),
+  items: Type.Array(VehicleItemSchema),
+});
+
+export const TripSchema = Type.Object({
+  start: Type.String(),
+  end: Type.String(),
+  distanceKm: Type.Number(),
+  durationMin: Type.Number(),
+  maxSpeedKmh: Type.Number(),
+  offHours: Type.Boolean(),
+  leftServiceArea: Type.Boolean(),
+  from: LatLon,
+  to: LatLon,
+});
+
+export const VehicleTripsSchema = Type.Object({
+  id: Type.String(),
+  from: Type.String(),
+  to: Type.String(),
+  items: Type.Array(TripSchema),
+});
+
+export const VehicleTrackSchema = Type.Object(
+  {
+    type: Type.Literal('Feature'),
+    geometry: Type.Object({
+      type: Type.Literal('LineString'),
+      coordinates: Type.Array(Type.Array(Type.Number(), { minItems: 2, maxItems: 2 }), {
+        description: '[lon, lat], WGS-84.',
+      }),
+    }),
+    properties: Type.Object({
+      id: Type.String(),
+      plate: Type.String(),
+      from: Type.String(),
+      to: Type.String(),
+      times: Type.Array(Type.String(), { description: 'Time of each coordinate.' }),
+    }),
+  },
+  { description: 'GeoJSON Feature (RFC 7946) with a LineString.' },
+);
+
+// ------------------------------------------------------------------ rooms
+
+export const RoomUtilizationQuery = Type.Object({
+  ...PeriodQuery,
+  building: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only this building.' })),
+});
+
+export const RoomItemSchema = Type.Object({
+  id: Type.String(),
+  name: NameSchema,
+  building: Type.String(),
+  department: Type.Optional(Type.String()),
+  capacity: Type.Integer(),
+  occupiedHours: Type.Number(),
+  utilization: Type.Number({ description: '0–1' }),
+  seatUse: Nullable(Type.Number()),
+  conditionedEmptyHours: Type.Number(),
+  setpointViolationHours: Type.Number(),
+  co2OverHours: Type.Number(),
+  comfort: Nullable(Type.Number()),
+  occupiedWorkingHours: Type.Optional(Type.Number({ description: 'Occupied time inside working time, h.' })),
+  workingHours: Type.Optional(Type.Number({ description: 'Working time of the period, h.' })),
+  reportedHours: Type.Optional(Type.Number({ description: 'Time the sensor state was known, h.' })),
+});
+
+export const RoomUtilizationSchema = Type.Object({
+  from: Type.String(),
+  to: Type.String(),
+  items: Type.Array(RoomItemSchema),
+});
+
+// ------------------------------------------------------------------ ingest
+
+export const IngestStatsSchema = Type.Object(
+  {},
+  {
+    additionalProperties: true,
+    description: 'The ingest counters (messages, points, rejections, backlog…).',
+  },
+);
+
+export const MAX_REJECTIONS = 1000;
+
+export const RejectionsQuery = Type.Object({
+  limit: Type.Integer({
+    minimum: 1,
+    maximum: MAX_REJECTIONS,
+    default: 100,
+    description: 'Most entries, newest first.',
+  }),
+  before: Type.Optional(
+    Type.Integer({ minimum: 1, description: 'Only entries with a smaller id (paging back).' }),
+  ),
+  device: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only this device id.' })),
+});
+
+export const RejectionSchema = Type.Object({
+  id: Type.Integer(),
+  time: Type.String({ description: 'When the ingest received it.' }),
+  topic: Type.String(),
+  device: Type.Optional(Type.Object({ kind: Type.String(), id: Type.String() })),
+  reason: Type.String(),
+  detail: Type.String(),
+  payload: Type.String(),
+  encoding: StringEnum(['utf8', 'base64'] as const),
+  size: Type.Integer(),
+  truncated: Type.Boolean(),
+});
+
+export const RejectionsSchema = Type.Object({ items: Type.Array(RejectionSchema) });
+
+// ------------------------------------------------------------------ tokens
+
+export const ROLE_VALUES = ['admin', 'operator', 'viewer'] as const;
+
+export const TokenInfoSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  role: StringEnum(ROLE_VALUES),
+  department: Type.Optional(Type.String()),
+  createdAt: Type.String(),
+  createdBy: Type.String(),
+});
+
+export const TokenListSchema = Type.Object({ items: Type.Array(TokenInfoSchema) });
+
+export const NewTokenBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100, description: 'Who or what holds the token.' }),
+    role: StringEnum(ROLE_VALUES),
+    department: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'Limit the token to one department (operator or viewer only).',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type NewTokenBody = Static<typeof NewTokenBody>;
+
+export const CreatedTokenSchema = Type.Object({
+  token: Type.String({ description: 'The bearer token. Shown this once; only its hash is kept.' }),
+  ...TokenInfoSchema.properties,
+});
+
+export const TokenIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+// ------------------------------------------------------------------ facility
+
+const FactorSet = Type.Record(Type.String(), Type.Number());
+const SECRETS = ['secret', 'secretHash'] as const;
+
+/** The facility model as served: every device credential left out (by the handler, and here). */
+export const FacilityResponseSchema = Type.Object({
+  version: Type.Integer(),
+  site: SiteSchema,
+  calendar: CalendarFileSchema,
+  geofences: Type.Array(GeofenceSchema),
+  buildings: Type.Array(BuildingSchema),
+  departments: Type.Array(DepartmentFileSchema),
+  meters: Type.Array(Type.Omit(MeterSchema, SECRETS)),
+  vehicles: Type.Array(Type.Omit(VehicleSchema, SECRETS)),
+  rooms: Type.Array(RoomSchema),
+  sensors: Type.Array(Type.Omit(SensorSchema, SECRETS)),
+  tariffs: TariffsSchema,
+  factors: Type.Object({
+    standardCoal: FactorSet,
+    co2: FactorSet,
+    sources: Type.Object({
+      standardCoal: Type.Record(Type.String(), Type.String()),
+      co2: Type.Record(Type.String(), Type.String()),
+    }),
+  }),
+  quotas: Type.Array(FacilityQuotaSchema),
+});
+
+// ------------------------------------------------------------------ health
+
+export const HealthSchema = Type.Object({
+  status: Type.String(),
+  version: Type.String(),
+  store: Type.String(),
+  uptimeSeconds: Type.Number(),
+});
