@@ -9,7 +9,7 @@
  *
  * `--docs` also rewrites the figures in docs/benchmarks.md. `--points N` changes the size.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +17,7 @@ import type { Point, Query, TimeSeriesStore } from '../core/store.ts';
 import { DuckDbStore } from '../storage/duckdb/duckdb-store.ts';
 import { InfluxStore } from '../storage/influx/influx-store.ts';
 import { InfluxdProcess } from '../tests/setup/influxd-process.ts';
+import { percentile, writeDocs } from './report.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -93,9 +94,7 @@ async function timeQuery(
     await store.query(query);
     times.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  const at = (q: number) => times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)] ?? Number.NaN;
-  return { p50: at(0.5), p95: at(0.95), rows };
+  return { p50: percentile(times, 50), p95: percentile(times, 95), rows };
 }
 
 /** The reference: line protocol formatted by a template literal, POSTed one batch at a time. */
@@ -164,19 +163,6 @@ async function main(): Promise<void> {
     await influxd.dispose();
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** Replace the section between `<!-- bench:NAME -->` markers in docs/benchmarks.md. */
-async function writeDocs(name: string, report: string): Promise<void> {
-  const file = new URL('../docs/benchmarks.md', import.meta.url);
-  const text = await readFile(file, 'utf8');
-  const begin = `<!-- bench:${name} -->`;
-  const end = `<!-- /bench:${name} -->`;
-  const i = text.indexOf(begin);
-  const j = text.indexOf(end);
-  if (i < 0 || j < i) throw new Error(`docs/benchmarks.md has no ${begin} … ${end} section`);
-  await writeFile(file, `${text.slice(0, i + begin.length)}\n${report}\n${text.slice(j)}`);
-  process.stderr.write('docs/benchmarks.md updated\n');
 }
 
 await main();
