@@ -82,7 +82,13 @@ process.stderr.write(`register summary ready in ${(primeMs / 1000).toFixed(1)} s
 const counts = await Promise.all(
   (['meter', 'vehicle', 'sensor'] as const).map(async (measurement) => {
     const field = measurement === 'meter' ? 'total' : measurement === 'vehicle' ? 'speed' : 'occupancy';
-    const series = await store.query({ measurement, fields: [field], from: START, to: END, aggregate: 'count' });
+    const series = await store.query({
+      measurement,
+      fields: [field],
+      from: START,
+      to: END,
+      aggregate: 'count',
+    });
     return series.reduce((n, s) => n + Number(s.rows[0]?.values[field] ?? 0), 0);
   }),
 );
@@ -107,7 +113,10 @@ const year = `from=${new Date(START + 8 * 3_600_000).toISOString().slice(0, 10)}
 const cases = [
   { name: 'energy/summary, site, a month', url: `/api/v1/energy/summary?${month}&groupBy=site` },
   { name: 'energy/summary, site, the year', url: `/api/v1/energy/summary?${year}&groupBy=site` },
-  { name: 'energy/summary, groupBy=department, the year', url: `/api/v1/energy/summary?${year}&groupBy=department` },
+  {
+    name: 'energy/summary, groupBy=department, the year',
+    url: `/api/v1/energy/summary?${year}&groupBy=department`,
+  },
   { name: 'vehicles/utilization, a month', url: `/api/v1/vehicles/utilization?${month}` },
   { name: 'rooms/utilization, a month', url: `/api/v1/rooms/utilization?${month}` },
 ];

@@ -255,7 +255,7 @@ export function renderFacilitySummary(facility: Facility, file: string): string 
   const years = [...new Set(facility.quotas.map((q) => q.year))].sort();
   row(
     '定额 Quotas',
-    `${plural(facility.quotas.length, 'quota')} 项` + (years.length > 0 ? ` for ${years.join(', ')}` : ''),
+    `${plural(facility.quotas.length, 'quota')} 项${years.length > 0 ? ` for ${years.join(', ')}` : ''}`,
   );
   for (const scope of QUOTA_SCOPES) {
     const quotas = facility.quotas.filter((q) => q.scope === scope);

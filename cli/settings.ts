@@ -2,7 +2,7 @@
  * Command-line flags of the runtime settings (core/config.ts): one option per setting, its
  * environment variable named in the help, and one validation for flags and environment alike.
  */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { ConfigError, parseConfig, type RuntimeConfig, settingNames } from '../core/config.ts';
 
 type Key = keyof RuntimeConfig;

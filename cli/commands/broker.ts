@@ -22,7 +22,7 @@ export function brokerCommand(): Command {
     const broker = await withSettings(command, () => createBroker(config, facility, serviceSecret, logger));
     await life.start('broker', broker);
     process.stdout.write(
-      `MQTT broker 消息服务  ${brokerUrls(config.host, broker.ports)}\n` + 'Ctrl-C to stop 按 Ctrl-C 停止\n',
+      `MQTT broker 消息服务  ${brokerUrls(config.host, broker.ports)}\nCtrl-C to stop 按 Ctrl-C 停止\n`,
     );
     await untilSignal();
     await life.stop();

@@ -89,11 +89,10 @@ export function simulateCommand(): Command {
       process.stdout.write(
         `simulate: ${stats.devices} devices 台 → ${config.brokerUrl}, speed ×${config.speed}, seed ${config.seed}\n`,
       );
-      const stopping =
-        options.duration === undefined
-          ? untilSignal()
-          : Promise.race([untilSignal(), new Promise((r) => setTimeout(r, options.duration! * MINUTE_MS))]);
-      await stopping;
+      const { duration } = options;
+      await (duration === undefined
+        ? untilSignal()
+        : Promise.race([untilSignal(), new Promise((r) => setTimeout(r, duration * MINUTE_MS))]));
       await life.stop();
       process.stdout.write(`${simulateSummary(live.stats())}\n`);
     } finally {

@@ -273,7 +273,7 @@ export function energyItem(def: EnergyScopeDef, input: EnergyItemInput): EnergyI
     const out: QuotaFigure[] = [];
     const kgcePer = (i: number) =>
       (perKind.electricity[i] ?? 0) * standardCoal.electricity + (perKind.gas[i] ?? 0) * standardCoal.gas;
-    const valueOf = (kind: QuotaKind, i: number) =>
+    const amountOf = (kind: QuotaKind, i: number) =>
       kind === 'standard-coal' ? kgcePer(i) : (perKind[kind as MeterKind][i] ?? 0);
     for (const quota of facility.quotas) {
       if (quota.scope !== scope.scope || quota.id !== scope.id || !QUOTA_KINDS_HERE.includes(quota.kind))
@@ -285,8 +285,8 @@ export function energyItem(def: EnergyScopeDef, input: EnergyItemInput): EnergyI
       let used = 0;
       let yearToDate = 0;
       intervals.forEach((interval, i) => {
-        if (interval.inPeriod && interval.year === quota.year) used += valueOf(quota.kind, i);
-        if (interval.start >= year.start && interval.end <= asOf) yearToDate += valueOf(quota.kind, i);
+        if (interval.inPeriod && interval.year === quota.year) used += amountOf(quota.kind, i);
+        if (interval.start >= year.start && interval.end <= asOf) yearToDate += amountOf(quota.kind, i);
       });
       const projectedYearEnd = projectYearEnd(yearToDate, asOf, year);
       out.push({

@@ -2,7 +2,7 @@
  * Line protocol for the store's points, formatted with `@influxdata/influxdb-client`'s escape
  * rules. Timestamps are epoch milliseconds (write with `precision=ms`).
  */
-import { escape, Point as LinePoint } from '@influxdata/influxdb-client';
+import { Point as LinePoint, escape as lineEscape } from '@influxdata/influxdb-client';
 import { MEASUREMENTS, type Measurement, type Point } from '../../core/store.ts';
 
 /** Characters that make a tag value need escaping; most values have none, and skip the escaper. */
@@ -33,14 +33,14 @@ export class LineFormatter {
     const tags = point.tags;
     for (const key of this.#tagKeys[point.measurement]) {
       const value = tags[key];
-      if (value) line += `,${key}=${NEEDS_ESCAPE.test(value) ? escape.tag(value) : value}`;
+      if (value) line += `,${key}=${NEEDS_ESCAPE.test(value) ? lineEscape.tag(value) : value}`;
     }
     let separator = ' ';
     const fields = point.fields;
     for (const key in fields) {
       const value = fields[key];
       // Numbers are always floats (no `i` suffix), so a field never changes type between writes.
-      line += `${separator}${key}=${typeof value === 'number' ? value : typeof value === 'boolean' ? (value ? 'T' : 'F') : escape.quoted(value as string)}`;
+      line += `${separator}${key}=${typeof value === 'number' ? value : typeof value === 'boolean' ? (value ? 'T' : 'F') : lineEscape.quoted(value as string)}`;
       separator = ',';
     }
     return `${line} ${Math.floor(point.time)}`;

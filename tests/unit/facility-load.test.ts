@@ -11,7 +11,7 @@ import { formatProblem, loadFacility, type Problem } from '../../core/facility/l
 import { DEFAULT_FACTORS } from '../../core/facility/schema.ts';
 import { hashSecret, verifySecret } from '../../core/facility/secret-hash.ts';
 
-// Test edits reach into arbitrary places of the raw file.
+// biome-ignore lint/suspicious/noExplicitAny: test edits reach into arbitrary places of the raw file.
 type Raw = Record<string, any>;
 
 const DEMO_TEXT = readFileSync(DEMO_FACILITY_PATH, 'utf8');

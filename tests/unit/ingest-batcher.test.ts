@@ -234,7 +234,7 @@ describe('Batcher: items refused for good', () => {
     expect(store.committed.sort()).toEqual(['a', 'b', 'c', 'e', 'f', 'g', 'h']);
     expect(h.acked.sort()).toEqual(['a', 'b', 'c', 'e', 'f', 'g', 'h']);
     expect(h.rejected.map((r) => r.item)).toEqual(['bad']);
-    expect((h.rejected[0]?.error as Error).message).toBe('refused bad');
+    expect((h.rejected[0]?.error as Error | undefined)?.message).toBe('refused bad');
     // 8 → 4+4 → (2+2) → (1+1): log2(8) levels of splitting on the bad side.
     expect(store.calls.length).toBeLessThanOrEqual(1 + 2 + 2 + 2);
     expect(h.batcher.pending.items).toBe(0);
