@@ -135,6 +135,78 @@ export function buildCalendar(input: CalendarInput): WorkCalendar {
   };
 }
 
+/**
+ * The working time of one range, walked through the calendar once, then asked about any part of
+ * it by binary search: for code that asks per trip or per sample, where each
+ * {@link WorkCalendar.workingMs} call would walk the local days again. Answers equal the
+ * calendar's own; outside the range it asks the calendar.
+ */
+export class WorkingTime {
+  /** The calendar's working intervals of the range. */
+  readonly intervals: readonly Interval[];
+  readonly #calendar: WorkCalendar;
+  readonly #from: number;
+  readonly #to: number;
+  readonly #starts: Float64Array;
+  readonly #ends: Float64Array;
+  /** Working ms before interval `i` (length n + 1). */
+  readonly #before: Float64Array;
+
+  constructor(calendar: WorkCalendar, fromMs: number, toMs: number) {
+    this.#calendar = calendar;
+    this.#from = fromMs;
+    this.#to = toMs;
+    this.intervals = calendar.workingIntervals(fromMs, toMs);
+    const n = this.intervals.length;
+    this.#starts = new Float64Array(n);
+    this.#ends = new Float64Array(n);
+    this.#before = new Float64Array(n + 1);
+    this.intervals.forEach(({ start, end }, i) => {
+      this.#starts[i] = start;
+      this.#ends[i] = end;
+      this.#before[i + 1] = (this.#before[i] as number) + end - start;
+    });
+  }
+
+  /** Milliseconds of working time inside `[fromMs, toMs)`, as {@link WorkCalendar.workingMs}. */
+  workingMs(fromMs: number, toMs: number): number {
+    if (toMs <= fromMs) return 0;
+    if (fromMs < this.#from || toMs > this.#to) return this.#calendar.workingMs(fromMs, toMs);
+    return this.#upTo(toMs) - this.#upTo(fromMs);
+  }
+
+  /** Whether an instant is working time, as {@link WorkCalendar.isWorkingTime}. */
+  isWorkingTime(epochMs: number): boolean {
+    if (!(epochMs >= this.#from && epochMs < this.#to)) return this.#calendar.isWorkingTime(epochMs);
+    const k = this.#endedBy(epochMs);
+    return k < this.#starts.length && (this.#starts[k] as number) <= epochMs;
+  }
+
+  /** Total working time of the range, ms. */
+  get totalMs(): number {
+    return this.#before[this.#starts.length] as number;
+  }
+
+  /** Working ms in `[from, t)`. */
+  #upTo(t: number): number {
+    const k = this.#endedBy(t);
+    const start = this.#starts[k];
+    return (this.#before[k] as number) + (start !== undefined && start < t ? t - start : 0);
+  }
+
+  /** How many intervals end at or before `t`. */
+  #endedBy(t: number): number {
+    let lo = 0;
+    let hi = this.#ends.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.#ends[mid] as number) <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
 /** The calendar of a loaded facility. */
 export function facilityCalendar(facility: Pick<Facility, 'site' | 'calendar'>): WorkCalendar {
   return buildCalendar({ timezone: facility.site.timezone, ...facility.calendar });

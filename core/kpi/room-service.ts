@@ -1,7 +1,8 @@
 /**
  * Room service: utilisation and indoor figures of rooms, read as raw sensor states through the
  * {@link TimeSeriesStore} port — one query per room (grouped by sensor, so each sample knows its
- * sensor's interval), a month of a room at 1-minute reports being some 45,000 rows. The maths is
+ * sensor's interval), a month of a room at 1-minute reports being some 45,000 rows, read column by
+ * column (`queryColumns`), the next room's read running while this one is computed. The maths is
  * in `room.ts`, where every definition is written down.
  *
  * A room with several sensors merges their samples; each field holds until the next sample
@@ -11,7 +12,16 @@
 import { DateTime } from 'luxon';
 import { facilityCalendar, type WorkCalendar } from '../facility/calendar.ts';
 import type { Facility, Room } from '../facility/schema.ts';
-import { DEFAULT_ROOM_RULES, monthEdges, type RoomRules, type RoomSample, roomFigures } from './room.ts';
+import { type ColumnSeries, numberColumn, queryColumns, stringColumn } from '../store.ts';
+import { prefetched } from './prefetch.ts';
+import {
+  DEFAULT_ROOM_RULES,
+  hvacCode,
+  monthEdges,
+  type RoomColumns,
+  type RoomRules,
+  roomFiguresOf,
+} from './room.ts';
 import {
   type KpiContext,
   KpiError,
@@ -63,11 +73,13 @@ export async function roomUtilization(
   const zone = facility.site.timezone;
   const months = monthEdges(params, zone);
   const items: RoomItemDetail[] = [];
-  for (const room of facility.rooms) {
-    if (params.building !== undefined && room.building !== params.building) continue;
-    if (params.department !== undefined && room.department !== params.department) continue;
-    const samples = await readSamples(ctx, room, params, rules);
-    const f = roomFigures(samples, params, { calendar, capacity: room.capacity, rules, months });
+  const rooms = facility.rooms.filter(
+    (room) =>
+      (params.building === undefined || room.building === params.building) &&
+      (params.department === undefined || room.department === params.department),
+  );
+  for await (const [room, samples] of prefetched(rooms, (room) => readSamples(ctx, room, params, rules))) {
+    const f = roomFiguresOf(samples, params, { calendar, capacity: room.capacity, rules, months });
     items.push({
       id: room.id,
       name: room.name,
@@ -108,13 +120,13 @@ async function readSamples(
   room: Room,
   period: Period,
   rules: RoomRules,
-): Promise<RoomSample[]> {
+): Promise<RoomColumns> {
   const { facility } = ctx;
   const intervals = new Map(
     facility.sensors.filter((s) => s.room === room.id).map((s) => [s.id, s.interval]),
   );
   const longest = Math.max(UNKNOWN_SENSOR_INTERVAL_S, ...intervals.values());
-  const series = await ctx.store.query({
+  const series = await queryColumns(ctx.store, {
     measurement: 'sensor',
     fields: FIELDS,
     where: { site: facility.site.id, room: room.id },
@@ -123,24 +135,72 @@ async function readSamples(
     from: period.from - rules.holdIntervals * longest * 1000,
     to: period.to,
   });
-  const samples: RoomSample[] = [];
-  for (const { tags, rows } of series) {
-    const holdMs =
-      rules.holdIntervals * (intervals.get(tags.sensor ?? '') ?? UNKNOWN_SENSOR_INTERVAL_S) * 1000;
-    for (const { time, values } of rows) {
-      samples.push({
-        time,
-        holdMs,
-        occupancy: typeof values.occupancy === 'number' ? values.occupancy : null,
-        temperature: typeof values.temperature === 'number' ? values.temperature : null,
-        co2: typeof values.co2 === 'number' ? values.co2 : null,
-        hvac: typeof values.hvac === 'string' ? values.hvac : null,
-        lights: typeof values.lights === 'boolean' ? values.lights : null,
-      });
-    }
+  const holds = series.map(
+    ({ tags }) =>
+      rules.holdIntervals * (intervals.get(tags.sensor ?? '') ?? UNKNOWN_SENSOR_INTERVAL_S) * 1000,
+  );
+  return mergeSensors(series, holds);
+}
+
+/**
+ * The samples of a room's sensors in one time order; samples at the same instant keep the order
+ * of the sensors (a stable sort of the series one after the other).
+ */
+function mergeSensors(series: readonly ColumnSeries[], holds: readonly number[]): RoomColumns {
+  const n = series.reduce((sum, s) => sum + s.time.length, 0);
+  const out = {
+    time: new Float64Array(n),
+    holdMs: new Float64Array(n),
+    occupancy: new Float64Array(n),
+    temperature: new Float64Array(n),
+    co2: new Float64Array(n),
+    hvac: new Float64Array(n),
+    lights: new Float64Array(n),
+  };
+  const inputs = series.map((s, i) => ({
+    time: s.time,
+    holdMs: holds[i] as number,
+    occupancy: numberColumn(s, 'occupancy'),
+    temperature: numberColumn(s, 'temperature'),
+    co2: numberColumn(s, 'co2'),
+    hvac: stringColumn(s, 'hvac'),
+    lights: numberColumn(s, 'lights'),
+  }));
+  const only = inputs.length === 1 ? inputs[0] : undefined;
+  if (only !== undefined) {
+    out.time.set(only.time);
+    out.holdMs.fill(only.holdMs);
+    out.occupancy.set(only.occupancy);
+    out.temperature.set(only.temperature);
+    out.co2.set(only.co2);
+    for (let k = 0; k < n; k++) out.hvac[k] = hvacCode(only.hvac[k] ?? null);
+    out.lights.set(only.lights);
+    return out;
   }
-  if (series.length > 1) samples.sort((a, b) => a.time - b.time);
-  return samples;
+  const at = new Array<number>(inputs.length).fill(0);
+  for (let k = 0; k < n; k++) {
+    // The series whose next sample is earliest, the first one on a tie.
+    let pick = -1;
+    let earliest = Number.POSITIVE_INFINITY;
+    inputs.forEach((input, i) => {
+      const time = input.time[at[i] as number];
+      if (time !== undefined && (pick < 0 || time < earliest)) {
+        pick = i;
+        earliest = time;
+      }
+    });
+    const input = inputs[pick] as (typeof inputs)[number];
+    const j = at[pick] as number;
+    at[pick] = j + 1;
+    out.time[k] = earliest;
+    out.holdMs[k] = input.holdMs;
+    out.occupancy[k] = input.occupancy[j] as number;
+    out.temperature[k] = input.temperature[j] as number;
+    out.co2[k] = input.co2[j] as number;
+    out.hvac[k] = hvacCode(input.hvac[j] ?? null);
+    out.lights[k] = input.lights[j] as number;
+  }
+  return out;
 }
 
 const calendars = new WeakMap<Facility, WorkCalendar>();

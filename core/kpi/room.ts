@@ -109,55 +109,121 @@ export interface RoomFigures {
   readonly occupancyKnownMs: number;
 }
 
-type Field = 'occupancy' | 'temperature' | 'co2' | 'hvac' | 'lights';
-
-/** Piecewise-constant values of one field: [starts[i], ends[i]) holds values[i]. */
-interface Steps<T> {
-  readonly starts: number[];
-  readonly ends: number[];
-  readonly values: T[];
+/**
+ * A room's samples column by column, sorted by time: what {@link roomFiguresOf} reads. Index `i`
+ * of every column is one sample; `NaN` where the sample does not carry the field.
+ */
+export interface RoomColumns {
+  /** Epoch ms. */
+  readonly time: Float64Array;
+  /** See {@link RoomSample.holdMs}. */
+  readonly holdMs: Float64Array;
+  readonly occupancy: Float64Array;
+  readonly temperature: Float64Array;
+  readonly co2: Float64Array;
+  /** {@link hvacCode} of the mode. */
+  readonly hvac: Float64Array;
+  /** 1 on, 0 off. */
+  readonly lights: Float64Array;
 }
 
-function stepsOf<T>(samples: readonly RoomSample[], field: Field, from: number, to: number): Steps<T> {
-  const out: Steps<T> = { starts: [], ends: [], values: [] };
-  let previous: RoomSample | undefined;
-  const push = (sample: RoomSample, next: number) => {
-    const start = Math.max(sample.time, from);
-    const end = Math.min(next, sample.time + sample.holdMs, to);
-    if (end > start) {
-      out.starts.push(start);
-      out.ends.push(end);
-      out.values.push(sample[field] as T);
-    }
+const HVAC_OFF = 0;
+const HVAC_COOL = 1;
+const HVAC_HEAT = 2;
+const HVAC_OTHER = 3;
+
+/** The number {@link RoomColumns.hvac} holds for a mode: `off` 0, `cool` 1, `heat` 2, any other 3; NaN for none. */
+export function hvacCode(mode: string | null): number {
+  if (mode === null) return Number.NaN;
+  return mode === 'off' ? HVAC_OFF : mode === 'cool' ? HVAC_COOL : mode === 'heat' ? HVAC_HEAT : HVAC_OTHER;
+}
+
+/** {@link RoomSample}s as {@link RoomColumns}. */
+export function roomColumns(samples: readonly RoomSample[]): RoomColumns {
+  const n = samples.length;
+  const columns = {
+    time: new Float64Array(n),
+    holdMs: new Float64Array(n),
+    occupancy: new Float64Array(n),
+    temperature: new Float64Array(n),
+    co2: new Float64Array(n),
+    hvac: new Float64Array(n),
+    lights: new Float64Array(n),
   };
-  for (const sample of samples) {
-    if (sample[field] === null) continue;
-    if (previous) push(previous, sample.time);
-    previous = sample;
+  samples.forEach((sample, i) => {
+    columns.time[i] = sample.time;
+    columns.holdMs[i] = sample.holdMs;
+    columns.occupancy[i] = sample.occupancy ?? Number.NaN;
+    columns.temperature[i] = sample.temperature ?? Number.NaN;
+    columns.co2[i] = sample.co2 ?? Number.NaN;
+    columns.hvac[i] = hvacCode(sample.hvac);
+    columns.lights[i] = sample.lights === null ? Number.NaN : Number(sample.lights);
+  });
+  return columns;
+}
+
+/** Piecewise-constant values of one field: [starts[i], ends[i]) holds values[i], for i < count. */
+interface Steps {
+  readonly starts: Float64Array;
+  readonly ends: Float64Array;
+  readonly values: Float64Array;
+  readonly count: number;
+}
+
+/** Steps of a field, written into `buffer` (3 × the samples' count). */
+function stepsOf(
+  columns: RoomColumns,
+  field: Float64Array,
+  from: number,
+  to: number,
+  buffer: Float64Array,
+): Steps {
+  const { time, holdMs } = columns;
+  const n = time.length;
+  const starts = buffer.subarray(0, n);
+  const ends = buffer.subarray(n, 2 * n);
+  const values = buffer.subarray(2 * n, 3 * n);
+  let count = 0;
+  // Each sample carrying the field holds from its time to the next one carrying it (k = n: none).
+  let previous = -1;
+  for (let k = 0; k <= n; k++) {
+    if (k < n && Number.isNaN(field[k] as number)) continue;
+    if (previous >= 0) {
+      const at = time[previous] as number;
+      const next = k < n ? (time[k] as number) : Number.POSITIVE_INFINITY;
+      const start = Math.max(at, from);
+      const end = Math.min(next, at + (holdMs[previous] as number), to);
+      if (end > start) {
+        starts[count] = start;
+        ends[count] = end;
+        values[count] = field[previous] as number;
+        count++;
+      }
+    }
+    previous = k;
   }
-  if (previous) push(previous, Number.POSITIVE_INFINITY);
-  return out;
+  return { starts, ends, values, count };
 }
 
 /** A cursor over steps, for instants visited in ascending order. */
-class Cursor<T> {
+class Cursor {
   private i = 0;
-  /** The value at the instant last given to {@link seek}, or undefined when unknown there. */
-  value: T | undefined;
+  /** The value at the instant last given to {@link seek}, or NaN when unknown there. */
+  value = Number.NaN;
   /** The next instant after it where the value changes (or becomes known / unknown). */
   next = Number.POSITIVE_INFINITY;
-  constructor(readonly steps: Steps<T>) {}
+  constructor(readonly steps: Steps) {}
   seek(t: number): void {
-    const { starts, ends, values } = this.steps;
-    while (this.i < ends.length && (ends[this.i] as number) <= t) this.i++;
-    if (this.i >= starts.length) {
-      this.value = undefined;
+    const { starts, ends, values, count } = this.steps;
+    while (this.i < count && (ends[this.i] as number) <= t) this.i++;
+    if (this.i >= count) {
+      this.value = Number.NaN;
       this.next = Number.POSITIVE_INFINITY;
     } else if ((starts[this.i] as number) <= t) {
-      this.value = values[this.i];
+      this.value = values[this.i] as number;
       this.next = ends[this.i] as number;
     } else {
-      this.value = undefined;
+      this.value = Number.NaN;
       this.next = starts[this.i] as number;
     }
   }
@@ -165,16 +231,32 @@ class Cursor<T> {
 
 /** The figures of one room over `period`, from its samples sorted by time (reaching back at least one hold before `from`). */
 export function roomFigures(samples: readonly RoomSample[], period: Period, env: RoomEnv): RoomFigures {
+  return roomFiguresOf(roomColumns(samples), period, env);
+}
+
+/** {@link roomFigures} over samples held column by column. */
+export function roomFiguresOf(columns: RoomColumns, period: Period, env: RoomEnv): RoomFigures {
   const { from, to } = period;
   const { calendar, rules } = env;
   const working = calendar.workingIntervals(from, to);
-  const occupancy = new Cursor(stepsOf<number>(samples, 'occupancy', from, to));
-  const temperature = new Cursor(stepsOf<number>(samples, 'temperature', from, to));
-  const co2 = new Cursor(stepsOf<number>(samples, 'co2', from, to));
-  const hvac = new Cursor(stepsOf<string>(samples, 'hvac', from, to));
-  const lights = new Cursor(stepsOf<boolean>(samples, 'lights', from, to));
-  const cursors = [occupancy, temperature, co2, hvac, lights];
+  const workStarts = Float64Array.from(working, (x) => x.start);
+  const workEnds = Float64Array.from(working, (x) => x.end);
+  // One allocation for the steps of the five fields.
+  const n = columns.time.length;
+  const buffer = new Float64Array(15 * n);
+  const steps = (field: Float64Array, k: number) =>
+    new Cursor(stepsOf(columns, field, from, to, buffer.subarray(3 * k * n, 3 * (k + 1) * n)));
+  const occupancy = steps(columns.occupancy, 0);
+  const temperature = steps(columns.temperature, 1);
+  const co2 = steps(columns.co2, 2);
+  const hvac = steps(columns.hvac, 3);
+  const lights = steps(columns.lights, 4);
   const { cooling, heating } = rules.comfort;
+  // The comfort band of each month of env.months (undefined outside both seasons).
+  const bands = env.months.map(([, month]) =>
+    cooling.months.includes(month) ? cooling : heating.months.includes(month) ? heating : undefined,
+  );
+  const monthStarts = Float64Array.from(env.months, ([start]) => start);
 
   let w = 0;
   let m = 0;
@@ -191,49 +273,49 @@ export function roomFigures(samples: readonly RoomSample[], period: Period, env:
   let t = from;
   while (t < to) {
     let next = to;
-    for (const cursor of cursors) {
-      cursor.seek(t);
-      if (cursor.next < next) next = cursor.next;
-    }
-    while (w < working.length && (working[w]?.end as number) <= t) w++;
-    const work = working[w];
-    const inWork = work !== undefined && work.start <= t;
-    if (work !== undefined) next = Math.min(next, inWork ? work.end : work.start);
-    while (m + 1 < env.months.length && (env.months[m + 1]?.[0] as number) <= t) m++;
-    const nextMonth = env.months[m + 1];
-    if (nextMonth !== undefined) next = Math.min(next, nextMonth[0]);
-    const month = env.months[m]?.[1] ?? 0;
+    occupancy.seek(t);
+    if (occupancy.next < next) next = occupancy.next;
+    temperature.seek(t);
+    if (temperature.next < next) next = temperature.next;
+    co2.seek(t);
+    if (co2.next < next) next = co2.next;
+    hvac.seek(t);
+    if (hvac.next < next) next = hvac.next;
+    lights.seek(t);
+    if (lights.next < next) next = lights.next;
+    while (w < workEnds.length && (workEnds[w] as number) <= t) w++;
+    const inWork = w < workEnds.length && (workStarts[w] as number) <= t;
+    if (w < workEnds.length)
+      next = Math.min(next, inWork ? (workEnds[w] as number) : (workStarts[w] as number));
+    while (m + 1 < monthStarts.length && (monthStarts[m + 1] as number) <= t) m++;
+    if (m + 1 < monthStarts.length) next = Math.min(next, monthStarts[m + 1] as number);
     const dt = next - t;
 
     const people = occupancy.value;
     const temp = temperature.value;
     const mode = hvac.value;
-    if (people !== undefined) {
+    if (!Number.isNaN(people)) {
       occupancyKnownMs += dt;
       if (people > 0) {
         occupiedMs += dt;
         personMs += people * dt;
         if (inWork) occupiedWorkMs += dt;
-        const band = cooling.months.includes(month)
-          ? cooling
-          : heating.months.includes(month)
-            ? heating
-            : undefined;
-        if (band && temp !== undefined) {
+        const band = bands[m];
+        if (band && !Number.isNaN(temp)) {
           comfortBaseMs += dt;
           if (temp >= band.min && temp <= band.max) comfortMs += dt;
         }
-      } else if ((mode !== undefined && mode !== 'off') || lights.value === true) {
+      } else if ((!Number.isNaN(mode) && mode !== HVAC_OFF) || lights.value === 1) {
         conditionedEmptyMs += dt;
       }
     }
     if (
-      temp !== undefined &&
-      ((mode === 'cool' && temp < rules.coolingMinC) || (mode === 'heat' && temp > rules.heatingMaxC))
+      !Number.isNaN(temp) &&
+      ((mode === HVAC_COOL && temp < rules.coolingMinC) || (mode === HVAC_HEAT && temp > rules.heatingMaxC))
     ) {
       setpointViolationMs += dt;
     }
-    if (co2.value !== undefined && co2.value > rules.co2LimitPpm) co2OverMs += dt;
+    if (co2.value > rules.co2LimitPpm) co2OverMs += dt;
     t = next;
   }
 

@@ -1,8 +1,9 @@
 /**
  * Vehicle services: utilisation of the fleet, trips and track of one car. They read raw GPS fixes
  * through the {@link TimeSeriesStore} port, one query per car (a month of one car is a few tens
- * of thousands of fixes, so memory stays bounded whatever the fleet), and leave the maths to the
- * pure functions of `vehicle.ts`, where every definition is written down.
+ * of thousands of fixes, so memory stays bounded whatever the fleet), column by column
+ * (`queryColumns`: no object per fix), the next car's read running while this one is computed,
+ * and leave the maths to the pure functions of `vehicle.ts`, where every definition is written down.
  *
  * Prices: gasoline and diesel at the facility's `tariffs.gasoline` / `tariffs.diesel` price per
  * litre; an electric car at the electricity tariff's **flat** price (where and when a car charged
@@ -13,7 +14,8 @@ import { facilityCalendar, type WorkCalendar } from '../facility/calendar.ts';
 import type { LonLat } from '../facility/geometry.ts';
 import type { Facility, Vehicle } from '../facility/schema.ts';
 import { UNITS } from '../facility/schema.ts';
-import type { Row } from '../store.ts';
+import { numberColumn, queryColumns } from '../store.ts';
+import { prefetched } from './prefetch.ts';
 import {
   type KpiContext,
   KpiError,
@@ -28,7 +30,7 @@ import {
 import {
   DEFAULT_VEHICLE_RULES,
   type VehicleEnv,
-  type VehicleFix,
+  type VehicleFixColumns,
   type VehicleRules,
   vehicleFigures,
 } from './vehicle.ts';
@@ -65,9 +67,12 @@ export async function vehicleUtilization(
   const env = envOf(facility, options);
   const zone = facility.site.timezone;
   const items: VehicleItemDetail[] = [];
-  for (const vehicle of facility.vehicles) {
-    if (params.department !== undefined && vehicle.department !== params.department) continue;
-    const fixes = await readFixes(ctx, vehicle.id, params.from - env.rules.gapMs, params.to + LOOKAHEAD_MS);
+  const vehicles = facility.vehicles.filter(
+    (vehicle) => params.department === undefined || vehicle.department === params.department,
+  );
+  const read = (vehicle: Vehicle) =>
+    readFixes(ctx, vehicle.id, params.from - env.rules.gapMs, params.to + LOOKAHEAD_MS);
+  for await (const [vehicle, fixes] of prefetched(vehicles, read)) {
     const figures = vehicleFigures(fixes, params, env);
     const price = priceOf(facility, vehicle);
     items.push({
@@ -138,13 +143,19 @@ export async function vehicleTrack(ctx: KpiContext, id: string, period: Period):
   const fixes = await readFixes(ctx, id, period.from, period.to);
   return {
     type: 'Feature',
-    geometry: { type: 'LineString', coordinates: fixes.map((fix) => [fix.lon, fix.lat] as const) },
+    geometry: {
+      type: 'LineString',
+      coordinates: Array.from(
+        fixes.time,
+        (_, k) => [fixes.lon[k] as number, fixes.lat[k] as number] as const,
+      ),
+    },
     properties: {
       id,
       plate: vehicle.plate,
       from: iso(period.from, zone),
       to: iso(period.to, zone),
-      times: fixes.map((fix) => iso(fix.time, zone)),
+      times: Array.from(fixes.time, (time) => iso(time, zone)),
     },
   };
 }
@@ -186,35 +197,52 @@ export function priceOf(facility: Facility, vehicle: Vehicle): number | null {
   return tariffs[vehicle.energy]?.price ?? null;
 }
 
-async function readFixes(ctx: KpiContext, id: string, from: number, to: number): Promise<VehicleFix[]> {
-  const series = await ctx.store.query({
+async function readFixes(ctx: KpiContext, id: string, from: number, to: number): Promise<VehicleFixColumns> {
+  const series = await queryColumns(ctx.store, {
     measurement: 'vehicle',
     fields: FIELDS,
     where: { site: ctx.facility.site.id, vehicle: id },
     from,
     to,
   });
-  const fixes: VehicleFix[] = [];
-  for (const { rows } of series) for (const row of rows) pushFix(fixes, row);
-  // One series unless a car changed department: merge by time then.
-  if (series.length > 1) fixes.sort((a, b) => a.time - b.time);
-  return fixes;
-}
-
-/** A fix needs the contract's required fields; a row without them is not a fix. */
-function pushFix(out: VehicleFix[], row: Row): void {
-  const { lat, lon, speed, ignition, odometer, fuel } = row.values;
-  if (typeof lat !== 'number' || typeof lon !== 'number' || typeof speed !== 'number') return;
-  if (typeof ignition !== 'boolean') return;
-  out.push({
-    time: row.time,
-    lat,
-    lon,
-    speed,
-    ignition,
-    odometer: typeof odometer === 'number' ? odometer : null,
-    fuel: typeof fuel === 'number' ? fuel : null,
+  // A fix needs the contract's required fields; a point without them (NaN) is not a fix.
+  const parts = series.map((columns) => {
+    const values = FIELDS.map((field) => numberColumn(columns, field));
+    const [lat, lon, speed, ignition] = values as [Float64Array, Float64Array, Float64Array, Float64Array];
+    const keep: number[] = [];
+    for (let k = 0; k < columns.time.length; k++) {
+      const required =
+        (lat[k] as number) + (lon[k] as number) + (speed[k] as number) + (ignition[k] as number);
+      if (!Number.isNaN(required)) keep.push(k);
+    }
+    return { columns: [columns.time, ...values], keep };
   });
+  const n = parts.reduce((sum, part) => sum + part.keep.length, 0);
+  const out = Array.from({ length: 1 + FIELDS.length }, () => new Float64Array(n));
+  let at = 0;
+  for (const { columns, keep } of parts) {
+    out.forEach((column, c) => {
+      const source = columns[c] as Float64Array;
+      for (let i = 0; i < keep.length; i++) column[at + i] = source[keep[i] as number] as number;
+    });
+    at += keep.length;
+  }
+  // One series unless a car changed department: merge by time then (a stable sort).
+  if (parts.length > 1) {
+    const time = out[0] as Float64Array;
+    const order = Array.from(time.keys()).sort((a, b) => (time[a] as number) - (time[b] as number));
+    for (const [c, column] of out.entries()) out[c] = Float64Array.from(order, (k) => column[k] as number);
+  }
+  const [time, lat, lon, speed, ignition, odometer, fuel] = out as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+  ];
+  return { time, lat, lon, speed, ignition, odometer, fuel };
 }
 
 function checkPeriod(period: Period): void {

@@ -46,7 +46,7 @@
  * clipped to the period. Summing months gives the year.
  */
 
-import type { WorkCalendar } from '../facility/calendar.ts';
+import { type WorkCalendar, WorkingTime } from '../facility/calendar.ts';
 import type { LonLat } from '../facility/geometry.ts';
 import { pointInPolygon } from '../facility/geometry.ts';
 import { haversineM } from './geo.ts';
@@ -106,11 +106,52 @@ export interface DetectedTrip {
   readonly to: { readonly lat: number; readonly lon: number };
 }
 
+/**
+ * A car's fixes column by column, sorted by time: what the service reads, and what the figures are
+ * computed over (no object per fix). Index `i` of every column is one fix.
+ */
+export interface VehicleFixColumns {
+  /** Epoch ms. */
+  readonly time: Float64Array;
+  readonly lat: Float64Array;
+  readonly lon: Float64Array;
+  /** km/h. */
+  readonly speed: Float64Array;
+  /** 1 on, 0 off. */
+  readonly ignition: Float64Array;
+  /** km; NaN where the tracker does not report it. */
+  readonly odometer: Float64Array;
+  /** Cumulative litres or kWh used; NaN where the tracker does not report it. */
+  readonly fuel: Float64Array;
+}
+
+/** Fixes as {@link VehicleFixColumns}. */
+export function fixColumns(fixes: readonly VehicleFix[]): VehicleFixColumns {
+  const column = (value: (fix: VehicleFix) => number) => Float64Array.from(fixes, value);
+  return {
+    time: column((fix) => fix.time),
+    lat: column((fix) => fix.lat),
+    lon: column((fix) => fix.lon),
+    speed: column((fix) => fix.speed),
+    ignition: column((fix) => (fix.ignition ? 1 : 0)),
+    odometer: column((fix) => fix.odometer ?? Number.NaN),
+    fuel: column((fix) => fix.fuel ?? Number.NaN),
+  };
+}
+
+function columnsOf(fixes: readonly VehicleFix[] | VehicleFixColumns): VehicleFixColumns {
+  return 'time' in fixes && fixes.time instanceof Float64Array
+    ? (fixes as VehicleFixColumns)
+    : fixColumns(fixes as readonly VehicleFix[]);
+}
+
 /** Trips in fixes sorted by time (see the module comment for the rules). */
 export function detectTrips(
-  fixes: readonly VehicleFix[],
+  fixes: readonly VehicleFix[] | VehicleFixColumns,
   rules: VehicleRules = DEFAULT_VEHICLE_RULES,
 ): DetectedTrip[] {
+  const columns = columnsOf(fixes);
+  const { time, speed, ignition } = columns;
   const trips: DetectedTrip[] = [];
   let inTrip = false;
   let anchor = 0;
@@ -119,20 +160,19 @@ export function detectTrips(
   let stop = -1;
 
   const close = (last: number) => {
-    trips.push(measureTrip(fixes, anchor, firstMoving, last, rules));
+    trips.push(measureTrip(columns, anchor, firstMoving, last, rules));
     inTrip = false;
     stop = -1;
   };
 
-  for (let k = 0; k < fixes.length; k++) {
-    const fix = fixes[k] as VehicleFix;
-    const previous = fixes[k - 1];
-    const gap = previous !== undefined && fix.time - previous.time > rules.gapMs;
+  for (let k = 0; k < time.length; k++) {
+    const t = time[k] as number;
+    const gap = k > 0 && t - (time[k - 1] as number) > rules.gapMs;
     if (inTrip && gap) close(stop >= 0 ? stop : lastMoving);
-    const moving = fix.ignition && fix.speed >= rules.movingKmh;
+    const moving = ignition[k] === 1 && (speed[k] as number) >= rules.movingKmh;
     if (moving) {
       if (inTrip && stop >= 0) {
-        if (fix.time - (fixes[stop] as VehicleFix).time >= rules.stopMs) close(stop);
+        if (t - (time[stop] as number) >= rules.stopMs) close(stop);
         else stop = -1;
       }
       if (!inTrip) {
@@ -143,7 +183,7 @@ export function detectTrips(
       lastMoving = k;
     } else if (inTrip) {
       if (stop < 0) stop = k;
-      else if (fix.time - (fixes[stop] as VehicleFix).time >= rules.stopMs) close(stop);
+      else if (t - (time[stop] as number) >= rules.stopMs) close(stop);
     }
   }
   if (inTrip) close(stop >= 0 ? stop : lastMoving);
@@ -151,53 +191,57 @@ export function detectTrips(
 }
 
 function measureTrip(
-  fixes: readonly VehicleFix[],
+  fixes: VehicleFixColumns,
   first: number,
   firstMoving: number,
   last: number,
   rules: VehicleRules,
 ): DetectedTrip {
-  const a = fixes[first] as VehicleFix;
-  const b = fixes[last] as VehicleFix;
+  const { time, lat, lon, speed, odometer } = fixes;
   let maxSpeed = 0;
-  for (let k = firstMoving; k <= last; k++) maxSpeed = Math.max(maxSpeed, (fixes[k] as VehicleFix).speed);
+  for (let k = firstMoving; k <= last; k++) maxSpeed = Math.max(maxSpeed, speed[k] as number);
   let distanceKm: number;
   let source: DetectedTrip['distanceSource'];
-  if (a.odometer !== null && b.odometer !== null && b.odometer >= a.odometer) {
-    distanceKm = b.odometer - a.odometer;
+  const a = odometer[first] as number;
+  const b = odometer[last] as number;
+  // NaN (no odometer) fails the comparison.
+  if (b >= a) {
+    distanceKm = b - a;
     source = 'odometer';
   } else {
     distanceKm = gpsDistanceM(fixes, first, last, rules.jitterM) / 1000;
     source = 'gps';
   }
   return {
-    start: (fixes[firstMoving] as VehicleFix).time,
-    end: b.time,
+    start: time[firstMoving] as number,
+    end: time[last] as number,
     first,
     last,
     distanceKm,
     distanceSource: source,
     maxSpeedKmh: maxSpeed,
-    from: { lat: a.lat, lon: a.lon },
-    to: { lat: b.lat, lon: b.lon },
+    from: { lat: lat[first] as number, lon: lon[first] as number },
+    to: { lat: lat[last] as number, lon: lon[last] as number },
   };
 }
 
 /** Haversine metres along fixes `first`…`last`, skipping legs under `jitterM` from the last accepted fix. */
 export function gpsDistanceM(
-  fixes: readonly VehicleFix[],
+  fixes: readonly VehicleFix[] | VehicleFixColumns,
   first: number,
   last: number,
   jitterM: number,
 ): number {
-  let accepted = fixes[first] as VehicleFix;
+  const { lat, lon } = columnsOf(fixes);
+  let acceptedLat = lat[first] as number;
+  let acceptedLon = lon[first] as number;
   let metres = 0;
   for (let k = first + 1; k <= last; k++) {
-    const fix = fixes[k] as VehicleFix;
-    const leg = haversineM(accepted.lat, accepted.lon, fix.lat, fix.lon);
+    const leg = haversineM(acceptedLat, acceptedLon, lat[k] as number, lon[k] as number);
     if (leg >= jitterM) {
       metres += leg;
-      accepted = fix;
+      acceptedLat = lat[k] as number;
+      acceptedLon = lon[k] as number;
     }
   }
   return metres;
@@ -245,63 +289,71 @@ export interface VehicleFigures {
  * little after it (so a trip starting before `to` can finish).
  */
 export function vehicleFigures(
-  fixes: readonly VehicleFix[],
+  fixes: readonly VehicleFix[] | VehicleFixColumns,
   period: Period,
   env: VehicleEnv,
 ): VehicleFigures {
   const { calendar, rules, serviceArea } = env;
   const { from, to } = period;
-  const all = detectTrips(fixes, rules);
+  const columns = columnsOf(fixes);
+  const { time, speed, ignition, fuel } = columns;
+  const n = time.length;
+  const all = detectTrips(columns, rules);
   const inside = serviceArea === undefined ? undefined : insideTest(serviceArea);
+  // One walk of the calendar over everything asked below (the period, and trips running past it).
+  const first = n > 0 ? (time[0] as number) : from;
+  const last = n > 0 ? (time[n - 1] as number) : to;
+  const working = new WorkingTime(calendar, Math.min(from, first), Math.max(to, last + 1));
 
   const trips: TripFigures[] = [];
   let drivingWorkMs = 0;
   for (const trip of all) {
     const start = Math.max(trip.start, from);
     const end = Math.min(trip.end, to);
-    if (end > start) drivingWorkMs += calendar.workingMs(start, end);
+    if (end > start) drivingWorkMs += working.workingMs(start, end);
     if (trip.start < from || trip.start >= to) continue;
     trips.push({
       ...trip,
-      offHours: touchesOffHours(calendar, trip.start, trip.end),
-      leftServiceArea: inside !== undefined && leaves(fixes, trip.first, trip.last, inside),
+      offHours: touchesOffHours(working, trip.start, trip.end),
+      leftServiceArea: inside !== undefined && leaves(columns, trip.first, trip.last, inside),
     });
   }
 
   let idleMs = 0;
-  for (let k = 0; k + 1 < fixes.length; k++) {
-    const fix = fixes[k] as VehicleFix;
-    const next = (fixes[k + 1] as VehicleFix).time;
-    if (next - fix.time > rules.gapMs || !fix.ignition || fix.speed >= rules.movingKmh) continue;
-    const start = Math.max(fix.time, from);
+  for (let k = 0; k + 1 < n; k++) {
+    const at = time[k] as number;
+    const next = time[k + 1] as number;
+    if (next - at > rules.gapMs || ignition[k] !== 1 || (speed[k] as number) >= rules.movingKmh) continue;
+    const start = Math.max(at, from);
     const end = Math.min(next, to);
     if (end > start) idleMs += end - start;
   }
 
   const speeding: number[] = [];
   let speedingBefore = false;
-  for (let k = 0; k < fixes.length; k++) {
-    const fix = fixes[k] as VehicleFix;
-    const previous = fixes[k - 1];
-    const over = fix.ignition && fix.speed > rules.speedLimitKmh;
-    const continues = speedingBefore && previous !== undefined && fix.time - previous.time <= rules.gapMs;
-    if (over && !continues && fix.time >= from && fix.time < to) speeding.push(fix.time);
+  for (let k = 0; k < n; k++) {
+    const at = time[k] as number;
+    const over = ignition[k] === 1 && (speed[k] as number) > rules.speedLimitKmh;
+    const continues = speedingBefore && k > 0 && at - (time[k - 1] as number) <= rules.gapMs;
+    if (over && !continues && at >= from && at < to) speeding.push(at);
     speedingBefore = over;
   }
 
   let energy: number | null = null;
   let lastFuel: number | null = null;
-  for (const fix of fixes) {
-    if (fix.fuel === null) continue;
-    if (fix.time >= from && fix.time < to) {
+  for (let k = 0; k < n; k++) {
+    const used = fuel[k] as number;
+    if (Number.isNaN(used)) continue;
+    const at = time[k] as number;
+    if (at >= from && at < to) {
       energy ??= 0;
-      if (lastFuel !== null) energy += fix.fuel >= lastFuel ? fix.fuel - lastFuel : fix.fuel;
+      if (lastFuel !== null) energy += used >= lastFuel ? used - lastFuel : used;
     }
-    lastFuel = fix.fuel;
+    lastFuel = used;
   }
 
   const distanceKm = trips.reduce((sum, trip) => sum + trip.distanceKm, 0);
-  const workingMs = calendar.workingMs(from, to);
+  const workingMs = working.workingMs(from, to);
   return {
     trips,
     distanceKm,
@@ -319,20 +371,24 @@ export function vehicleFigures(
 }
 
 /** Whether [start, end) has any instant outside working time (a zero-length trip: its instant). */
-export function touchesOffHours(calendar: WorkCalendar, start: number, end: number): boolean {
+export function touchesOffHours(
+  calendar: Pick<WorkCalendar, 'isWorkingTime' | 'workingMs'>,
+  start: number,
+  end: number,
+): boolean {
   if (end <= start) return !calendar.isWorkingTime(start);
   return calendar.workingMs(start, end) < end - start;
 }
 
 function leaves(
-  fixes: readonly VehicleFix[],
+  fixes: VehicleFixColumns,
   first: number,
   last: number,
   inside: (lon: number, lat: number) => boolean,
 ): boolean {
+  const { lat, lon } = fixes;
   for (let k = first; k <= last; k++) {
-    const fix = fixes[k] as VehicleFix;
-    if (!inside(fix.lon, fix.lat)) return true;
+    if (!inside(lon[k] as number, lat[k] as number)) return true;
   }
   return false;
 }

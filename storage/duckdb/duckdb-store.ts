@@ -25,10 +25,12 @@ import {
   type DuckDBAppender,
   type DuckDBConnection,
   DuckDBDataChunk,
+  DuckDBDoubleVector,
   DuckDBInstance,
   type DuckDBListValue,
   type DuckDBType,
   type DuckDBValue,
+  type DuckDBVector,
   INTEGER,
   LIST,
   listValue,
@@ -36,6 +38,7 @@ import {
 } from '@duckdb/node-api';
 import { MAX_GAP_INTERVALS } from '../../core/register.ts';
 import {
+  type ColumnSeries,
   type FieldType,
   type FieldValue,
   type LatestPoint,
@@ -56,7 +59,15 @@ import {
   validateQuery,
   validateRegisterQuery,
 } from '../../core/store.ts';
-import { latestSql, querySql, quote } from './query-sql.ts';
+import {
+  distinctSql,
+  latestSql,
+  pointColumnsSql,
+  querySql,
+  quote,
+  type SeriesSlot,
+  seriesSql,
+} from './query-sql.ts';
 import {
   BUCKET_MS,
   COLLECT_KEYS_SQL,
@@ -218,6 +229,65 @@ export class DuckDbStore implements TimeSeriesStore {
     }
     // DuckDB orders strings by UTF-8 bytes; sort as JavaScript (and the InfluxDB adapter) does.
     return series.sort((a, b) => compareTags(a.tags, b.tags, statement.groupBy));
+  }
+
+  /**
+   * Two reads on the read connection: the matching series (few), then their points column by
+   * column from DuckDB's data chunks — copying each chunk's DOUBLE vectors takes a fraction of
+   * the time that turning rows into JavaScript values does (4–10 µs a row).
+   */
+  async queryColumns(query: Query): Promise<ColumnSeries[]> {
+    validateQuery(query);
+    if (query.aggregate) {
+      throw new StoreError('queryColumns: raw points only, without aggregate', {
+        code: 'INVALID_QUERY',
+        retriable: false,
+      });
+    }
+    const schema = MEASUREMENTS[query.measurement];
+    const fields = [...new Set(query.fields)];
+    const groupBy = [...new Set(query.groupBy ?? [])];
+    return this.read(async (connection) => {
+      // One snapshot for the three steps, so that the dictionaries hold every string read.
+      const strings = fields.some((field) => schema.fields[field] === 'string');
+      if (strings) await connection.run('BEGIN TRANSACTION');
+      try {
+        const found = seriesSql(query);
+        const rows = await select(connection, found.sql, found.params);
+        if (rows.length === 0) return [];
+        const slots = seriesSlots(rows, schema.tags, groupBy, ['site', schema.key]);
+        const dictionaries: Record<string, string[]> = {};
+        for (const field of fields) {
+          if (schema.fields[field] !== 'string') continue;
+          const values = await select(connection, distinctSql(query, slots.slots, field));
+          dictionaries[field] = values.map(([value]) => value as string);
+        }
+        const statement = pointColumnsSql(query, slots.slots, dictionaries);
+        const columns = await readColumns(connection, statement.sql, statement.params, 2 + fields.length);
+        const group = columns[0] as Float64Array;
+        const time = columns[1] as Float64Array;
+        const out: ColumnSeries[] = [];
+        for (let start = 0; start < group.length; ) {
+          let end = start + 1;
+          while (end < group.length && group[end] === group[start]) end++;
+          const values: Record<string, Float64Array | (string | null)[]> = {};
+          fields.forEach((field, f) => {
+            const column = (columns[2 + f] as Float64Array).subarray(start, end);
+            const dictionary = dictionaries[field];
+            values[field] = dictionary === undefined ? column : decode(column, dictionary);
+          });
+          const tags: Record<string, string> = {};
+          for (const tag of groupBy) tags[tag] = slots.groups[group[start] as number]?.[tag] ?? '';
+          out.push({ tags, time: time.subarray(start, end), values });
+          start = end;
+        }
+        return out;
+      } catch (error) {
+        throw storeError('QUERY_FAILED', `DuckDB query of "${resolve(this.#path)}" failed`, error);
+      } finally {
+        if (strings) await connection.run('COMMIT').catch(() => undefined);
+      }
+    });
   }
 
   async latest(query: LatestQuery): Promise<LatestPoint[]> {
@@ -650,6 +720,101 @@ function timeRanges(buckets: readonly number[], low: number, high: number): Arra
 function differences(values: readonly number[]): number[] {
   const out: number[] = [];
   for (let i = 1; i < values.length; i++) out.push((values[i] as number) - (values[i - 1] as number));
+  return out;
+}
+
+/**
+ * Where each series found goes in a columnar read: groups (of the group-by tags) and devices
+ * numbered in JavaScript's string order, as `query()` sorts them. `rows` are `sid` then every tag.
+ */
+function seriesSlots(
+  rows: readonly DuckDBValue[][],
+  tagNames: readonly string[],
+  groupBy: readonly string[],
+  device: readonly string[],
+): { slots: SeriesSlot[]; groups: Record<string, string>[] } {
+  const tagsOf = rows.map((row) => {
+    const tags: Record<string, string> = {};
+    tagNames.forEach((tag, i) => {
+      tags[tag] = row[i + 1] as string;
+    });
+    return tags;
+  });
+  const groupKey = (tags: Record<string, string>) => JSON.stringify(groupBy.map((tag) => tags[tag]));
+  const groups = [...new Map(tagsOf.map((tags) => [groupKey(tags), tags])).values()].sort((a, b) =>
+    compareTags(a, b, groupBy),
+  );
+  const groupNumber = new Map(groups.map((tags, i) => [groupKey(tags), i]));
+  const byDevice = [...tagsOf.keys()].sort((a, b) =>
+    compareTags(tagsOf[a] as Record<string, string>, tagsOf[b] as Record<string, string>, device),
+  );
+  const rank = new Map(byDevice.map((row, i) => [row, i]));
+  const slots = rows.map(
+    (row, i): SeriesSlot => ({
+      sid: row[0] as number,
+      group: groupNumber.get(groupKey(tagsOf[i] as Record<string, string>)) as number,
+      rank: rank.get(i) as number,
+    }),
+  );
+  return { slots, groups };
+}
+
+/**
+ * Run a query whose columns are all DOUBLE and read them chunk by chunk, each into one
+ * Float64Array copied from the vectors' own memory.
+ */
+async function readColumns(
+  connection: DuckDBConnection,
+  sql: string,
+  params: readonly string[],
+  count: number,
+): Promise<Float64Array[]> {
+  // Streamed: a materialised result (`run`) took about twice as long for the same chunks.
+  const result = await connection.stream(sql, [...params]);
+  // Grown by doubling, so each value is copied once from DuckDB's memory (and again per doubling).
+  let capacity = CHUNK_ROWS;
+  let columns = Array.from({ length: count }, () => new Float64Array(capacity));
+  let total = 0;
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const rows = chunk.rowCount;
+    if (total + rows > capacity) {
+      while (total + rows > capacity) capacity *= 2;
+      columns = columns.map((column) => {
+        const grown = new Float64Array(capacity);
+        grown.set(column.subarray(0, total));
+        return grown;
+      });
+    }
+    columns.forEach((column, j) => {
+      column.set(doubles(chunk.getColumnVector(j)).subarray(0, rows), total);
+    });
+    total += rows;
+  }
+  return columns.map((column) => column.subarray(0, total));
+}
+
+/**
+ * The Float64Array a DOUBLE vector reads from. The client keeps it in a private field
+ * (`DuckDBDoubleVector.items`); NULLs are not told apart there, which is why the SQL turns them
+ * into NaN first.
+ */
+function doubles(vector: DuckDBVector): Float64Array {
+  const items =
+    vector instanceof DuckDBDoubleVector ? (vector as unknown as { items?: unknown }).items : undefined;
+  if (!(items instanceof Float64Array))
+    throw new Error(`expected a DOUBLE column, not ${vector.type.toString()}`);
+  return items;
+}
+
+/** String values from their indexes in `dictionary` (NaN: none). */
+function decode(codes: Float64Array, dictionary: readonly string[]): (string | null)[] {
+  const out: (string | null)[] = new Array(codes.length);
+  for (let i = 0; i < codes.length; i++) {
+    const code = codes[i] as number;
+    out[i] = Number.isNaN(code) ? null : (dictionary[code] ?? null);
+  }
   return out;
 }
 

@@ -12,6 +12,7 @@ import {
   type Query,
   type TagFilter,
 } from '../../core/store.ts';
+import { pointsTable, seriesTable } from './schema.ts';
 import type { OffsetSegment } from './time-zone.ts';
 
 export interface Statement {
@@ -204,5 +205,86 @@ export function latestSql(query: LatestQuery): Statement & { readonly fields: re
       `ORDER BY ${device.map((column) => `m.${column}`).join(', ')}`,
     params,
     fields,
+  };
+}
+
+/**
+ * First step of a columnar raw read: the series of the measurement matching the tag filter, as
+ * `sid` then every tag in the schema's order. A few hundred rows at most.
+ */
+export function seriesSql(query: Query): Statement {
+  const schema = MEASUREMENTS[query.measurement];
+  const params: string[] = [];
+  const conditions = filterSql(query.where, params);
+  const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+  return {
+    sql: `SELECT "sid", ${schema.tags.map(quote).join(', ')} FROM ${quote(seriesTable(query.measurement))}${where}`,
+    params,
+  };
+}
+
+/** Where a series' points go in a columnar read: its group's number and its rank among the group's devices. */
+export interface SeriesSlot {
+  readonly sid: number;
+  readonly group: number;
+  readonly rank: number;
+}
+
+/** The points of a columnar read: its time range, series and a field's values (`field IS NOT NULL`). */
+function pointConditions(query: Query, slots: readonly SeriesSlot[], fields: readonly string[]): string {
+  return [
+    `p."time" >= ${bound(query.from)}`,
+    `p."time" < ${bound(query.to)}`,
+    `p."sid" IN (${slots.map(({ sid }) => int(sid)).join(', ')})`,
+    `(${fields.map((field) => `p.${quote(field)} IS NOT NULL`).join(' OR ')})`,
+  ].join(' AND ');
+}
+
+/**
+ * Second step, for each string field: its distinct values among the points to read (a handful,
+ * such as HVAC modes), so that the points can carry a number instead of a string.
+ */
+export function distinctSql(query: Query, slots: readonly SeriesSlot[], field: string): string {
+  return (
+    `SELECT DISTINCT p.${quote(field)} FROM ${quote(pointsTable(query.measurement))} p ` +
+    `WHERE ${pointConditions(query, slots, [field])}`
+  );
+}
+
+/**
+ * Third step: the raw points of the given series, read straight from the points table (the tags
+ * are known from the first step, so no string per point), in the order of {@link querySql}:
+ * group, time, device. Every column is DOUBLE, so that the client hands out each vector's own
+ * Float64Array: the group number, the time, then each field with NaN for none — a boolean as
+ * 1 / 0, a string as its index in `dictionaries[field]` (the values travel as parameters).
+ */
+export function pointColumnsSql(
+  query: Query,
+  slots: readonly SeriesSlot[],
+  dictionaries: Readonly<Record<string, readonly string[]>>,
+): Statement {
+  const schema = MEASUREMENTS[query.measurement];
+  const fields = [...new Set(query.fields)];
+  const params: string[] = [];
+  const number = (field: string): string => {
+    if (schema.fields[field] !== 'string') return `p.${quote(field)}::DOUBLE`;
+    const cases = (dictionaries[field] ?? []).map((value, i) => {
+      params.push(value);
+      return `WHEN $${params.length} THEN ${int(i)}`;
+    });
+    return cases.length > 0 ? `(CASE p.${quote(field)} ${cases.join(' ')} END)::DOUBLE` : 'NULL::DOUBLE';
+  };
+  const columns = [
+    'g."group"::DOUBLE',
+    'p."time"::DOUBLE',
+    ...fields.map((field) => `coalesce(${number(field)}, 'NaN'::DOUBLE)`),
+  ];
+  const values = slots.map(({ sid, group, rank }) => `(${int(sid)}, ${int(group)}, ${int(rank)})`).join(', ');
+  return {
+    sql:
+      `SELECT ${columns.join(', ')} FROM ${quote(pointsTable(query.measurement))} p ` +
+      `JOIN (VALUES ${values}) g("sid", "group", "rank") ON p."sid" = g."sid" ` +
+      `WHERE ${pointConditions(query, slots, fields)} ORDER BY g."group", p."time", g."rank"`,
+    params,
   };
 }

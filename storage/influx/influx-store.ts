@@ -18,6 +18,7 @@ import {
 } from '@influxdata/influxdb-client';
 import { adjustRegister, normalizeReadings, type Reading } from '../../core/register.ts';
 import {
+  type ColumnSeries,
   type LatestPoint,
   type LatestQuery,
   type Point,
@@ -28,11 +29,11 @@ import {
   type Series,
   StoreError,
   type TimeSeriesStore,
+  toColumns,
   validateLatest,
   validatePoints,
   validateQuery,
   validateRegisterQuery,
-  validateTags,
 } from '../../core/store.ts';
 import {
   type InfluxResult,
@@ -215,6 +216,12 @@ export class InfluxStore implements TimeSeriesStore {
     return toSeries(query, await this.#influxql('query', statement));
   }
 
+  /** {@link query}'s rows turned into columns: InfluxQL answers row by row anyway. */
+  async queryColumns(query: Query): Promise<ColumnSeries[]> {
+    validateQuery(query);
+    return toColumns(query, await this.query(query));
+  }
+
   async latest(query: LatestQuery): Promise<LatestPoint[]> {
     validateLatest(query);
     this.#started();
@@ -315,7 +322,10 @@ export class InfluxStore implements TimeSeriesStore {
       const time = s.columns.indexOf('time');
       const total = s.columns.indexOf('total');
       let list = bySite.get(site);
-      if (!list) bySite.set(site, (list = []));
+      if (!list) {
+        list = [];
+        bySite.set(site, list);
+      }
       for (const row of s.values) {
         const value = row[total];
         if (typeof value === 'number') list.push({ time: row[time] as number, total: value });

@@ -15,6 +15,7 @@ import {
   type RegisterSeries,
   StoreError,
   type TimeSeriesStore,
+  toColumns,
 } from '../../core/store.ts';
 
 export interface StoreFixture {
@@ -357,6 +358,52 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
         { tags: { meter: 'm1' }, rows: [{ time: T0, values: { power: 30 } }] },
         { tags: { meter: 'm2' }, rows: [{ time: T0, values: { power: 20 } }] },
       ]);
+    });
+
+    it('reads raw points column by column: the same series, order and values as query()', async () => {
+      const sensor = (sensorId: string, room: string, time: number, fields: Point['fields']): Point => ({
+        measurement: 'sensor',
+        tags: { site: 'test-site', building: 'b1', room, sensor: sensorId },
+        fields,
+        time,
+      });
+      await store.write([
+        sensor('s2', 'r1', T0, { occupancy: 2, hvac: 'cool', lights: true }),
+        sensor('s1', 'r1', T0, { occupancy: 0, temperature: 21.5 }),
+        sensor('s1', 'r1', T0 + MIN, { hvac: 'off', lights: false, co2: 650 }),
+        sensor('s3', 'r2', T0 + 2 * MIN, { occupancy: 5 }),
+        sensor('s1', 'r1', T0 + HOUR, { occupancy: 9 }),
+      ]);
+      const fields = ['occupancy', 'temperature', 'co2', 'hvac', 'lights'];
+      for (const q of [
+        { measurement: 'sensor', fields, from: T0, to: T0 + HOUR },
+        { measurement: 'sensor', fields, groupBy: ['sensor'], from: T0, to: T0 + HOUR },
+        {
+          measurement: 'sensor',
+          fields,
+          where: { room: ['r1'] },
+          groupBy: ['room'],
+          from: T0,
+          to: T0 + HOUR,
+        },
+        { measurement: 'sensor', fields: ['co2'], from: T0, to: T0 + HOUR },
+        { measurement: 'sensor', fields, where: { room: 'nope' }, from: T0, to: T0 + HOUR },
+      ] satisfies Query[]) {
+        const columns = await store.queryColumns?.(q);
+        expect(columns).toEqual(toColumns(q, await store.query(q)));
+      }
+      const [all] =
+        (await store.queryColumns?.({ measurement: 'sensor', fields, from: T0, to: T0 + HOUR })) ?? [];
+      // Two points at T0 (s1 before s2: devices in order), then s1, then s3.
+      expect([...(all?.time ?? [])]).toEqual([T0, T0, T0 + MIN, T0 + 2 * MIN]);
+      expect([...((all?.values.occupancy as Float64Array | undefined) ?? [])]).toEqual([0, 2, Number.NaN, 5]);
+      expect([...((all?.values.lights as Float64Array | undefined) ?? [])]).toEqual([
+        Number.NaN,
+        1,
+        0,
+        Number.NaN,
+      ]);
+      expect(all?.values.hvac).toEqual([null, 'cool', 'off', null]);
     });
 
     it('returns no series for an empty range, an empty store or a filter that matches nothing', async () => {
