@@ -5,16 +5,15 @@
  * for the consumption and coverage of each meter between them (`registerIntervals`: raw readings
  * never leave the store), and hands the answer to the pure figures of energy.ts.
  */
-import { facilityCalendar } from '../facility/calendar.ts';
+
 import type { Facility } from '../facility/schema.ts';
 import type { RegisterSeries } from '../store.ts';
+import { calendarOf, checkPeriod, isoAt, round } from './common.ts';
 import {
   energyItem,
   indexSeries,
-  isoAt,
   type MeterData,
   quotaLeadEdges,
-  round,
   roundEnergyItem,
   seriesValues,
 } from './energy.ts';
@@ -42,7 +41,7 @@ const DEFAULT_INTERVAL_SECONDS = 60;
 /** Energy figures of every item of a grouping over [from, to), with the previous period of equal length. */
 export async function energySummary(ctx: KpiContext, params: EnergySummaryParams): Promise<EnergySummary> {
   const { facility } = ctx;
-  checkPeriod(params.from, params.to);
+  checkPeriod({ from: params.from, to: params.to });
   const defs = summaryScopes(facility, params.groupBy, params.department);
   const timezone = facility.site.timezone;
   const now = (ctx.now ?? Date.now)();
@@ -52,7 +51,7 @@ export async function energySummary(ctx: KpiContext, params: EnergySummaryParams
   const timeline = energyTimeline({
     from: params.from,
     to: params.to,
-    calendar: facilityCalendar(facility),
+    calendar: calendarOf(facility),
     schedule: touSchedule(facility.tariffs.electricity, timezone),
     // Year-to-date for the quota projection: the local 1 January (and now) as lead-in edges.
     ...(withQuota ? { extraEdges: quotaLeadEdges(params.from, params.to, timezone, now) } : {}),
@@ -82,7 +81,7 @@ export async function energySummary(ctx: KpiContext, params: EnergySummaryParams
 /** Consumption of one kind of a scope per window (15 min, 1 h or a local day) over [from, to). */
 export async function energySeries(ctx: KpiContext, params: EnergySeriesParams): Promise<EnergySeries> {
   const { facility } = ctx;
-  checkPeriod(params.from, params.to);
+  checkPeriod({ from: params.from, to: params.to });
   if (!KINDS.includes(params.kind)) {
     throw new KpiError(`kind must be one of ${KINDS.join(', ')}, not "${String(params.kind)}"`, {
       status: 400,
@@ -140,19 +139,6 @@ export async function energySeries(ctx: KpiContext, params: EnergySeriesParams):
       coverage: round(values[i]?.coverage ?? 0, 2),
     })),
   };
-}
-
-function checkPeriod(from: number, to: number): void {
-  if (!Number.isInteger(from)) {
-    throw new KpiError('from must be an instant in whole epoch milliseconds', {
-      status: 400,
-      parameter: 'from',
-    });
-  }
-  if (!Number.isInteger(to)) {
-    throw new KpiError('to must be an instant in whole epoch milliseconds', { status: 400, parameter: 'to' });
-  }
-  if (to <= from) throw new KpiError('to must be after from', { status: 400, parameter: 'to' });
 }
 
 /** Every meter any item (or its standard figure) reads, sorted. */

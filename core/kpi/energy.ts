@@ -36,6 +36,7 @@
 import { DateTime, IANAZone } from 'luxon';
 import { type Facility, type MeterKind, type QuotaKind, type TouPeriod, UNITS } from '../facility/schema.ts';
 import type { RegisterSeries } from '../store.ts';
+import { isoAt, round } from './common.ts';
 import type { EnergyScopeDef, StandardSpec, Terms } from './energy-scopes.ts';
 import { annualise, GBT_51161_SOURCE, rateIntensity } from './energy-standard.ts';
 import type { EnergyTimeline, TimelineInterval } from './energy-timeline.ts';
@@ -349,20 +350,6 @@ function previousFigure(
     kgce,
     changePercent: changePercent(currentKgce, kgce),
   };
-}
-
-/** ISO-8601 with the site's UTC offset, whole seconds when they are whole (2026-11-25T00:00:00+08:00). */
-export function isoAt(epochMs: number, timezone: string): string {
-  return DateTime.fromMillis(epochMs, { zone: IANAZone.create(timezone) }).toISO({
-    suppressMilliseconds: true,
-  }) as string;
-}
-
-/** `value` rounded to `digits` decimals (no negative zero). */
-export function round(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  const out = Math.round(value * scale) / scale;
-  return out === 0 ? 0 : out;
 }
 
 const roundOrNull = (value: number | null, digits: number) => (value === null ? null : round(value, digits));

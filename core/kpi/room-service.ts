@@ -9,10 +9,10 @@
  * carrying it, whichever sensor sent it. Rooms without a sensor are listed with zero hours and
  * null seat use and comfort (nothing is known about them, so nothing is claimed).
  */
-import { DateTime } from 'luxon';
-import { facilityCalendar, type WorkCalendar } from '../facility/calendar.ts';
-import type { Facility, Room } from '../facility/schema.ts';
+
+import type { Room } from '../facility/schema.ts';
 import { type ColumnSeries, numberColumn, queryColumns, stringColumn } from '../store.ts';
+import { calendarOf, checkPeriod, isoAt, round } from './common.ts';
 import { prefetched } from './prefetch.ts';
 import {
   DEFAULT_ROOM_RULES,
@@ -98,7 +98,7 @@ export async function roomUtilization(
       reportedHours: hours(f.occupancyKnownMs),
     });
   }
-  return { from: iso(params.from, zone), to: iso(params.to, zone), items };
+  return { from: isoAt(params.from, zone), to: isoAt(params.to, zone), items };
 }
 
 function rulesOf(options: RoomOptions): RoomRules {
@@ -203,32 +203,4 @@ function mergeSensors(series: readonly ColumnSeries[], holds: readonly number[])
   return out;
 }
 
-const calendars = new WeakMap<Facility, WorkCalendar>();
-function calendarOf(facility: Facility): WorkCalendar {
-  let calendar = calendars.get(facility);
-  if (!calendar) {
-    calendar = facilityCalendar(facility);
-    calendars.set(facility, calendar);
-  }
-  return calendar;
-}
-
-function checkPeriod(period: Period): void {
-  if (!Number.isFinite(period.from))
-    throw new KpiError('from: not a time', { status: 400, parameter: 'from' });
-  if (!Number.isFinite(period.to)) throw new KpiError('to: not a time', { status: 400, parameter: 'to' });
-  if (period.to <= period.from)
-    throw new KpiError('to: must be after from', { status: 400, parameter: 'to' });
-}
-
-/** ISO-8601 with the site's UTC offset, milliseconds only when there are some. */
-function iso(epochMs: number, zone: string): string {
-  return DateTime.fromMillis(epochMs, { zone }).toISO({ suppressMilliseconds: true }) as string;
-}
-
 const hours = (ms: number) => round(ms / 3_600_000, 4);
-
-function round(value: number, digits: number): number {
-  const k = 10 ** digits;
-  return Math.round(value * k) / k;
-}

@@ -9,12 +9,11 @@
  * litre; an electric car at the electricity tariff's **flat** price (where and when a car charged
  * is not known, so no time-of-use split). No price → `costPerKm` null.
  */
-import { DateTime } from 'luxon';
-import { facilityCalendar, type WorkCalendar } from '../facility/calendar.ts';
 import type { LonLat } from '../facility/geometry.ts';
 import type { Facility, Vehicle } from '../facility/schema.ts';
 import { UNITS } from '../facility/schema.ts';
 import { numberColumn, queryColumns } from '../store.ts';
+import { calendarOf, checkPeriod, isoAt, round } from './common.ts';
 import { prefetched } from './prefetch.ts';
 import {
   type KpiContext,
@@ -99,7 +98,7 @@ export async function vehicleUtilization(
       speedLimitKmh: env.rules.speedLimitKmh,
     });
   }
-  return { from: iso(params.from, zone), to: iso(params.to, zone), items };
+  return { from: isoAt(params.from, zone), to: isoAt(params.to, zone), items };
 }
 
 /** Trips of one car starting in the period, oldest first. */
@@ -117,8 +116,8 @@ export async function vehicleTrips(
   const figures = vehicleFigures(fixes, period, env);
   const items = figures.trips.map(
     (trip): Trip => ({
-      start: iso(trip.start, zone),
-      end: iso(trip.end, zone),
+      start: isoAt(trip.start, zone),
+      end: isoAt(trip.end, zone),
       distanceKm: round(trip.distanceKm, 3),
       durationMin: round((trip.end - trip.start) / 60_000, 2),
       maxSpeedKmh: trip.maxSpeedKmh,
@@ -128,7 +127,7 @@ export async function vehicleTrips(
       to: trip.to,
     }),
   );
-  return { id, from: iso(period.from, zone), to: iso(period.to, zone), items };
+  return { id, from: isoAt(period.from, zone), to: isoAt(period.to, zone), items };
 }
 
 /**
@@ -153,9 +152,9 @@ export async function vehicleTrack(ctx: KpiContext, id: string, period: Period):
     properties: {
       id,
       plate: vehicle.plate,
-      from: iso(period.from, zone),
-      to: iso(period.to, zone),
-      times: Array.from(fixes.time, (time) => iso(time, zone)),
+      from: isoAt(period.from, zone),
+      to: isoAt(period.to, zone),
+      times: Array.from(fixes.time, (time) => isoAt(time, zone)),
     },
   };
 }
@@ -172,16 +171,6 @@ function envOf(facility: Facility, options: VehicleOptions): VehicleEnv {
 
 function definedOnly(options: VehicleOptions): Partial<VehicleRules> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-}
-
-const calendars = new WeakMap<Facility, WorkCalendar>();
-function calendarOf(facility: Facility): WorkCalendar {
-  let calendar = calendars.get(facility);
-  if (!calendar) {
-    calendar = facilityCalendar(facility);
-    calendars.set(facility, calendar);
-  }
-  return calendar;
 }
 
 function vehicleOf(facility: Facility, id: string): Vehicle {
@@ -243,22 +232,4 @@ async function readFixes(ctx: KpiContext, id: string, from: number, to: number):
     Float64Array,
   ];
   return { time, lat, lon, speed, ignition, odometer, fuel };
-}
-
-function checkPeriod(period: Period): void {
-  if (!Number.isFinite(period.from))
-    throw new KpiError('from: not a time', { status: 400, parameter: 'from' });
-  if (!Number.isFinite(period.to)) throw new KpiError('to: not a time', { status: 400, parameter: 'to' });
-  if (period.to <= period.from)
-    throw new KpiError('to: must be after from', { status: 400, parameter: 'to' });
-}
-
-/** ISO-8601 with the site's UTC offset, milliseconds only when there are some. */
-function iso(epochMs: number, zone: string): string {
-  return DateTime.fromMillis(epochMs, { zone }).toISO({ suppressMilliseconds: true }) as string;
-}
-
-function round(value: number, digits: number): number {
-  const k = 10 ** digits;
-  return Math.round(value * k) / k;
 }
