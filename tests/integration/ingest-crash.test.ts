@@ -10,7 +10,6 @@
  * the ingest acknowledged: the drain is over when it has acknowledged every message, and the kill
  * is timed to land while it holds messages it has not committed.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,39 +17,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { FacilityBroker } from '../../broker/broker.ts';
 import { serviceCredentials } from '../../cli/parts.ts';
-import { DEMO_FACILITY_PATH, type Facility, loadFacility } from '../../core/facility/index.ts';
+import type { Facility } from '../../core/facility/index.ts';
 import { DuckDbStore } from '../../storage/duckdb/duckdb-store.ts';
 import { IngestProcess } from '../setup/ingest-process.ts';
 import { MqttTap } from '../setup/mqtt-tap.ts';
 import { ReadingStream } from '../setup/reading-stream.ts';
+import { demoFacility, until } from '../setup/wait.ts';
 
 const SITE = 'cd-compound';
 const METERS = ['b1-e-main', 'b2-e-main', 'b3-e-main'];
 const SERVICE_SECRET = 'crash-test-service-secret';
 
-const facility: Facility = (() => {
-  const loaded = loadFacility(readFileSync(DEMO_FACILITY_PATH, 'utf8'), 'demo-facility.yaml');
-  if (!loaded.ok) throw new Error('the demo facility does not load');
-  return loaded.facility;
-})();
-
-/** Waits until `condition` holds, polling every `everyMs`. */
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  what: string | (() => string),
-  timeoutMs: number,
-  everyMs = 20,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`,
-      );
-    }
-    await sleep(everyMs);
-  }
-}
+const facility: Facility = demoFacility();
 
 describe('ingest: crash of the ingest process', () => {
   it('loses and doubles nothing when `facility ingest` is killed mid-stream and started again', {

@@ -9,20 +9,20 @@
  * longer outage; a connection that cycles meanwhile (a keepalive timeout while the ingest holds
  * off reading) only means redeliveries, which the store absorbs.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { FacilityBroker } from '../../broker/broker.ts';
-import { DEMO_FACILITY_PATH, type Facility, loadFacility } from '../../core/facility/index.ts';
+import type { Facility } from '../../core/facility/index.ts';
 import type { TimeSeriesStore } from '../../core/store.ts';
 import { Ingest } from '../../ingest/ingest.ts';
 import { DuckDbDeadLetterSink } from '../../storage/duckdb/dead-letter.ts';
 import { InfluxStore } from '../../storage/influx/influx-store.ts';
 import { InfluxdProcess } from '../setup/influxd-process.ts';
 import { ReadingStream } from '../setup/reading-stream.ts';
+import { demoFacility, until } from '../setup/wait.ts';
 
 const SITE = 'cd-compound';
 const METERS = ['b1-e-main', 'b2-e-main', 'b3-e-main', 'b4-e-main'];
@@ -31,29 +31,7 @@ const INGEST = { service: 'ingest', username: 'svc-ingest', password: 'ingest-pa
 const OUTAGE_MS = 30_000;
 const RATE_PER_METER = 40;
 
-const facility: Facility = (() => {
-  const loaded = loadFacility(readFileSync(DEMO_FACILITY_PATH, 'utf8'), 'demo-facility.yaml');
-  if (!loaded.ok) throw new Error('the demo facility does not load');
-  return loaded.facility;
-})();
-
-/** Waits until `condition` holds, polling every `everyMs`. */
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  what: string | (() => string),
-  timeoutMs: number,
-  everyMs = 50,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`,
-      );
-    }
-    await sleep(everyMs);
-  }
-}
+const facility: Facility = demoFacility();
 
 /** Meter id → the `ts` of each stored `total`, in the store's order. */
 async function storedTimes(store: TimeSeriesStore, from: number): Promise<Map<string, number[]>> {
