@@ -9,10 +9,10 @@ import { join, resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { PinoPretty } from 'pino-pretty';
 import type { RuntimeConfig } from '../core/config.ts';
-import type { DeadLetterSink } from '../core/dead-letter.ts';
+import { type DeadLetterSink, outlierEntries } from '../core/dead-letter.ts';
 import { formatProblem } from '../core/facility/load.ts';
 import type { Facility } from '../core/facility/schema.ts';
-import type { TimeSeriesStore } from '../core/store.ts';
+import { type OutlierReading, RollingStore } from '../core/rollup/rolling-store.ts';
 import { DuckDbDeadLetterSink } from '../storage/duckdb/dead-letter.ts';
 import { DuckDbStore } from '../storage/duckdb/duckdb-store.ts';
 import { InfluxStore } from '../storage/influx/influx-store.ts';
@@ -119,18 +119,34 @@ export async function loadSecrets(config: RuntimeConfig): Promise<Secrets> {
   return { serviceSecret, adminToken, adminTokenGenerated: config.adminToken === undefined };
 }
 
-/** The store the settings name, and a dead-letter sink beside it. Neither is started. */
-export function createStorage(config: RuntimeConfig): {
-  store: TimeSeriesStore;
+/**
+ * The store the settings name, wrapped so that every write keeps its rollups
+ * (core/rollup/rolling-store.ts), and a dead-letter sink beside it that also lists the register
+ * outliers the rollups find. Neither is started; start the dead-letter sink first when it shares
+ * the store's DuckDB file (it is started by the store).
+ */
+export function createStorage(
+  config: RuntimeConfig,
+  facility: Facility,
+  logger?: Logger,
+): {
+  store: RollingStore;
   deadLetters: DeadLetterSink & Component;
 } {
   const data = resolve(config.data);
+  let sink: (DeadLetterSink & Component) | undefined;
+  const onOutliers = (outliers: readonly OutlierReading[]) => {
+    sink?.add(outlierEntries(facility.site.id, outliers, Date.now())).catch((error: unknown) => {
+      logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'listing register outliers failed');
+    });
+  };
   if (config.store === 'duckdb') {
-    const store = new DuckDbStore({ path: join(data, 'facility.duckdb') });
+    const inner = new DuckDbStore({ path: join(data, 'facility.duckdb') });
     // The dead-letter table lives in the store's own file: one process, one handle.
-    return { store, deadLetters: new DuckDbDeadLetterSink({ database: store }) };
+    sink = new DuckDbDeadLetterSink({ database: inner });
+    return { store: new RollingStore({ store: inner, facility, onOutliers }), deadLetters: sink };
   }
-  const store = new InfluxStore({
+  const inner = new InfluxStore({
     url: config.influxUrl,
     database: config.influxDatabase,
     ...(config.influxOrg === undefined ? {} : { org: config.influxOrg }),
@@ -139,7 +155,8 @@ export function createStorage(config: RuntimeConfig): {
     ...(config.influxPassword === undefined ? {} : { password: config.influxPassword }),
   });
   // App state stays local even when the telemetry goes to InfluxDB.
-  return { store, deadLetters: new DuckDbDeadLetterSink({ path: join(data, 'state.duckdb') }) };
+  sink = new DuckDbDeadLetterSink({ path: join(data, 'state.duckdb') });
+  return { store: new RollingStore({ store: inner, facility, onOutliers }), deadLetters: sink };
 }
 
 /** Resolve on SIGINT or SIGTERM (once). */

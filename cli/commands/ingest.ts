@@ -42,7 +42,7 @@ export function ingestCommand(): Command {
     const facility = await loadFacilityOrExit(config.facility, 'ingest');
     const { serviceSecret } = await loadSecrets(config);
     const life = new Lifecycle(logger);
-    const { store, deadLetters } = createStorage(config);
+    const { store, deadLetters } = createStorage(config, facility, logger);
     try {
       await life.start('store', store);
       await life.start('dead-letter', deadLetters);

@@ -81,7 +81,7 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
   const life = new Lifecycle(logger);
   const stopping = untilSignal();
   try {
-    const { store, deadLetters } = createStorage(config);
+    const { store, deadLetters } = createStorage(config, facility, logger);
     await life.start('store', store);
     await life.start('dead-letter', deadLetters);
 

@@ -1,17 +1,16 @@
 /**
  * The energy service: summaries and series of the facility's meters for any period and scope.
  *
- * Each request computes the edges it needs (energy-timeline.ts), asks the store once per period
- * for the consumption and coverage of each meter between them (`registerIntervals`: raw readings
- * never leave the store), and hands the answer to the pure figures of energy.ts.
+ * Each request computes the edges it needs (energy-timeline.ts), asks once per period for the
+ * consumption and coverage of each meter between them (core/kpi/data.ts: from the rollups, so raw
+ * readings are read only around edges off the 15-minute grid), and hands the answer to the pure
+ * figures of energy.ts.
  */
 
-import type { Facility } from '../facility/schema.ts';
-import type { RegisterSeries } from '../store.ts';
 import { calendarOf, checkPeriod, isoAt, round } from './common.ts';
+import { dataOf } from './data.ts';
 import {
   energyItem,
-  indexSeries,
   type MeterData,
   quotaLeadEdges,
   roundEnergyItem,
@@ -35,8 +34,6 @@ const KINDS: readonly EnergyKind[] = ['electricity', 'water', 'gas'];
 const EVERY_MS: Readonly<Record<SeriesEvery, number>> = { '15m': 900_000, '1h': 3_600_000, '1d': 86_400_000 };
 /** Most windows one series may hold (a year of 15-minute windows is 35 040). */
 export const MAX_SERIES_WINDOWS = 100_000;
-/** Reporting interval assumed for a meter the facility file does not list, seconds. */
-const DEFAULT_INTERVAL_SECONDS = 60;
 
 /** Energy figures of every item of a grouping over [from, to), with the previous period of equal length. */
 export async function energySummary(ctx: KpiContext, params: EnergySummaryParams): Promise<EnergySummary> {
@@ -151,24 +148,13 @@ function metersOf(defs: readonly EnergyScopeDef[]): string[] {
   return [...set].sort();
 }
 
+/** Consumption and covered time of each meter per interval between edges (core/kpi/data.ts). */
 async function registerIntervals(
   ctx: KpiContext,
   meters: readonly string[],
   edges: readonly number[],
 ): Promise<MeterData> {
   if (meters.length === 0) return new Map();
-  const series: RegisterSeries[] = await ctx.store.registerIntervals({
-    where: { site: ctx.facility.site.id, meter: meters },
-    edges,
-    intervalSeconds: intervalsOf(ctx.facility, meters),
-    defaultIntervalSeconds: DEFAULT_INTERVAL_SECONDS,
-  });
-  return indexSeries(series);
+  return dataOf(ctx).meterIntervals(meters, edges);
 }
 
-function intervalsOf(facility: Facility, meters: readonly string[]): Record<string, number> {
-  const wanted = new Set(meters);
-  const out: Record<string, number> = {};
-  for (const m of facility.meters) if (wanted.has(m.id)) out[m.id] = m.interval;
-  return out;
-}

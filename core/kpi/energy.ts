@@ -1,6 +1,6 @@
 /**
  * Energy figures (issue "Efficiency engine", ARCHITECTURE.md "KPI definitions") as pure functions
- * of per-interval consumption: what the store's `registerIntervals` answers for the edges of an
+ * of per-interval consumption: what core/kpi/data.ts answers for the edges of an
  * {@link EnergyTimeline}. Nothing here reads a store or a clock.
  *
  * Definitions (the ones the issue leaves open are marked *chosen*):
@@ -35,7 +35,6 @@
  */
 import { DateTime, IANAZone } from 'luxon';
 import { type Facility, type MeterKind, type QuotaKind, type TouPeriod, UNITS } from '../facility/schema.ts';
-import type { RegisterSeries } from '../store.ts';
 import { isoAt, round } from './common.ts';
 import type { EnergyScopeDef, StandardSpec, Terms } from './energy-scopes.ts';
 import { annualise, GBT_51161_SOURCE, rateIntensity } from './energy-standard.ts';
@@ -45,15 +44,14 @@ import type { EnergyItem, PreviousFigure, QuotaFigure, StandardFigure } from './
 
 export const ENERGY_KINDS = ['electricity', 'water', 'gas'] as const satisfies readonly MeterKind[];
 
-/** Per-interval figures of one meter, as the store returns them. */
-export type MeterIntervals = Pick<RegisterSeries, 'consumption' | 'coveredMs'>;
-
-/** The store's answer indexed by meter id; a meter missing from it had no readings. */
-export type MeterData = ReadonlyMap<string, MeterIntervals>;
-
-export function indexSeries(series: readonly RegisterSeries[]): Map<string, MeterIntervals> {
-  return new Map(series.map((s) => [s.meter, s]));
+/** Per-interval figures of one meter: consumption (meter unit) and covered ms per interval. */
+export interface MeterIntervals {
+  readonly consumption: readonly number[];
+  readonly coveredMs: readonly number[];
 }
+
+/** Per meter id; a meter missing from it had no readings. */
+export type MeterData = ReadonlyMap<string, MeterIntervals>;
 
 /** Per-interval consumption of an item, per kind. */
 export type KindIntervals = Record<MeterKind, Float64Array>;

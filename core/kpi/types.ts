@@ -7,6 +7,7 @@
  */
 import type { Facility } from '../facility/schema.ts';
 import type { TimeSeriesStore } from '../store.ts';
+import type { KpiData } from './data.ts';
 
 /** What every service needs: the facility model and the store. */
 export interface KpiContext {
@@ -14,6 +15,8 @@ export interface KpiContext {
   readonly store: TimeSeriesStore;
   /** The real clock, epoch ms (for year-end projections); default `Date.now`. */
   readonly now?: () => number;
+  /** Where the numbers come from (core/kpi/data.ts); default the store's rollups. */
+  readonly data?: KpiData;
 }
 
 /** A time range [from, to), epoch ms. The API turns ISO strings and site dates into this. */

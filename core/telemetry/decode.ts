@@ -14,6 +14,7 @@
  */
 import { Kind, type TObject, type TSchema } from '@sinclair/typebox';
 import type { Facility, Meter, Room, Sensor, Vehicle } from '../facility/schema.ts';
+import { DEFAULT_REGISTER_MAX } from '../facility/meter-rules.ts';
 import { UNITS } from '../facility/schema.ts';
 import { didYouMean } from '../facility/suggest.ts';
 import { type FieldValue, MEASUREMENTS, type Point } from '../store.ts';
@@ -262,8 +263,16 @@ function withUnit(rule: Rule, unit: string): Rule {
 
 function meterRules(meter: Meter): RuleSet {
   const unit = UNITS[meter.kind];
+  // Above its registerMax no register can read (core/facility/meter-rules.ts).
+  const registerMax = meter.registerMax ?? DEFAULT_REGISTER_MAX;
   return ruleSet('meter', (rule) => {
-    if (rule.key === 'total') return withUnit(rule, unit);
+    if (rule.key === 'total') {
+      return {
+        ...rule,
+        max: registerMax,
+        expect: `${expectText(rule.type, rule.min, registerMax, unit, [])}, the meter's registerMax`,
+      };
+    }
     if (rule.key === 'power' && meter.kind !== 'electricity') {
       return {
         ...rule,

@@ -92,8 +92,8 @@ export const MeterReadingSchema = Type.Object(
       minimum: 0,
       unit: 'kWh or m³',
       description:
-        'Cumulative register in the meter’s unit: kWh for electricity, m³ for water and gas. ' +
-        'A drop is read as a register reset.',
+        'Cumulative register in the meter’s unit: kWh for electricity, m³ for water and gas, at most ' +
+        'the meter’s registerMax (default 1e9). A drop is an outlier, jitter or a reset (core/register.ts).',
     }),
     power: Type.Optional(
       Type.Number({
