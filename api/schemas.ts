@@ -202,7 +202,12 @@ export const VehicleItemSchema = Type.Object({
   energyPer100km: Nullable(Type.Number()),
   energyUnit: Type.String(),
   ratedPer100km: Type.Number(),
-  costPerKm: Nullable(Type.Number()),
+  costPerKm: Nullable(
+    Type.Number({
+      description: 'Cost ÷ distance; electricity at the time-of-use price of when it was used.',
+    }),
+  ),
+  costCny: Nullable(Type.Number({ description: 'Energy cost of the period, CNY.' })),
   energyUsed: Type.Optional(
     Nullable(Type.Number({ description: 'Energy used in the period, in energyUnit.' })),
   ),

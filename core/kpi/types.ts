@@ -161,7 +161,10 @@ export interface VehicleItem {
   readonly energyPer100km: number | null;
   readonly energyUnit: string;
   readonly ratedPer100km: number;
+  /** Cost ÷ distance; an electric car's kWh at the time-of-use price of when the counter rose. */
   readonly costPerKm: number | null;
+  /** Energy cost of the period, CNY (null without energy data or a price). */
+  readonly costCny: number | null;
 }
 
 export interface VehicleUtilization {

@@ -6,15 +6,23 @@
  * and leave the maths to the pure functions of `vehicle.ts`, where every definition is written down.
  *
  * Prices: gasoline and diesel at the facility's `tariffs.gasoline` / `tariffs.diesel` price per
- * litre; an electric car at the electricity tariff's **flat** price (where and when a car charged
- * is not known, so no time-of-use split). No price → `costPerKm` null.
+ * litre; an electric car's kWh at the electricity tariff's time-of-use price of the instant its
+ * counter rose (each increment of the `fuel` counter belongs to the fix that shows it, and the
+ * period is cut at every time-of-use change: `fuelIncrements` over the energy timeline's edges).
+ * The counter records energy used, not energy charged: without charger data this is what the
+ * platform can price (a car charged overnight at the valley price costs less than this says).
+ * No price → `costCny` and `costPerKm` null. A figure beyond the range of numbers (a counter of
+ * 1.8e308) is null, never Infinity.
  */
 import type { LonLat } from '../facility/geometry.ts';
 import type { Facility, Vehicle } from '../facility/schema.ts';
 import { UNITS } from '../facility/schema.ts';
 import { numberColumn, queryColumns } from '../store.ts';
 import { calendarOf, checkPeriod, isoAt, round } from './common.ts';
+import { touPrices } from './energy.ts';
+import { energyTimeline } from './energy-timeline.ts';
 import { prefetched } from './prefetch.ts';
+import { touSchedule } from './tou-schedule.ts';
 import {
   type KpiContext,
   KpiError,
@@ -28,6 +36,7 @@ import {
 } from './types.ts';
 import {
   DEFAULT_VEHICLE_RULES,
+  fuelIncrements,
   type VehicleEnv,
   type VehicleFixColumns,
   type VehicleRules,
@@ -71,9 +80,21 @@ export async function vehicleUtilization(
   );
   const read = (vehicle: Vehicle) =>
     readFixes(ctx, vehicle.id, params.from - env.rules.gapMs, params.to + LOOKAHEAD_MS);
+  // Time-of-use edges of the period, to price electric cars' kWh by when they were used.
+  const schedule = touSchedule(facility.tariffs.electricity, zone);
+  const timeline = energyTimeline({ from: params.from, to: params.to, calendar: env.calendar, schedule });
+  const prices = facility.tariffs.electricity ? touPrices(facility) : null;
   for await (const [vehicle, fixes] of prefetched(vehicles, read)) {
     const figures = vehicleFigures(fixes, params, env);
-    const price = priceOf(facility, vehicle);
+    const cost = costOf(facility, vehicle, figures.energy, () => {
+      if (!prices) return null;
+      const { energy } = fuelIncrements(fixes, timeline.edges);
+      let sum = 0;
+      timeline.intervals.forEach((interval, i) => {
+        sum += (energy[i] as number) * prices[interval.tou];
+      });
+      return sum;
+    });
     items.push({
       id: vehicle.id,
       plate: vehicle.plate,
@@ -86,14 +107,13 @@ export async function vehicleUtilization(
       offHoursTrips: figures.offHoursTrips,
       geofenceExits: figures.geofenceExits,
       speedingEvents: figures.speeding.length,
-      energyPer100km: figures.energyPer100km === null ? null : round(figures.energyPer100km, 2),
+      energyPer100km: figures.energyPer100km === null ? null : finiteOrNull(round(figures.energyPer100km, 2)),
       energyUnit: UNITS[vehicle.energy],
       ratedPer100km: vehicle.ratedConsumption,
       costPerKm:
-        figures.energy !== null && price !== null && figures.distanceKm > 0
-          ? round((figures.energy * price) / figures.distanceKm, 3)
-          : null,
-      energyUsed: figures.energy === null ? null : round(figures.energy, 3),
+        cost !== null && figures.distanceKm > 0 ? finiteOrNull(round(cost / figures.distanceKm, 3)) : null,
+      costCny: cost === null ? null : finiteOrNull(round(cost, 2)),
+      energyUsed: figures.energy === null ? null : finiteOrNull(round(figures.energy, 3)),
       workingHours: round(figures.workingMs / 3_600_000, 4),
       speedLimitKmh: env.rules.speedLimitKmh,
     });
@@ -179,12 +199,29 @@ function vehicleOf(facility: Facility, id: string): Vehicle {
   return vehicle;
 }
 
-/** Price per litre or kWh of the car's energy, or null when the facility gives none. */
+/** Price per litre of a car's fuel, or null for an electric car or when the facility gives none. */
 export function priceOf(facility: Facility, vehicle: Vehicle): number | null {
-  const { tariffs } = facility;
-  if (vehicle.energy === 'electric') return tariffs.electricity?.prices.flat ?? null;
-  return tariffs[vehicle.energy]?.price ?? null;
+  if (vehicle.energy === 'electric') return null;
+  return facility.tariffs[vehicle.energy]?.price ?? null;
 }
+
+/**
+ * Cost of a car's energy in the period: litres × its fuel's price, or for an electric car
+ * `electricCost()` (kWh priced by time of use); null without energy data or a price.
+ */
+function costOf(
+  facility: Facility,
+  vehicle: Vehicle,
+  energy: number | null,
+  electricCost: () => number | null,
+): number | null {
+  if (energy === null) return null;
+  if (vehicle.energy === 'electric') return energy === 0 ? 0 : electricCost();
+  const price = priceOf(facility, vehicle);
+  return price === null ? (energy === 0 ? 0 : null) : energy * price;
+}
+
+const finiteOrNull = (value: number) => (Number.isFinite(value) ? value : null);
 
 async function readFixes(ctx: KpiContext, id: string, from: number, to: number): Promise<VehicleFixColumns> {
   const series = await queryColumns(ctx.store, {
