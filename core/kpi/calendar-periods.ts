@@ -127,8 +127,19 @@ export function dayTypeMs(
   to: number,
   calendar: { readonly timezone: string; isWorkday(date: string): boolean },
 ): { work: number; off: number } {
+  // A year of days is 365 zone conversions: kept per calendar, each item of a summary asks again.
+  let cache = dayTypeCache.get(calendar);
+  if (!cache) {
+    cache = new Map();
+    dayTypeCache.set(calendar, cache);
+  }
+  const key = `${from}/${to}`;
+  const cached = cache.get(key);
+  if (cached) return { ...cached };
   const out = { work: 0, off: 0 };
-  if (!(to > from)) return out;
+  if (cache.size > 1000) cache.clear();
+  cache.set(key, out);
+  if (!(to > from)) return { ...out };
   let midnight = local(from, calendar.timezone).startOf('day');
   while (midnight.toMillis() < to) {
     const next = midnight.plus({ days: 1 }).startOf('day');
@@ -137,5 +148,7 @@ export function dayTypeMs(
     else out.off += span;
     midnight = next;
   }
-  return out;
+  return { ...out };
 }
+
+const dayTypeCache = new WeakMap<object, Map<string, { work: number; off: number }>>();
