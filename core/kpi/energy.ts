@@ -66,8 +66,9 @@
  *   `usedPercent` = the item's estimate over covered time of that part ÷ amount × 100 (equal to
  *   used ÷ amount when it is fully covered: missing days are neither zero nor charged).
  *   Year-to-date runs from the local 1 January to `asOf` = the measured end or the year's end:
- *   `usedToDate` is measured, `coverage` its % with data, `basis` `measured` when every source is
- *   known throughout it, else `partial`. **Projection** = Σ over sources of weight × (its use in
+ *   `usedToDate` is measured, `coverage` its % with data (the mean over the quota's sources of
+ *   the meters' covered time and the cars' known span; `periodCoverage` the same of the part),
+ *   `basis` `measured` when every source is known throughout it, else `partial`. **Projection** = Σ over sources of weight × (its use in
  *   its known span + for each day type — working days and non-working days of the facility
  *   calendar — its average per ms of that type's known time × the time of that type in the
  *   year not known: the days not measured so far and the days still to come). A source with no
@@ -403,6 +404,20 @@ function meterCoverage(
   let covered = 0;
   for (const s of meters.values()) covered += sumOver(s.covered, indices);
   return Math.min(100, (covered / (meters.size * span)) * 100);
+}
+
+/** Time-weighted mean coverage (%) of every source (meters' covered time, cars' known span). */
+function sourceCoverage(
+  sources: readonly Source[],
+  indices: readonly number[],
+  spans: readonly number[],
+): number {
+  let span = 0;
+  for (const i of indices) span += spans[i] as number;
+  if (sources.length === 0 || span <= 0) return 0;
+  let covered = 0;
+  for (const s of sources) covered += sumOver(s.covered, indices);
+  return Math.min(100, (covered / (sources.length * span)) * 100);
 }
 
 // ------------------------------------------------------------------ helpers kept for the tests
@@ -764,11 +779,11 @@ export function energyItem(def: EnergyScopeDef, input: EnergyItemInput): EnergyI
         year: quota.year,
         amount,
         used: out(n, 'used', measuredOver(part)),
-        periodCoverage: meterCoverage(own, part, spans, 100),
+        periodCoverage: sourceCoverage(own, part, spans),
         usedPercent: out(n, 'usedPercent', times(estimate, 100 / amount)),
         asOf: isoAt(asOf, timezone),
         usedToDate: out(n, 'usedToDate', measuredOver(ytd)),
-        coverage: meterCoverage(own, ytd, spans, 100),
+        coverage: sourceCoverage(own, ytd, spans),
         basis: own.length > 0 && complete ? 'measured' : 'partial',
         projectedYearEnd: out(n, 'projectedYearEnd', projected),
         projectedPercent: out(n, 'projectedPercent', times(projected, 100 / quota.amount)),

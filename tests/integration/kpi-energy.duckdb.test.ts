@@ -7,8 +7,9 @@
  * floor area, so no common area; conference centre c1 (shared services). Tariff October: valley
  * 22:00-08:00 at 0.5, peak 17:00-21:00 at 2, flat 1; water 5/m³; gasoline 7.6/L. Factors 0.1
  * kgce, 0.5 kg CO2 per kWh; gasoline the defaults (GB/T 2589: 1.0888 kgce/L; NDRC guide: 2.165 kg
- * CO2/L). Quota: site electricity 36 500 kWh in 2026. Official cars: v1 (gasoline) of d1, v2
- * (electric) of d2.
+ * CO2/L). Quotas 2026: site electricity 36 500 kWh, d1 gasoline 1 460 L (4 L a day). Official
+ * cars: v1 (gasoline) of d1, v2 (electric) of d2. The calendar has no holidays: 2026 has 261
+ * working days (52 weeks + Thursday 31 December) and 104 others.
  *
  * Readings on Monday 2026-10-12 (local):
  * - o1-e (every 3 h, so a gap up to 9 h is covered): 00:00 1000, 08:00 1016, 09:00 1019,
@@ -113,7 +114,10 @@ const validated = validateFacility({
     gasoline: { price: 7.6 },
   },
   factors: { standardCoal: { electricity: 0.1 }, co2: { electricity: 0.5 } },
-  quotas: [{ scope: 'site', id: 'it-site', kind: 'electricity', year: 2026, amount: 36500 }],
+  quotas: [
+    { scope: 'site', id: 'it-site', kind: 'electricity', year: 2026, amount: 36500 },
+    { scope: 'department', id: 'd1', kind: 'gasoline', year: 2026, amount: 1460 },
+  ],
 });
 if (!validated.ok) throw new Error(JSON.stringify(validated.problems));
 const facility: Facility = validated.facility;
@@ -330,6 +334,36 @@ describe('energy summary over a real DuckDB store', () => {
       waterM3PerCapita: 1,
       areaM2: 600,
     });
+  });
+
+  it('a gasoline quota counts the department’s cars over the year to date', async () => {
+    const { items } = await energySummary(ctx, { ...day, groupBy: 'department' });
+    // Amount 1 460 / 365 = 4 L for the day; v1 used 4 L, known all day → 100 %.
+    // Year to date (1 January → 13 October, 285 days): 2 L on Sunday + 4 on Monday = 6 L. v1 is
+    // known from the first interval it reported in to the last: the year-to-date lead-in is cut by
+    // day type, so Saturday–Sunday 10–11 October is one interval (48 h, holding Sunday's readings)
+    // and Monday is measured throughout (24 h): 72 h of 285 × 24 = 6 840 h = 1.05 %, partial.
+    // Projection: non-working days 2 L over 2 days = 1 a day, working days 4 L over 1 day:
+    // 6 + 1 × (104 − 2) + 4 × (261 − 1) = 6 + 102 + 1 040 = 1 148 L = 78.63 % of 1 460.
+    expect(items[0]?.quota).toEqual([
+      {
+        kind: 'gasoline',
+        unit: 'L',
+        annual: 1460,
+        year: 2026,
+        amount: 4,
+        used: 4,
+        periodCoverage: 100,
+        usedPercent: 100,
+        asOf: '2026-10-13T00:00:00+08:00',
+        usedToDate: 6,
+        coverage: 1.05,
+        basis: 'partial',
+        projectedYearEnd: 1148,
+        projectedPercent: 78.63,
+        nulls: {},
+      },
+    ]);
   });
 
   it('a month reaching into the future: measured to now, compared on the same elapsed part', async () => {
