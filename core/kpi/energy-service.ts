@@ -118,14 +118,17 @@ export async function energySummary(ctx: KpiContext, params: EnergySummaryParams
   const firstCarEdge = carsOverYear ? 0 : timeline.edges.indexOf(from);
   const carWindow = (a: number, b: number) =>
     started && vehicles.length > 0 && b > a ? vehicleEnergyIntervals(ctx, vehicles, [a, b]) : empty();
+  const carsBefore = carWindow(previous.from, previousEnd);
+  // For a year, the previous period is last year's: read the cars once.
+  const sameWindow = previous.from === lastYear.from && previousEnd === lastYearEnd;
   const [current, compared, carData, carsPrevious, carsLastYear] = await Promise.all([
     started ? registerIntervals(ctx, meters, timeline.edges) : new Map(),
     started && comparisonEdges.length >= 2 ? registerIntervals(ctx, meters, comparisonEdges) : new Map(),
     started && vehicles.length > 0
       ? vehicleEnergyIntervals(ctx, vehicles, timeline.edges.slice(firstCarEdge))
       : empty(),
-    carWindow(previous.from, previousEnd),
-    carWindow(lastYear.from, lastYearEnd),
+    carsBefore,
+    sameWindow ? carsBefore : carWindow(lastYear.from, lastYearEnd),
   ]);
   const comparisons: ComparisonInput = {
     edges: comparisonEdges,
