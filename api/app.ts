@@ -21,6 +21,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { DeadLetterSink } from '../core/dead-letter.ts';
 import type { Facility } from '../core/facility/schema.ts';
+import type { KpiData } from '../core/kpi/data.ts';
 import type { KpiContext } from '../core/kpi/types.ts';
 import type { TimeSeriesStore } from '../core/store.ts';
 import { ApiError, errorHandler, forbidden } from './errors.ts';
@@ -75,6 +76,8 @@ export interface ApiDeps {
   readonly adminToken: string | undefined;
   /** A token store in place of `{data}/tokens.json` (then `data` and `adminToken` are unused). */
   readonly tokens?: TokenStore;
+  /** Where the KPI services get their numbers (core/kpi/data.ts); default the store's rollups. */
+  readonly kpiData?: KpiData;
   /** The ingest's counters (see ingest/metrics.ts), or undefined when no ingest runs here. */
   readonly ingestStats?: () => unknown;
   /** Prometheus text exposition of every registry of this process. */
@@ -107,7 +110,12 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     });
   const context: RouteContext = {
     facility: deps.facility,
-    kpi: { facility: deps.facility, store: deps.store, now } satisfies KpiContext,
+    kpi: {
+      facility: deps.facility,
+      store: deps.store,
+      now,
+      ...(deps.kpiData === undefined ? {} : { data: deps.kpiData }),
+    } satisfies KpiContext,
     services: deps.services ?? kpiServices,
   };
 

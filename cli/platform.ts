@@ -137,7 +137,10 @@ export function createStorage(
   let sink: (DeadLetterSink & Component) | undefined;
   const onOutliers = (outliers: readonly OutlierReading[]) => {
     sink?.add(outlierEntries(facility.site.id, outliers, Date.now())).catch((error: unknown) => {
-      logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'listing register outliers failed');
+      logger?.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'listing register outliers failed',
+      );
     });
   };
   if (config.store === 'duckdb') {

@@ -270,7 +270,12 @@ export function classify(
       keep(i, Math.max(p.level, v));
     }
   }
-  return { status, rateExceeded, step, state: kept.map(({ time, total, level }) => ({ time, total, level })) };
+  return {
+    status,
+    rateExceeded,
+    step,
+    state: kept.map(({ time, total, level }) => ({ time, total, level })),
+  };
 }
 
 /**
@@ -291,7 +296,12 @@ export interface AdjustedRegister {
   /** 1 for each input reading whose rise exceeded maxRate. */
   readonly rateExceeded: Uint8Array;
   /** Counts of resets, outliers, pending readings and flagged rises. */
-  readonly counts: { readonly resets: number; readonly outliers: number; readonly pending: number; readonly rateExceeded: number };
+  readonly counts: {
+    readonly resets: number;
+    readonly outliers: number;
+    readonly pending: number;
+    readonly rateExceeded: number;
+  };
   /**
    * R at instant `t` (epoch ms): the first kept reading's total plus the steps since, linear
    * between kept readings, `undefined` outside `[start, end]` (no extrapolation) and for NaN.
@@ -331,7 +341,10 @@ export interface AdjustedRegister {
  * @throws RangeError if the readings are unsorted, repeat a time or hold a non-finite value, or
  *   if a rule is unusable.
  */
-export function adjustRegister(readings: readonly Reading[] | ReadingColumns, rules: RegisterRules): AdjustedRegister {
+export function adjustRegister(
+  readings: readonly Reading[] | ReadingColumns,
+  rules: RegisterRules,
+): AdjustedRegister {
   checkRules(rules);
   const columns = isColumns(readings) ? readings : toColumns(readings);
   const { time, total } = columns;
@@ -412,7 +425,10 @@ function isColumns(readings: readonly Reading[] | ReadingColumns): readings is R
 }
 
 function toColumns(readings: readonly Reading[]): ReadingColumns {
-  return { time: Float64Array.from(readings, (r) => r.time), total: Float64Array.from(readings, (r) => r.total) };
+  return {
+    time: Float64Array.from(readings, (r) => r.time),
+    total: Float64Array.from(readings, (r) => r.total),
+  };
 }
 
 class Register implements AdjustedRegister {

@@ -30,9 +30,12 @@ export const energyRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
       config: { access: 'read' },
       schema: {
         tags: ['energy'],
-        summary: 'Consumption, standard coal, CO2, cost, intensities, quota and standard per group',
+        summary:
+          'Consumption, standard coal, CO2, cost, intensities, quota, standard, 环比/同比 and official cars per group',
         description:
-          'One item per site, building, department, meter or sub-system for [from, to). A department ' +
+          'One item per site, building, department, meter or sub-system for [from, to), measured up to ' +
+          '`measuredTo` (now, for a period reaching into the future). A figure the maths cannot give is ' +
+          'null, with its reason in the `nulls` beside it. A department ' +
           'token may group by `department` (its own row) or `meter` (its own meters); other group-bys are ' +
           `403.${CSV_NOTE}`,
         querystring: EnergySummaryQuery,

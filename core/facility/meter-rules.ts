@@ -23,7 +23,11 @@ export const DEFAULT_OUTLIER_RUN = 3;
 export const DEFAULT_REGISTER_MAX = 1e9;
 
 /** The unit of a meter's `maxRate`. */
-export const MAX_RATE_UNITS: Readonly<Record<MeterKind, string>> = { electricity: 'kW', water: 'm³/h', gas: 'm³/h' };
+export const MAX_RATE_UNITS: Readonly<Record<MeterKind, string>> = {
+  electricity: 'kW',
+  water: 'm³/h',
+  gas: 'm³/h',
+};
 
 /** The rules core/register.ts judges a meter's readings by. */
 export function registerRules(

@@ -24,9 +24,21 @@ import {
 import { fixColumns, mergeSensors } from '../rollup/rolling-store.ts';
 import { foldTrips, type TripRecord } from '../rollup/vehicle.ts';
 import { numberColumn, queryColumns, type TimeSeriesStore } from '../store.ts';
-import { DEFAULT_ROOM_RULES, type RoomColumns, type RoomIntegrals, type RoomRules, roomIntegrals } from './room.ts';
+import {
+  DEFAULT_ROOM_RULES,
+  type RoomColumns,
+  type RoomIntegrals,
+  type RoomRules,
+  roomIntegrals,
+  UNKNOWN_SENSOR_INTERVAL_S,
+} from './room.ts';
 import type { KpiContext } from './types.ts';
-import { DEFAULT_VEHICLE_RULES, type VehicleFixColumns, type VehicleRules, vehicleIntegrals } from './vehicle.ts';
+import {
+  DEFAULT_VEHICLE_RULES,
+  type VehicleFixColumns,
+  type VehicleRules,
+  vehicleIntegrals,
+} from './vehicle.ts';
 
 /** Per meter (that has data), consumption and covered ms per interval between edges. */
 export type MeterData = ReadonlyMap<string, MeterIntervals>;
@@ -35,9 +47,15 @@ export type MeterData = ReadonlyMap<string, MeterIntervals>;
 export interface KpiData {
   meterIntervals(meters: readonly string[], edges: readonly number[]): Promise<MeterData>;
   /** Per room with a sensor: the integrals of each interval. */
-  roomIntervals(rooms: readonly Room[], edges: readonly number[]): Promise<ReadonlyMap<string, RoomIntegrals[]>>;
+  roomIntervals(
+    rooms: readonly Room[],
+    edges: readonly number[],
+  ): Promise<ReadonlyMap<string, RoomIntegrals[]>>;
   /** Per car: idle time, energy, speeding starts and fixes of each interval. */
-  vehicleIntervals(vehicles: readonly string[], edges: readonly number[]): Promise<ReadonlyMap<string, VehicleIntervals>>;
+  vehicleIntervals(
+    vehicles: readonly string[],
+    edges: readonly number[],
+  ): Promise<ReadonlyMap<string, VehicleIntervals>>;
   /** Per car, its trips that start in [from, to), oldest first. */
   trips(vehicles: readonly string[], from: number, to: number): Promise<ReadonlyMap<string, TripRecord[]>>;
 }
@@ -79,19 +97,28 @@ async function readRoom(
     from,
     to,
   });
-  const longest = Math.max(0, ...room.sensors.values());
   return mergeSensors(
     series,
-    series.map((s) => rules.holdIntervals * (room.sensors.get(s.tags.sensor ?? '') ?? longest) * 1000),
+    series.map(
+      (s) =>
+        rules.holdIntervals * (room.sensors.get(s.tags.sensor ?? '') ?? UNKNOWN_SENSOR_INTERVAL_S) * 1000,
+    ),
   );
 }
 
+/** The longest hold of a room's samples, a sensor no longer listed included. */
 function holdOf(room: RoomSpec, rules: RoomRules): number {
-  return rules.holdIntervals * Math.max(0, ...room.sensors.values()) * 1000;
+  return rules.holdIntervals * Math.max(UNKNOWN_SENSOR_INTERVAL_S, ...room.sensors.values()) * 1000;
 }
 
 /** A car's fixes in [from, to), with the fix before `from` and the last fuel reading before it. */
-async function readFixes(store: TimeSeriesStore, facility: Facility, vehicle: string, from: number, to: number) {
+async function readFixes(
+  store: TimeSeriesStore,
+  facility: Facility,
+  vehicle: string,
+  from: number,
+  to: number,
+) {
   const site = facility.site.id;
   const where = { site, vehicle };
   const [before] = await store.latest({ measurement: 'vehicle', fields: ['speed'], where, before: from });
@@ -200,7 +227,10 @@ export function rawData(ctx: KpiContext, rules: DataRules = {}): KpiData {
       });
       for (const s of series) {
         const id = s.tags.meter ?? '';
-        const register = adjustRegister({ time: s.time, total: numberColumn(s, 'total') }, meterRulesOf(facility, id));
+        const register = adjustRegister(
+          { time: s.time, total: numberColumn(s, 'total') },
+          meterRulesOf(facility, id),
+        );
         const consumption: number[] = [];
         const coveredMs: number[] = [];
         for (let i = 0; i + 1 < edges.length; i++) {
@@ -229,11 +259,25 @@ export function rawData(ctx: KpiContext, rules: DataRules = {}): KpiData {
       const out = new Map<string, VehicleIntervals>();
       for (const vehicle of vehicles) {
         const fixes = await allFixes(vehicle);
-        const result: VehicleIntervals = { idleMs: [], energy: [], speedingStarts: [], fixes: [] };
+        const result: VehicleIntervals = {
+          idleMs: [],
+          energy: [],
+          fuelFixes: [],
+          speedingStarts: [],
+          fixes: [],
+        };
         for (let i = 0; i + 1 < edges.length; i++) {
-          const x = vehicleIntegrals(fixes, edges[i] as number, edges[i + 1] as number, vehicleRules);
+          const a = edges[i] as number;
+          const b = edges[i + 1] as number;
+          const x = vehicleIntegrals(fixes, a, b, vehicleRules);
+          let fuelFixes = 0;
+          for (let k = 0; k < fixes.time.length; k++) {
+            const t = fixes.time[k] as number;
+            if (t >= a && t < b && !Number.isNaN(fixes.fuel[k] as number)) fuelFixes++;
+          }
           result.idleMs.push(x.idleMs);
           result.energy.push(x.energy);
+          result.fuelFixes.push(fuelFixes);
           result.speedingStarts.push(x.speeding.length);
           result.fixes.push(x.fixes);
         }

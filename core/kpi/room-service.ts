@@ -42,7 +42,10 @@ export interface RoomItemDetail extends RoomItem {
 const RULES: RoomRules = DEFAULT_ROOM_RULES;
 
 /** Figures of every room (of one building and/or department, if given), in facility order. */
-export async function roomUtilization(ctx: KpiContext, params: RoomUtilizationParams): Promise<RoomUtilization> {
+export async function roomUtilization(
+  ctx: KpiContext,
+  params: RoomUtilizationParams,
+): Promise<RoomUtilization> {
   checkPeriod(params);
   const { facility } = ctx;
   if (params.building !== undefined && !facility.buildings.some((b) => b.id === params.building)) {

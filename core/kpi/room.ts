@@ -30,6 +30,9 @@ import { DateTime } from 'luxon';
 import type { WorkCalendar } from '../facility/calendar.ts';
 import type { Period } from './types.ts';
 
+/** Interval assumed for a sensor no longer in the facility file (its samples are still stored), s. */
+export const UNKNOWN_SENSOR_INTERVAL_S = 300;
+
 /** One sensor state message; a field the message does not carry is null. */
 export interface RoomSample {
   /** Epoch ms. */
@@ -295,7 +298,12 @@ function firstAtOrAfter(time: Float64Array, t: number): number {
  * The integrals of [from, to) from samples sorted by time. Only samples that can hold into the
  * interval are read (those after `from` − the longest hold), so a bucket costs its own samples.
  */
-export function roomIntegrals(columns: RoomColumns, from: number, to: number, rules: RoomRules): RoomIntegrals {
+export function roomIntegrals(
+  columns: RoomColumns,
+  from: number,
+  to: number,
+  rules: RoomRules,
+): RoomIntegrals {
   const out = emptyIntegrals();
   if (!(to > from)) return out;
   const { time, holdMs } = columns;
@@ -385,7 +393,11 @@ export function roomPieces(period: Period, env: Pick<RoomEnv, 'calendar' | 'mont
     const end = edges[i + 1] as number;
     while (w < working.length && (working[w] as { end: number }).end <= start) w++;
     const inWork = w < working.length && (working[w] as { start: number }).start <= start;
-    while (m + 1 < env.months.length && ((env.months[m + 1] as readonly [number, number])[0] as number) <= start) m++;
+    while (
+      m + 1 < env.months.length &&
+      ((env.months[m + 1] as readonly [number, number])[0] as number) <= start
+    )
+      m++;
     const month = (env.months[m] as readonly [number, number] | undefined)?.[1] ?? 0;
     pieces.push({ start, end, working: inWork, month });
   }

@@ -5,8 +5,13 @@
  * functions of `vehicle.ts`, where every definition is written down. The track reads raw fixes.
  *
  * Prices: gasoline and diesel at the facility's `tariffs.gasoline` / `tariffs.diesel` price per
- * litre; an electric car at the electricity tariff's **flat** price (where and when a car charged
- * is not known, so no time-of-use split). No price → `costPerKm` null.
+ * litre; an electric car's kWh at the electricity tariff's time-of-use price of the instant its
+ * counter rose (each increment of the `fuel` counter belongs to the fix that shows it, and the
+ * period is cut at every time-of-use change of the energy timeline). The counter records energy
+ * used, not energy charged: without charger data this is what the platform can price (a car
+ * charged overnight at the valley price costs less than this says). No price → `costCny` and
+ * `costPerKm` null. A figure beyond the range of numbers (a counter of 1.8e308) is null, never
+ * Infinity.
  */
 import type { Facility, Vehicle } from '../facility/schema.ts';
 import { UNITS } from '../facility/schema.ts';
@@ -14,6 +19,9 @@ import { fixColumns } from '../rollup/rolling-store.ts';
 import { queryColumns } from '../store.ts';
 import { calendarOf, checkPeriod, isoAt, round } from './common.ts';
 import { dataOf } from './data.ts';
+import { touPrices } from './energy.ts';
+import { energyTimeline } from './energy-timeline.ts';
+import { touSchedule } from './tou-schedule.ts';
 import {
   type KpiContext,
   KpiError,
@@ -90,9 +98,29 @@ export async function vehicleUtilization(
     (vehicle) => params.department === undefined || vehicle.department === params.department,
   );
   const all = await figuresOf(ctx, vehicles, params);
+  // Time-of-use edges of the period, to price electric cars' kWh by when they were used.
+  const schedule = touSchedule(facility.tariffs.electricity, zone);
+  const timeline = energyTimeline({
+    from: params.from,
+    to: params.to,
+    calendar: calendarOf(facility),
+    schedule,
+  });
+  const prices = facility.tariffs.electricity ? touPrices(facility) : null;
+  const electric = vehicles.filter((v) => v.energy === 'electric').map((v) => v.id);
+  const byTou =
+    electric.length > 0 && prices ? await dataOf(ctx).vehicleIntervals(electric, timeline.edges) : undefined;
   const items: VehicleItemDetail[] = vehicles.map((vehicle) => {
     const figures = all.get(vehicle.id) as NonNullable<ReturnType<typeof all.get>>;
-    const price = priceOf(facility, vehicle);
+    const cost = costOf(facility, vehicle, figures.energy, () => {
+      const energy = byTou?.get(vehicle.id)?.energy;
+      if (!prices || !energy) return null;
+      let sum = 0;
+      timeline.intervals.forEach((interval, i) => {
+        sum += (energy[i] ?? 0) * prices[interval.tou];
+      });
+      return sum;
+    });
     return {
       id: vehicle.id,
       plate: vehicle.plate,
@@ -105,14 +133,13 @@ export async function vehicleUtilization(
       offHoursTrips: figures.offHoursTrips,
       geofenceExits: figures.geofenceExits,
       speedingEvents: figures.speedingEvents,
-      energyPer100km: figures.energyPer100km === null ? null : round(figures.energyPer100km, 2),
+      energyPer100km: figures.energyPer100km === null ? null : finiteOrNull(round(figures.energyPer100km, 2)),
       energyUnit: UNITS[vehicle.energy],
       ratedPer100km: vehicle.ratedConsumption,
       costPerKm:
-        figures.energy !== null && price !== null && figures.distanceKm > 0
-          ? round((figures.energy * price) / figures.distanceKm, 3)
-          : null,
-      energyUsed: figures.energy === null ? null : round(figures.energy, 3),
+        cost !== null && figures.distanceKm > 0 ? finiteOrNull(round(cost / figures.distanceKm, 3)) : null,
+      costCny: cost === null ? null : finiteOrNull(round(cost, 2)),
+      energyUsed: figures.energy === null ? null : finiteOrNull(round(figures.energy, 3)),
       workingHours: round(figures.workingMs / 3_600_000, 4),
       speedLimitKmh: RULES.speedLimitKmh,
     };
@@ -177,12 +204,29 @@ function vehicleOf(facility: Facility, id: string): Vehicle {
   return vehicle;
 }
 
-/** Price per litre or kWh of the car's energy, or null when the facility gives none. */
+/** Price per litre of a car's fuel, or null for an electric car or when the facility gives none. */
 export function priceOf(facility: Facility, vehicle: Vehicle): number | null {
-  const { tariffs } = facility;
-  if (vehicle.energy === 'electric') return tariffs.electricity?.prices.flat ?? null;
-  return tariffs[vehicle.energy]?.price ?? null;
+  if (vehicle.energy === 'electric') return null;
+  return facility.tariffs[vehicle.energy]?.price ?? null;
 }
+
+/**
+ * Cost of a car's energy in the period: litres × its fuel's price, or for an electric car
+ * `electricCost()` (kWh priced by time of use); null without energy data or a price.
+ */
+function costOf(
+  facility: Facility,
+  vehicle: Vehicle,
+  energy: number | null,
+  electricCost: () => number | null,
+): number | null {
+  if (energy === null) return null;
+  if (vehicle.energy === 'electric') return energy === 0 ? 0 : electricCost();
+  const price = priceOf(facility, vehicle);
+  return price === null ? (energy === 0 ? 0 : null) : energy * price;
+}
+
+const finiteOrNull = (value: number) => (Number.isFinite(value) ? value : null);
 
 async function readFixes(ctx: KpiContext, id: string, from: number, to: number): Promise<VehicleFixColumns> {
   return fixColumns(

@@ -38,8 +38,10 @@
  * - **Energy**: the increase of the `fuel` counter (cumulative litres or kWh used, not the tank
  *   level — see simulators/vehicles.ts) over fixes in the period, with counter-reset semantics
  *   (a drop means the counter restarted; the new value counts from zero), gaps included — a
- *   counter loses nothing in a gap. Energy per 100 km = energy ÷ distance × 100; cost per km =
- *   energy × price ÷ distance.
+ *   counter loses nothing in a gap. Each increment belongs to the instant of the fix that shows it
+ *   ({@link fuelIncrements}). Energy per 100 km = energy ÷ distance × 100; cost per km = cost ÷
+ *   distance, the cost being litres × the fuel price, or for an electric car each kWh increment ×
+ *   the time-of-use price of the instant it was seen (vehicle-service.ts).
  *
  * Periods: a trip belongs to the period it starts in (trips, distance, driving hours, off-hours
  * and geofence counts, speeding events by their first fix); idle time, utilisation and energy are
@@ -442,6 +444,59 @@ export function vehicleIntegrals(
     lastFuel = used;
   }
   return { idleMs, speeding, energy, fixes: hi - lo };
+}
+
+/** What {@link fuelIncrements} finds in one car's fixes. */
+export interface FuelIncrements {
+  /** Energy used in each interval `[edges[i], edges[i + 1])`, litres or kWh. */
+  readonly energy: Float64Array;
+  /** How many fixes reported the counter in each interval. */
+  readonly readings: Float64Array;
+  /** Whether any fix inside `[edges[0], edges[last])` reported the counter. */
+  readonly reported: boolean;
+}
+
+/**
+ * The rise of a car's cumulative `fuel` counter (litres or kWh used) in each interval between
+ * consecutive `edges` — the "Energy" definition of the module comment, cut at edges:
+ *
+ * - each fix that reports the counter carries the increment since the previous such fix among
+ *   `fixes` (which should start a little before `edges[0]`, as the services read `gapMs` before):
+ *   `fuel − previous` when the counter did not go down, else `fuel` (the counter restarted at
+ *   zero); the first such fix carries nothing;
+ * - the increment belongs to the instant of the fix that shows it, so it counts in the interval
+ *   holding that instant (a time-of-use split therefore prices it at the period it was seen in);
+ * - fixes before `edges[0]` or at or after the last edge only set the previous value.
+ *
+ * Summing the intervals gives exactly the energy of {@link vehicleFigures} over `[edges[0],
+ * edges[last])`. A non-finite counter value is not a reading (skipped). Pure.
+ */
+export function fuelIncrements(
+  fixes: readonly VehicleFix[] | VehicleFixColumns,
+  edges: readonly number[],
+): FuelIncrements {
+  const { time, fuel } = columnsOf(fixes);
+  const energy = new Float64Array(Math.max(0, edges.length - 1));
+  const readings = new Float64Array(energy.length);
+  const first = edges[0];
+  const last = edges[edges.length - 1];
+  let reported = false;
+  if (first === undefined || last === undefined) return { energy, readings, reported };
+  let lastFuel: number | null = null;
+  let i = 0;
+  for (let k = 0; k < time.length; k++) {
+    const used = fuel[k] as number;
+    if (!Number.isFinite(used)) continue;
+    const at = time[k] as number;
+    if (at >= first && at < last) {
+      reported = true;
+      while (i + 2 < edges.length && (edges[i + 1] as number) <= at) i++;
+      readings[i] = (readings[i] as number) + 1;
+      if (lastFuel !== null) energy[i] = (energy[i] as number) + (used >= lastFuel ? used - lastFuel : used);
+    }
+    lastFuel = used;
+  }
+  return { energy, readings, reported };
 }
 
 /** Whether [start, end) has any instant outside working time (a zero-length trip: its instant). */

@@ -126,7 +126,16 @@ export function foldMeter(input: MeterFoldInput): MeterBucket[] {
     if (kept && previous !== undefined) {
       // Spread the step over [previous, t); the buckets it crosses without a reading keep the
       // state before this reading.
-      spread(rows, row, state, previous.time, t, judged.step[i] as number, t - previous.time <= maxGapMs, from);
+      spread(
+        rows,
+        row,
+        state,
+        previous.time,
+        t,
+        judged.step[i] as number,
+        t - previous.time <= maxGapMs,
+        from,
+      );
     }
     if (kept) {
       const level = s === READING_STATUS.reset || previous === undefined ? v : Math.max(previous.level, v);
@@ -171,7 +180,10 @@ function spread(
  * `input.from`, or later): R(until) − R(from) from the same readings and state as {@link foldMeter}.
  * `readings` must reach far enough past `until` that the kept reading after it is settled.
  */
-export function meterPartial(input: MeterFoldInput, until: number): { consumption: number; coveredMs: number } {
+export function meterPartial(
+  input: MeterFoldInput,
+  until: number,
+): { consumption: number; coveredMs: number } {
   const judged = classify(input.readings, input.rules, 0, input.state);
   const kept = keptOf(input, judged);
   const a = input.from;

@@ -8,9 +8,21 @@
  * an off-grid edge (a period ending "now", a working day starting 08:10) costs a read of its
  * bucket's raw points.
  */
-import { type RoomColumns, type RoomIntegrals, type RoomRules, emptyIntegrals, roomIntegrals } from '../kpi/room.ts';
+import {
+  emptyIntegrals,
+  type RoomColumns,
+  type RoomIntegrals,
+  type RoomRules,
+  roomIntegrals,
+} from '../kpi/room.ts';
 import { type VehicleFixColumns, type VehicleRules, vehicleIntegrals } from '../kpi/vehicle.ts';
-import { READING_STATUS, type RegisterRules, type RegisterState, classify, settledAfter } from '../register.ts';
+import {
+  classify,
+  READING_STATUS,
+  type RegisterRules,
+  type RegisterState,
+  settledAfter,
+} from '../register.ts';
 import { numberColumn, queryColumns, type TimeSeriesStore } from '../store.ts';
 import { meterPartial } from './meter.ts';
 import { BUCKET_MS, bucketOf, onGrid, type RollupKind } from './schema.ts';
@@ -32,8 +44,10 @@ export interface MeterSpec {
 export function checkEdges(edges: readonly number[]): void {
   if (edges.length < 2) throw new RangeError('at least 2 edges are needed');
   edges.forEach((edge, i) => {
-    if (!Number.isSafeInteger(edge)) throw new RangeError(`edges[${i}]: ${edge} is not whole epoch milliseconds`);
-    if (i > 0 && !(edge > (edges[i - 1] as number))) throw new RangeError(`edges[${i}] is not after edges[${i - 1}]`);
+    if (!Number.isSafeInteger(edge))
+      throw new RangeError(`edges[${i}]: ${edge} is not whole epoch milliseconds`);
+    if (i > 0 && !(edge > (edges[i - 1] as number)))
+      throw new RangeError(`edges[${i}] is not after edges[${i - 1}]`);
   });
 }
 
@@ -164,7 +178,9 @@ async function meterPartials(
   const out = new Map<string, { consumption: number; coveredMs: number }>();
   let todo = [...meters];
   // Read past the bucket until the kept reading after the edge is settled (or no reading can follow).
-  let span = BUCKET_MS + Math.max(...meters.map((m) => 3 * (settledAfter(m.rules) + 2) * m.rules.intervalSeconds * 1000));
+  let span =
+    BUCKET_MS +
+    Math.max(...meters.map((m) => 3 * (settledAfter(m.rules) + 2) * m.rules.intervalSeconds * 1000));
   while (todo.length > 0) {
     const to = Math.min(bucket + span, horizon + 1);
     const series = await queryColumns(store, {
@@ -179,7 +195,9 @@ async function meterPartials(
     const next: MeterSpec[] = [];
     for (const meter of todo) {
       const s = byMeter.get(meter.id);
-      const readings = s ? { time: s.time, total: numberColumn(s, 'total') } : { time: new Float64Array(), total: new Float64Array() };
+      const readings = s
+        ? { time: s.time, total: numberColumn(s, 'total') }
+        : { time: new Float64Array(), total: new Float64Array() };
       const input = { rules: meter.rules, readings, from: bucket, state: states.get(meter.id) ?? [] };
       if (to <= horizon && !settledPast(input, edge)) {
         next.push(meter);
@@ -254,7 +272,14 @@ export async function roomIntervals(
 ): Promise<Map<string, RoomIntegrals[]>> {
   checkEdges(edges);
   const grid = gridOf(edges);
-  const cum = await cumulative(store, 'room', site, rooms.map((r) => r.id), grid, ROOM_FIELDS);
+  const cum = await cumulative(
+    store,
+    'room',
+    site,
+    rooms.map((r) => r.id),
+    grid,
+    ROOM_FIELDS,
+  );
   const out = new Map<string, RoomIntegrals[]>();
   for (const room of rooms) {
     const c = cum.get(room.id);
@@ -296,6 +321,8 @@ export interface VehicleIntervals {
   readonly idleMs: number[];
   /** null where no fix of the interval carries fuel. */
   readonly energy: (number | null)[];
+  /** Fixes of the interval that carry the fuel counter. */
+  readonly fuelFixes: number[];
   readonly speedingStarts: number[];
   readonly fixes: number[];
 }
@@ -348,12 +375,7 @@ export async function vehicleIntervals(
       const p = partials.get(edge);
       return VEHICLE_FIELDS.map((f) => ((c?.[f]?.[base] as number | undefined) ?? 0) + (p?.[f] ?? 0));
     };
-    const result: { idleMs: number[]; energy: (number | null)[]; speedingStarts: number[]; fixes: number[] } = {
-      idleMs: [],
-      energy: [],
-      speedingStarts: [],
-      fixes: [],
-    };
+    const result: VehicleIntervals = { idleMs: [], energy: [], fuelFixes: [], speedingStarts: [], fixes: [] };
     let previous = at(edges[0] as number);
     for (let i = 1; i < edges.length; i++) {
       const current = at(edges[i] as number);
@@ -361,6 +383,7 @@ export async function vehicleIntervals(
       const [idle = 0, energy = 0, fuelFixes = 0, speeding = 0, fixes = 0] = d;
       result.idleMs.push(Math.max(0, idle));
       result.energy.push(fuelFixes > 0.5 ? Math.max(0, energy) : null);
+      result.fuelFixes.push(Math.round(fuelFixes));
       result.speedingStarts.push(Math.round(speeding));
       result.fixes.push(Math.round(fixes));
       previous = current;

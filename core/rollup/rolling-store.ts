@@ -20,9 +20,21 @@ import { createHash } from 'node:crypto';
 import type { LonLat } from '../facility/geometry.ts';
 import { registerRules } from '../facility/meter-rules.ts';
 import type { Facility, Meter, Room, Vehicle } from '../facility/schema.ts';
-import { DEFAULT_ROOM_RULES, hvacCode, type RoomColumns, type RoomRules } from '../kpi/room.ts';
+import {
+  DEFAULT_ROOM_RULES,
+  hvacCode,
+  type RoomColumns,
+  type RoomRules,
+  UNKNOWN_SENSOR_INTERVAL_S,
+} from '../kpi/room.ts';
 import { DEFAULT_VEHICLE_RULES, type VehicleFixColumns, type VehicleRules } from '../kpi/vehicle.ts';
-import { READING_STATUS, type RegisterRules, type RegisterState, classify, settledAfter } from '../register.ts';
+import {
+  classify,
+  READING_STATUS,
+  type RegisterRules,
+  type RegisterState,
+  settledAfter,
+} from '../register.ts';
 import {
   type ColumnSeries,
   type LatestPoint,
@@ -103,6 +115,8 @@ interface RoomDevice {
   readonly room: Room;
   /** Sensor id → hold, ms. */
   readonly holds: ReadonlyMap<string, number>;
+  /** The hold of a sensor no longer in the facility file. */
+  readonly unknownHold: number;
   readonly longestHold: number;
   readonly fingerprint: string;
 }
@@ -155,10 +169,13 @@ export class RollingStore implements TimeSeriesStore {
       if (sensors.length === 0) continue;
       const holds = new Map(sensors.map((s) => [s.id, this.#roomRules.holdIntervals * s.interval * 1000]));
       for (const s of sensors) roomOfSensor.set(s.id, room.id);
+      // Samples of a sensor no longer listed are still stored: they hold as UNKNOWN_SENSOR_INTERVAL_S says.
+      const unknownHold = this.#roomRules.holdIntervals * UNKNOWN_SENSOR_INTERVAL_S * 1000;
       rooms.set(room.id, {
         room,
         holds,
-        longestHold: Math.max(...holds.values()),
+        unknownHold,
+        longestHold: Math.max(unknownHold, ...holds.values()),
         fingerprint: fingerprint({ rules: this.#roomRules, holds: [...holds.entries()].sort() }),
       });
     }
@@ -298,7 +315,13 @@ export class RollingStore implements TimeSeriesStore {
     const stateRows = new Map<string, RollupSeries>();
     for (const [id, start] of starts) {
       if (!Number.isFinite(start)) continue;
-      const [last] = await this.#store.lastRollups({ kind: 'meter', site, devices: [id], before: start, fields: ['state'] });
+      const [last] = await this.#store.lastRollups({
+        kind: 'meter',
+        site,
+        devices: [id],
+        before: start,
+        fields: ['state'],
+      });
       if (last) stateRows.set(id, last);
     }
     const series = await queryColumns(this.#store, {
@@ -321,8 +344,13 @@ export class RollingStore implements TimeSeriesStore {
       let first = 0;
       while (first < time.length && (time[first] as number) < start) first++;
       const readings = { time: time.subarray(first), total: total.subarray(first) };
-      const bucket = Number.isFinite(start) ? start : readings.time.length > 0 ? bucketOf(readings.time[0] as number) : 0;
-      const stateText = (stateRows.get(id)?.values.state as readonly (string | null)[] | undefined)?.[0] ?? null;
+      const bucket = Number.isFinite(start)
+        ? start
+        : readings.time.length > 0
+          ? bucketOf(readings.time[0] as number)
+          : 0;
+      const stateText =
+        (stateRows.get(id)?.values.state as readonly (string | null)[] | undefined)?.[0] ?? null;
       const state: RegisterState = stateText ? (JSON.parse(stateText) as RegisterState) : [];
       const rows = foldMeter({ rules: device.rules, readings, from: bucket, state });
       writes.push({
@@ -375,7 +403,11 @@ export class RollingStore implements TimeSeriesStore {
     let span = 3_600_000;
     while (todo.length > 0) {
       const depthOf = (id: string) => resumeDepth((this.#meters.get(id) as MeterDevice).rules);
-      const longest = Math.max(...todo.map(([id]) => 3 * depthOf(id) * (this.#meters.get(id) as MeterDevice).rules.intervalSeconds * 1000));
+      const longest = Math.max(
+        ...todo.map(
+          ([id]) => 3 * depthOf(id) * (this.#meters.get(id) as MeterDevice).rules.intervalSeconds * 1000,
+        ),
+      );
       const window = Math.max(span, longest);
       const low = Math.min(...todo.map(([, t]) => t)) - window;
       const high = Math.max(...todo.map(([, t]) => t));
@@ -572,7 +604,10 @@ export class RollingStore implements TimeSeriesStore {
     for (const [id, t] of earliest) {
       const device = this.#rooms.get(id) as RoomDevice;
       const from = Number.isFinite(t) ? roomResume(t) : Number.NEGATIVE_INFINITY;
-      const columns = await this.#roomSamples(device, Number.isFinite(from) ? from - device.longestHold : from);
+      const columns = await this.#roomSamples(
+        device,
+        Number.isFinite(from) ? from - device.longestHold : from,
+      );
       if (columns.time.length === 0) continue;
       const bucket = Number.isFinite(from) ? from : bucketOf(columns.time[0] as number);
       const rows = foldRoom(columns, bucket, this.#roomRules);
@@ -615,7 +650,7 @@ export class RollingStore implements TimeSeriesStore {
     });
     return mergeSensors(
       series,
-      series.map((s) => device.holds.get(s.tags.sensor ?? '') ?? device.longestHold),
+      series.map((s) => device.holds.get(s.tags.sensor ?? '') ?? device.unknownHold),
     );
   }
 
@@ -632,14 +667,28 @@ export class RollingStore implements TimeSeriesStore {
     for (const [kind, devices] of kinds) {
       const ids = [...devices.keys()];
       if (ids.length === 0) continue;
-      const rows = await this.#store.lastRollups({ kind, site, devices: ids, before: 8.64e15, fields: ['rules'] });
-      const stored = new Map(rows.map((r) => [r.device, (r.values.rules as readonly (string | null)[])[0] ?? '']));
+      const rows = await this.#store.lastRollups({
+        kind,
+        site,
+        devices: ids,
+        before: 8.64e15,
+        fields: ['rules'],
+      });
+      const stored = new Map(
+        rows.map((r) => [r.device, (r.values.rules as readonly (string | null)[])[0] ?? '']),
+      );
       const measurement = kind === 'meter' ? 'meter' : kind === 'vehicle' ? 'vehicle' : 'sensor';
-      const latest = await this.#store.latest({ measurement, fields: [measurement === 'meter' ? 'total' : measurement === 'vehicle' ? 'speed' : 'occupancy'], where: { site } });
+      const latest = await this.#store.latest({
+        measurement,
+        fields: [measurement === 'meter' ? 'total' : measurement === 'vehicle' ? 'speed' : 'occupancy'],
+        where: { site },
+      });
       const newest = new Map<string, number>();
       for (const point of latest) {
         const id =
-          kind === 'room' ? this.#roomOfSensor.get(point.tags.sensor ?? '') : point.tags[kind === 'meter' ? 'meter' : 'vehicle'];
+          kind === 'room'
+            ? this.#roomOfSensor.get(point.tags.sensor ?? '')
+            : point.tags[kind === 'meter' ? 'meter' : 'vehicle'];
         if (id === undefined || !devices.has(id)) continue;
         newest.set(id, Math.max(newest.get(id) ?? Number.NEGATIVE_INFINITY, point.time));
       }
@@ -659,7 +708,11 @@ export class RollingStore implements TimeSeriesStore {
     const onChange = this.#options.onChange;
     if (!onChange || writes.length === 0) return;
     onChange(
-      writes.map((w) => ({ kind: w.kind === 'trip' ? 'vehicle' : w.kind, device: w.device, from: w.from })) as RollupChange[],
+      writes.map((w) => ({
+        kind: w.kind === 'trip' ? 'vehicle' : w.kind,
+        device: w.device,
+        from: w.from,
+      })) as RollupChange[],
     );
   }
 }
@@ -706,7 +759,8 @@ export function fixColumns(series: readonly ColumnSeries[]): VehicleFixColumns {
     const [lat, lon, speed, ignition] = values as [Float64Array, Float64Array, Float64Array, Float64Array];
     const keep: number[] = [];
     for (let k = 0; k < columns.time.length; k++) {
-      const required = (lat[k] as number) + (lon[k] as number) + (speed[k] as number) + (ignition[k] as number);
+      const required =
+        (lat[k] as number) + (lon[k] as number) + (speed[k] as number) + (ignition[k] as number);
       if (!Number.isNaN(required)) keep.push(k);
     }
     return { columns: [columns.time, ...values], keep };

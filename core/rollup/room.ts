@@ -43,7 +43,12 @@ export function foldRoom(columns: RoomColumns, from: number, rules: RoomRules): 
       k++;
     }
     const integrals = roomIntegrals(columns, bucket, bucket + BUCKET_MS, rules);
-    if (samples > 0 || integrals.occupancyKnownMs > 0 || integrals.co2OverMs > 0 || integrals.setpointViolationMs > 0) {
+    if (
+      samples > 0 ||
+      integrals.occupancyKnownMs > 0 ||
+      integrals.co2OverMs > 0 ||
+      integrals.setpointViolationMs > 0
+    ) {
       rows.push({ time: bucket, samples, ...integrals });
     }
   }

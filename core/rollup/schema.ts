@@ -220,8 +220,10 @@ export interface RollupStore {
 export function validateRollupWrite(write: RollupWrite): void {
   const schema = ROLLUPS[write.kind];
   if (!schema) throw new RangeError(`unknown rollup kind "${write.kind}"`);
-  if (!write.site || !write.device) throw new RangeError(`${write.kind} rollup: site and device are required`);
-  if (!Number.isSafeInteger(write.from)) throw new RangeError(`${write.kind} rollup: from must be whole epoch ms`);
+  if (!write.site || !write.device)
+    throw new RangeError(`${write.kind} rollup: site and device are required`);
+  if (!Number.isSafeInteger(write.from))
+    throw new RangeError(`${write.kind} rollup: from must be whole epoch ms`);
   let last = Number.NEGATIVE_INFINITY;
   for (const row of write.rows) {
     if (!Number.isSafeInteger(row.time) || row.time < write.from || row.time <= last) {
@@ -234,7 +236,9 @@ export function validateRollupWrite(write: RollupWrite): void {
       const type = schema.fields[field];
       if (type === undefined) throw new RangeError(`${write.kind} rollup: "${field}" is not a field`);
       if (type === 'string' ? typeof value !== 'string' : typeof value !== 'number') {
-        throw new RangeError(`${write.kind} rollup: field "${field}" must be a ${type === 'string' ? 'string' : 'number'}`);
+        throw new RangeError(
+          `${write.kind} rollup: field "${field}" must be a ${type === 'string' ? 'string' : 'number'}`,
+        );
       }
     }
   }
@@ -247,6 +251,7 @@ export function validateSumEdges(edges: readonly number[]): void {
     if (!Number.isSafeInteger(edge) || !onGrid(edge)) {
       throw new RangeError(`edges[${i}]: ${edge} is not on the ${BUCKET_MS / 60_000}-minute bucket grid`);
     }
-    if (i > 0 && !(edge > (edges[i - 1] as number))) throw new RangeError(`edges[${i}]: not after edges[${i - 1}]`);
+    if (i > 0 && !(edge > (edges[i - 1] as number)))
+      throw new RangeError(`edges[${i}]: not after edges[${i - 1}]`);
   });
 }

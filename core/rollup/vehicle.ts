@@ -36,7 +36,11 @@ export interface VehicleBucket {
  * or idle time. `fixes` must hold every fix from the last one before `from` on, and the fuel
  * counter's last value before them as a fix of its own if it is further back.
  */
-export function foldVehicleBuckets(fixes: VehicleFixColumns, from: number, rules: VehicleRules): VehicleBucket[] {
+export function foldVehicleBuckets(
+  fixes: VehicleFixColumns,
+  from: number,
+  rules: VehicleRules,
+): VehicleBucket[] {
   const { time, fuel } = fixes;
   const n = time.length;
   if (n === 0) return [];
@@ -131,7 +135,10 @@ export function insideTest(area: readonly LonLat[]): (lon: number, lat: number) 
  * starts before `earliest` if it was still open then (closed at or after `earliest`, or never),
  * else `earliest` itself (the fold then starts from the last fix before it, idle).
  */
-export function tripResume(trips: readonly Pick<TripRecord, 'start' | 'anchor' | 'closedAt'>[], earliest: number): number {
+export function tripResume(
+  trips: readonly Pick<TripRecord, 'start' | 'anchor' | 'closedAt'>[],
+  earliest: number,
+): number {
   let resume = earliest;
   for (const trip of trips) {
     if (trip.start >= earliest) continue;

@@ -13,8 +13,8 @@
  * redelivered message has the same outcome, and the dead-letter holds the whole message.
  */
 import { Kind, type TObject, type TSchema } from '@sinclair/typebox';
-import type { Facility, Meter, Room, Sensor, Vehicle } from '../facility/schema.ts';
 import { DEFAULT_REGISTER_MAX } from '../facility/meter-rules.ts';
+import type { Facility, Meter, Room, Sensor, Vehicle } from '../facility/schema.ts';
 import { UNITS } from '../facility/schema.ts';
 import { didYouMean } from '../facility/suggest.ts';
 import { type FieldValue, MEASUREMENTS, type Point } from '../store.ts';
@@ -270,7 +270,7 @@ function meterRules(meter: Meter): RuleSet {
       return {
         ...rule,
         max: registerMax,
-        expect: `${expectText(rule.type, rule.min, registerMax, unit, [])}, the meter's registerMax`,
+        expect: `a number from ${rule.min} to ${registerMax.toLocaleString('en-US')} (${unit}; the registerMax of the meter)`,
       };
     }
     if (rule.key === 'power' && meter.kind !== 'electricity') {

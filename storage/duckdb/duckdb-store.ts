@@ -27,13 +27,10 @@ import {
   DuckDBDataChunk,
   DuckDBDoubleVector,
   DuckDBInstance,
-  type DuckDBListValue,
   type DuckDBType,
   type DuckDBValue,
   type DuckDBVector,
   INTEGER,
-  LIST,
-  listValue,
   VARCHAR,
 } from '@duckdb/node-api';
 import type {
@@ -299,7 +296,8 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
         await writer.run('COMMIT');
       } catch (error) {
         await writer.run('ROLLBACK').catch(() => undefined);
-        if (error instanceof RangeError) throw new StoreError(error.message, { code: 'INVALID_ROLLUP', retriable: false });
+        if (error instanceof RangeError)
+          throw new StoreError(error.message, { code: 'INVALID_ROLLUP', retriable: false });
         throw storeError('WRITE_FAILED', `DuckDB rollup write to "${file}" failed`, error);
       }
     });
@@ -345,7 +343,11 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
     }
   }
 
-  #selectTyped(statement: { sql: string; values: DuckDBValue[]; types: DuckDBType[] }): Promise<DuckDBValue[][]> {
+  #selectTyped(statement: {
+    sql: string;
+    values: DuckDBValue[];
+    types: DuckDBType[];
+  }): Promise<DuckDBValue[][]> {
     return this.read(async (connection) => {
       try {
         return (await connection.runAndReadAll(statement.sql, statement.values, statement.types)).getRows();

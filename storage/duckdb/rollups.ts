@@ -35,14 +35,19 @@ const KINDS = Object.keys(ROLLUPS) as RollupKind[];
 export const rollupTable = (kind: RollupKind): string => `rollup_${kind}`;
 
 function fieldsOf(kind: RollupKind): Array<[string, 'float' | 'string']> {
-  return Object.entries(ROLLUPS[kind].fields).map(([field, type]) => [field, type === 'string' ? 'string' : 'float']);
+  return Object.entries(ROLLUPS[kind].fields).map(([field, type]) => [
+    field,
+    type === 'string' ? 'string' : 'float',
+  ]);
 }
 
 /** Statements creating the rollup tables (idempotent; a field added later is added as a column). */
 export function rollupSchemaSql(): string[] {
   return KINDS.flatMap((kind) => {
     const table = quote(rollupTable(kind));
-    const columns = fieldsOf(kind).map(([field, type]) => `${quote(field)} ${type === 'string' ? 'VARCHAR' : 'DOUBLE'}`);
+    const columns = fieldsOf(kind).map(
+      ([field, type]) => `${quote(field)} ${type === 'string' ? 'VARCHAR' : 'DOUBLE'}`,
+    );
     return [
       `CREATE TABLE IF NOT EXISTS ${table} ("site" VARCHAR NOT NULL, "device" VARCHAR NOT NULL, "time" BIGINT NOT NULL, ${columns.join(', ')})`,
       ...columns.map((column) => `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column}`),
@@ -51,7 +56,10 @@ export function rollupSchemaSql(): string[] {
 }
 
 /** Applies writes inside the caller's transaction on the write connection. */
-export async function writeRollupRows(connection: DuckDBConnection, writes: readonly RollupWrite[]): Promise<void> {
+export async function writeRollupRows(
+  connection: DuckDBConnection,
+  writes: readonly RollupWrite[],
+): Promise<void> {
   for (const write of writes) validateRollupWrite(write);
   const byKind = new Map<RollupKind, RollupWrite[]>();
   for (const write of writes) {
@@ -103,7 +111,11 @@ interface Built {
   readonly types: DuckDBType[];
 }
 
-function where(query: { site: string; devices?: readonly string[] | undefined }, values: DuckDBValue[], types: DuckDBType[]): string {
+function where(
+  query: { site: string; devices?: readonly string[] | undefined },
+  values: DuckDBValue[],
+  types: DuckDBType[],
+): string {
   values.push(query.site);
   types.push(VARCHAR);
   let sql = `"site" = $${values.length}`;
@@ -184,7 +196,11 @@ export function sumRollupsSql(query: RollupSumQuery): Built {
 }
 
 /** Rows of {@link readRollupsSql} / {@link lastRollupsSql} as series per device. */
-export function toRollupSeries(kind: RollupKind, fields: readonly string[], rows: readonly DuckDBValue[][]): RollupSeries[] {
+export function toRollupSeries(
+  kind: RollupKind,
+  fields: readonly string[],
+  rows: readonly DuckDBValue[][],
+): RollupSeries[] {
   const out: RollupSeries[] = [];
   const schema = ROLLUPS[kind];
   for (let start = 0; start < rows.length; ) {

@@ -42,8 +42,8 @@ import {
   validateQuery,
 } from '../../core/store.ts';
 import {
-  identifier,
   type InfluxResult,
+  identifier,
   latestStatement,
   selectStatement,
   singleResult,
@@ -299,7 +299,12 @@ export class InfluxStore implements TimeSeriesStore {
   }
 
   /** One time range of a read, split in two whenever the server truncates its answer. */
-  async #readRollupRange(query: RollupQuery, from: number, to: number, results: InfluxResult[]): Promise<void> {
+  async #readRollupRange(
+    query: RollupQuery,
+    from: number,
+    to: number,
+    results: InfluxResult[],
+  ): Promise<void> {
     const statement = readStatement(query, from, to);
     if (statement === null) return;
     try {

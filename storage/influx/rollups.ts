@@ -79,7 +79,12 @@ function deviceCondition(kind: RollupKind, devices: readonly string[] | undefine
 }
 
 /** Which rows exist from `from` on, with all their tags: what a write may have to void. */
-export function existingStatement(kind: RollupKind, site: string, devices: readonly string[], from: number): string {
+export function existingStatement(
+  kind: RollupKind,
+  site: string,
+  devices: readonly string[],
+  from: number,
+): string {
   return (
     `SELECT ${identifier('rules')} FROM ${identifier(rollupMeasurement(kind))} WHERE ${identifier('site')} = ${literal(site)}` +
     `${deviceCondition(kind, devices)} AND time >= ${from}ms AND ${identifier('rules')} != '' GROUP BY *`
@@ -87,7 +92,11 @@ export function existingStatement(kind: RollupKind, site: string, devices: reado
 }
 
 /** Rows to void: existing rows of the written devices from their `from` on that the new rows do not replace exactly. */
-export function voidLines(kind: RollupKind, writes: readonly RollupWrite[], existing: InfluxResult): string[] {
+export function voidLines(
+  kind: RollupKind,
+  writes: readonly RollupWrite[],
+  existing: InfluxResult,
+): string[] {
   const key = ROLLUPS[kind].key;
   const byDevice = new Map(writes.map((w) => [`${w.site}\u0000${w.device}`, w]));
   const lines: string[] = [];
@@ -186,7 +195,11 @@ export function toSums(query: RollupSumQuery, result: InfluxResult): RollupSums[
 }
 
 /** Rows of a read or last statement as series per device, merged across the device's tag sets. */
-export function toRollupSeries(kind: RollupKind, fields: readonly string[], results: readonly InfluxResult[]): RollupSeries[] {
+export function toRollupSeries(
+  kind: RollupKind,
+  fields: readonly string[],
+  results: readonly InfluxResult[],
+): RollupSeries[] {
   const key = ROLLUPS[kind].key;
   const schema = ROLLUPS[kind];
   const rows = new Map<string, Map<number, ReadonlyArray<unknown>>>();
@@ -201,7 +214,11 @@ export function toRollupSeries(kind: RollupKind, fields: readonly string[], resu
       }
       const time = series.columns.indexOf('time');
       const picked = fields.map((f) => series.columns.indexOf(f));
-      for (const row of series.values) byTime.set(row[time] as number, picked.map((c) => (c >= 0 ? row[c] : null)));
+      for (const row of series.values)
+        byTime.set(
+          row[time] as number,
+          picked.map((c) => (c >= 0 ? row[c] : null)),
+        );
       columnsOf.set(device, fields);
     }
   }

@@ -74,10 +74,22 @@ afterAll(async () => {
 /** A meter stream: increments, jitter, stray outliers, resets, gaps, duplicates. */
 const meterSteps = fc.array(
   fc.oneof(
-    { arbitrary: fc.double({ min: 0, max: 3, noNaN: true }).map((d) => ({ op: 'up' as const, d })), weight: 20 },
-    { arbitrary: fc.double({ min: 0, max: 0.04, noNaN: true }).map((d) => ({ op: 'jitter' as const, d })), weight: 2 },
-    { arbitrary: fc.constantFrom(0, 999_999, 1.797e308 / 1e300).map((v) => ({ op: 'stray' as const, d: v })), weight: 1 },
-    { arbitrary: fc.double({ min: 0, max: 5, noNaN: true }).map((d) => ({ op: 'reset' as const, d })), weight: 1 },
+    {
+      arbitrary: fc.double({ min: 0, max: 3, noNaN: true }).map((d) => ({ op: 'up' as const, d })),
+      weight: 20,
+    },
+    {
+      arbitrary: fc.double({ min: 0, max: 0.04, noNaN: true }).map((d) => ({ op: 'jitter' as const, d })),
+      weight: 2,
+    },
+    {
+      arbitrary: fc.constantFrom(0, 999_999, 1.797e308 / 1e300).map((v) => ({ op: 'stray' as const, d: v })),
+      weight: 1,
+    },
+    {
+      arbitrary: fc.double({ min: 0, max: 5, noNaN: true }).map((d) => ({ op: 'reset' as const, d })),
+      weight: 1,
+    },
     { arbitrary: fc.integer({ min: 2, max: 400 }).map((d) => ({ op: 'gap' as const, d })), weight: 1 },
     { arbitrary: fc.constant({ op: 'dup' as const, d: 0 }), weight: 1 },
   ),
@@ -88,12 +100,21 @@ const meterSteps = fc.array(
 const vehicleRuns = fc.array(
   fc.record({
     moving: fc.boolean(),
-    ignition: fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 }),
+    ignition: fc.oneof(
+      { arbitrary: fc.constant(true), weight: 3 },
+      { arbitrary: fc.constant(false), weight: 1 },
+    ),
     fixes: fc.integer({ min: 1, max: 25 }),
     step: fc.integer({ min: 5, max: 90 }),
     speed: fc.integer({ min: 5, max: 110 }),
-    gapBefore: fc.oneof({ arbitrary: fc.constant(0), weight: 6 }, { arbitrary: fc.integer({ min: 1, max: 150 }), weight: 1 }),
-    fuelReset: fc.oneof({ arbitrary: fc.constant(false), weight: 12 }, { arbitrary: fc.constant(true), weight: 1 }),
+    gapBefore: fc.oneof(
+      { arbitrary: fc.constant(0), weight: 6 },
+      { arbitrary: fc.integer({ min: 1, max: 150 }), weight: 1 },
+    ),
+    fuelReset: fc.oneof(
+      { arbitrary: fc.constant(false), weight: 12 },
+      { arbitrary: fc.constant(true), weight: 1 },
+    ),
     north: fc.double({ min: -0.002, max: 0.004, noNaN: true }),
   }),
   { minLength: 1, maxLength: 30, size: 'max' },
@@ -113,7 +134,13 @@ const roomSamples = fc.array(
   { minLength: 1, maxLength: 120, size: 'max' },
 );
 
-function meterPoints(site: string, meter: string, start: number, intervalMs: number, steps: ReadonlyArray<{ op: string; d: number }>): Point[] {
+function meterPoints(
+  site: string,
+  meter: string,
+  start: number,
+  intervalMs: number,
+  steps: ReadonlyArray<{ op: string; d: number }>,
+): Point[] {
   const out: Point[] = [];
   let t = start;
   let total = 1000;
@@ -143,13 +170,31 @@ function meterPoints(site: string, meter: string, start: number, intervalMs: num
         continue;
       }
     }
-    out.push({ measurement: 'meter', tags: { site, meter, building: 'b1', kind: 'electricity', system: 'total' }, fields: { total: value }, time: t });
+    out.push({
+      measurement: 'meter',
+      tags: { site, meter, building: 'b1', kind: 'electricity', system: 'total' },
+      fields: { total: value },
+      time: t,
+    });
     t += intervalMs;
   }
   return out;
 }
 
-function vehiclePoints(site: string, start: number, runs: ReadonlyArray<{ moving: boolean; ignition: boolean; fixes: number; step: number; speed: number; gapBefore: number; fuelReset: boolean; north: number }>): Point[] {
+function vehiclePoints(
+  site: string,
+  start: number,
+  runs: ReadonlyArray<{
+    moving: boolean;
+    ignition: boolean;
+    fixes: number;
+    step: number;
+    speed: number;
+    gapBefore: number;
+    fuelReset: boolean;
+    north: number;
+  }>,
+): Point[] {
   const out: Point[] = [];
   let t = start;
   let lat = 30.6;
@@ -177,7 +222,19 @@ function vehiclePoints(site: string, start: number, runs: ReadonlyArray<{ moving
   return out;
 }
 
-function roomPoints(site: string, start: number, samples: ReadonlyArray<{ sensor: string; step: number; occupancy: number; temperature: number; co2: number; hvac: string; lights: boolean }>): Point[] {
+function roomPoints(
+  site: string,
+  start: number,
+  samples: ReadonlyArray<{
+    sensor: string;
+    step: number;
+    occupancy: number;
+    temperature: number;
+    co2: number;
+    hvac: string;
+    lights: boolean;
+  }>,
+): Point[] {
   const out: Point[] = [];
   let t = start;
   for (const s of samples) {
@@ -186,13 +243,23 @@ function roomPoints(site: string, start: number, samples: ReadonlyArray<{ sensor
       s.sensor === 's1'
         ? { occupancy: s.occupancy, temperature: s.temperature, co2: s.co2, hvac: s.hvac, lights: s.lights }
         : { occupancy: s.occupancy, temperature: s.temperature };
-    out.push({ measurement: 'sensor', tags: { site, room: 'r1', building: 'b1', sensor: s.sensor }, fields, time: t });
+    out.push({
+      measurement: 'sensor',
+      tags: { site, room: 'r1', building: 'b1', sensor: s.sensor },
+      fields,
+      time: t,
+    });
   }
   return out;
 }
 
 /** Splits points into batches and writes them, some batches late (after later ones). */
-async function writeInBatches(store: RollingStore, points: readonly Point[], cuts: readonly number[], lateSwaps: readonly number[]): Promise<void> {
+async function writeInBatches(
+  store: RollingStore,
+  points: readonly Point[],
+  cuts: readonly number[],
+  lateSwaps: readonly number[],
+): Promise<void> {
   const bounds = [...new Set(cuts.map((c) => c % (points.length + 1)))].sort((a, b) => a - b);
   const batches: Point[][] = [];
   let previous = 0;
@@ -202,7 +269,8 @@ async function writeInBatches(store: RollingStore, points: readonly Point[], cut
   }
   for (const swap of lateSwaps) {
     const i = swap % batches.length;
-    if (i + 1 < batches.length) [batches[i], batches[i + 1]] = [batches[i + 1] as Point[], batches[i] as Point[]];
+    if (i + 1 < batches.length)
+      [batches[i], batches[i + 1]] = [batches[i + 1] as Point[], batches[i] as Point[]];
   }
   for (const batch of batches) await store.write(batch);
 }
@@ -247,7 +315,10 @@ async function compare(
 
 async function compareMeters(raw: KpiData, rolled: KpiData, edges: number[]): Promise<void> {
   if (edges.length < 2) return;
-  const [rm, um] = await Promise.all([raw.meterIntervals(['m1', 'm2'], edges), rolled.meterIntervals(['m1', 'm2'], edges)]);
+  const [rm, um] = await Promise.all([
+    raw.meterIntervals(['m1', 'm2'], edges),
+    rolled.meterIntervals(['m1', 'm2'], edges),
+  ]);
   for (const meter of ['m1', 'm2']) {
     const a = rm.get(meter);
     const b = um.get(meter);
@@ -256,17 +327,22 @@ async function compareMeters(raw: KpiData, rolled: KpiData, edges: number[]): Pr
     for (let i = 0; i + 1 < edges.length; i++) {
       const ca = a?.consumption[i] ?? 0;
       const cb = b?.consumption[i] ?? 0;
-      if (!close(ca, cb, scale)) throw new Error(`${meter} consumption [${edges[i]}, ${edges[i + 1]}): raw ${ca} rollup ${cb}`);
+      if (!close(ca, cb, scale))
+        throw new Error(`${meter} consumption [${edges[i]}, ${edges[i + 1]}): raw ${ca} rollup ${cb}`);
       const va = a?.coveredMs[i] ?? 0;
       const vb = b?.coveredMs[i] ?? 0;
-      if (Math.abs(va - vb) > 1e-6) throw new Error(`${meter} covered [${edges[i]}, ${edges[i + 1]}): raw ${va} rollup ${vb}`);
+      if (Math.abs(va - vb) > 1e-6)
+        throw new Error(`${meter} covered [${edges[i]}, ${edges[i + 1]}): raw ${va} rollup ${vb}`);
     }
   }
 }
 
 async function compareVehicle(raw: KpiData, rolled: KpiData, edges: number[]): Promise<void> {
   if (edges.length < 2) return;
-  const [rv, uv] = await Promise.all([raw.vehicleIntervals(['v1'], edges), rolled.vehicleIntervals(['v1'], edges)]);
+  const [rv, uv] = await Promise.all([
+    raw.vehicleIntervals(['v1'], edges),
+    rolled.vehicleIntervals(['v1'], edges),
+  ]);
   const a = rv.get('v1');
   const b = uv.get('v1');
   expect(b?.idleMs.map((v) => Math.round(v))).toEqual(a?.idleMs.map((v) => Math.round(v)));
@@ -280,7 +356,13 @@ async function compareVehicle(raw: KpiData, rolled: KpiData, edges: number[]): P
   const from = edges[0] as number;
   const to = edges.at(-1) as number;
   const [rt, ut] = await Promise.all([raw.trips(['v1'], from, to), rolled.trips(['v1'], from, to)]);
-  const trim = (t: { start: number; end: number; distanceKm: number; leftServiceArea: boolean; maxSpeedKmh: number }) => ({
+  const trim = (t: {
+    start: number;
+    end: number;
+    distanceKm: number;
+    leftServiceArea: boolean;
+    maxSpeedKmh: number;
+  }) => ({
     start: t.start,
     end: t.end,
     km: Math.round(t.distanceKm * 1e6),
@@ -290,7 +372,12 @@ async function compareVehicle(raw: KpiData, rolled: KpiData, edges: number[]): P
   expect((ut.get('v1') ?? []).map(trim)).toEqual((rt.get('v1') ?? []).map(trim));
 }
 
-async function compareRoom(raw: KpiData, rolled: KpiData, facility: Facility, edges: number[]): Promise<void> {
+async function compareRoom(
+  raw: KpiData,
+  rolled: KpiData,
+  facility: Facility,
+  edges: number[],
+): Promise<void> {
   if (edges.length < 2) return;
   const room = facility.rooms;
   const [rr, ur] = await Promise.all([raw.roomIntervals(room, edges), rolled.roomIntervals(room, edges)]);
@@ -299,7 +386,8 @@ async function compareRoom(raw: KpiData, rolled: KpiData, facility: Facility, ed
   ra.forEach((x, i) => {
     for (const [field, value] of Object.entries(x)) {
       const other = (rb[i] as unknown as Record<string, number> | undefined)?.[field] ?? 0;
-      if (Math.abs(value - other) > 1e-6 * (1 + Math.abs(value))) throw new Error(`room ${field} ${i}: raw ${value} rollup ${other}`);
+      if (Math.abs(value - other) > 1e-6 * (1 + Math.abs(value)))
+        throw new Error(`room ${field} ${i}: raw ${value} rollup ${other}`);
     }
   });
 }
@@ -309,38 +397,45 @@ describe('rollups give the raw answer', () => {
     ['Asia/Shanghai', '2026-11-27T20:00:00+08:00'],
     ['Europe/Berlin', '2026-10-24T18:00:00+02:00'],
     ['Asia/Kathmandu', '2026-03-01T21:10:00+05:45'],
-  ])('for random streams in %s', async (zone, startIso) => {
-    const start = Date.parse(startIso);
-    await fc.assert(
-      fc.asyncProperty(
-        meterSteps,
-        meterSteps,
-        vehicleRuns,
-        roomSamples,
-        fc.array(fc.nat(), { maxLength: 8 }),
-        fc.array(fc.nat(), { maxLength: 3 }),
-        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 2, maxLength: 10 }),
-        async (m1, m2, runs, samples, cuts, swaps, fractions) => {
-          const site = `case-${++cases}`;
-          const facility = loadOrThrow(site, zone);
-          const store = new RollingStore({ store: inner, facility });
-          const meters = [
-            ...meterPoints(site, 'm1', start + 7_000, MIN, m1),
-            ...meterPoints(site, 'm2', start + 90_000, 5 * MIN, m2).map((p) => ({ ...p, tags: { ...p.tags, meter: 'm2', kind: 'water' } })),
-          ].sort((a, b) => a.time - b.time);
-          const vehicle = vehiclePoints(site, start - 3_600_000, runs);
-          const room = roomPoints(site, start, samples);
-          const points = [...meters, ...vehicle, ...room].sort((a, b) => a.time - b.time);
-          await writeInBatches(store, points, cuts, swaps);
-          const ctx = { facility, store, now: () => start + 30 * 86_400_000 };
-          await compare(rawData(ctx), rollupData(ctx), facility, {
-            meters: edgesOf(fractions, meters, zone),
-            vehicle: edgesOf(fractions, vehicle, zone),
-            room: edgesOf(fractions, room, zone),
-          });
-        },
-      ),
-      { numRuns: 25, seed: 20261207, endOnFailure: true },
-    );
-  }, 240_000);
+  ])(
+    'for random streams in %s',
+    async (zone, startIso) => {
+      const start = Date.parse(startIso);
+      await fc.assert(
+        fc.asyncProperty(
+          meterSteps,
+          meterSteps,
+          vehicleRuns,
+          roomSamples,
+          fc.array(fc.nat(), { maxLength: 8 }),
+          fc.array(fc.nat(), { maxLength: 3 }),
+          fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 2, maxLength: 10 }),
+          async (m1, m2, runs, samples, cuts, swaps, fractions) => {
+            const site = `case-${++cases}`;
+            const facility = loadOrThrow(site, zone);
+            const store = new RollingStore({ store: inner, facility });
+            const meters = [
+              ...meterPoints(site, 'm1', start + 7_000, MIN, m1),
+              ...meterPoints(site, 'm2', start + 90_000, 5 * MIN, m2).map((p) => ({
+                ...p,
+                tags: { ...p.tags, meter: 'm2', kind: 'water' },
+              })),
+            ].sort((a, b) => a.time - b.time);
+            const vehicle = vehiclePoints(site, start - 3_600_000, runs);
+            const room = roomPoints(site, start, samples);
+            const points = [...meters, ...vehicle, ...room].sort((a, b) => a.time - b.time);
+            await writeInBatches(store, points, cuts, swaps);
+            const ctx = { facility, store, now: () => start + 30 * 86_400_000 };
+            await compare(rawData(ctx), rollupData(ctx), facility, {
+              meters: edgesOf(fractions, meters, zone),
+              vehicle: edgesOf(fractions, vehicle, zone),
+              room: edgesOf(fractions, room, zone),
+            });
+          },
+        ),
+        { numRuns: 25, seed: 20261207, endOnFailure: true },
+      );
+    },
+    240_000,
+  );
 });

@@ -481,10 +481,26 @@ const RULE_ROWS: readonly RuleRow[] = [
   // 106 fits after 101 (+5 ≤ 10.05) and is kept; 102 breaks (102 < 106 − 0.05), none of 103, 104,
   // 105 comes back to 106, and 102 fits the kept reading before 106 (101): 106 was a spike and
   // becomes an outlier. 105 − 100 = 5; kept gap 10:01 → 10:03 = 2 min: 100 %.
-  ['a plausible spike the next readings undo', minutes(100, 101, 106, 102, 103, 104, 105), {}, '10:06', 5, 100, 'ooxoooo'],
+  [
+    'a plausible spike the next readings undo',
+    minutes(100, 101, 106, 102, 103, 104, 105),
+    {},
+    '10:06',
+    5,
+    100,
+    'ooxoooo',
+  ],
   // One reading fewer: 102 has only 2 readings after it, so it cannot be judged yet and 106 stands
   // for now: 106 − 100 = 6, covered 10:00–10:02 of 5 min = 40 %.
-  ['the same spike before it is settled', minutes(100, 101, 106, 102, 103, 104), {}, '10:05', 6, 40, 'oooppp'],
+  [
+    'the same spike before it is settled',
+    minutes(100, 101, 106, 102, 103, 104),
+    {},
+    '10:05',
+    6,
+    40,
+    'oooppp',
+  ],
   // Two zeros between 101 and 102 (2 readings between ≤ outlierRun 3): both outliers. 103 − 100 = 3;
   // kept gap 10:01 → 10:04 = 3 min ≤ 3 × 60 s: covered, 100 %.
   ['a run of bad readings', minutes(100, 101, 0, 0, 102, 103), {}, '10:05', 3, 100, 'ooxxoo'],
@@ -493,7 +509,15 @@ const RULE_ROWS: readonly RuleRow[] = [
   ['jitter holds the level', minutes(500.6, 500.59, 500.6, 500.59, 500.61), {}, '10:04', 0.01, 100, 'ooooo'],
   // Drifting down within the resolution each step: every reading fits the one before; the level
   // stays 100.04 until 100.10: 0.04 + 0.06 = 0.10 = 100.10 − 100.00.
-  ['a slow drift down consumes nothing', minutes(100, 100.04, 100, 99.96, 99.92, 100.1), {}, '10:05', 0.1, 100, 'oooooo'],
+  [
+    'a slow drift down consumes nothing',
+    minutes(100, 100.04, 100, 99.96, 99.92, 100.1),
+    {},
+    '10:05',
+    0.1,
+    100,
+    'oooooo',
+  ],
   // The meter is replaced: 3 fits nothing before it, and 4, 5, 6 go on from it (3 readings
   // after, = outlierRun): a reset counting from zero. 1 + 1 + 3 + 1 + 1 + 1 = 8.
   ['a replaced meter is a reset', minutes(1000, 1001, 1002, 3, 4, 5, 6), {}, '10:06', 8, 100, 'oooRooo'],
@@ -504,19 +528,59 @@ const RULE_ROWS: readonly RuleRow[] = [
   ['a spike too new to judge is pending', minutes(100, 101, 999999), {}, '10:02', 1, 50, 'oop'],
   // 5000 − 101 is over 10.05 a minute and 5001…5003 go on from 5000: a lasting step, counted and
   // flagged. 1 + 4899 + 1 + 1 + 1 = 4903.
-  ['a lasting jump is counted and flagged', minutes(100, 101, 5000, 5001, 5002, 5003), {}, '10:05', 4903, 100, 'oooooo'],
+  [
+    'a lasting jump is counted and flagged',
+    minutes(100, 101, 5000, 5001, 5002, 5003),
+    {},
+    '10:05',
+    4903,
+    100,
+    'oooooo',
+  ],
   // Rollover at 10000: from level 9999 the register could reach 10000 within a minute (9999 + 10
   // + 0.05 ≥ 10000), so the reset step is 10000 − 9999 + 1 = 2. Total 1 + 2 + 1 + 1 + 1 = 6.
-  ['a rollover counts the wrap', minutes(9998, 9999, 1, 2, 3, 4), { rollover: 10_000 }, '10:05', 6, 100, 'ooRooo'],
+  [
+    'a rollover counts the wrap',
+    minutes(9998, 9999, 1, 2, 3, 4),
+    { rollover: 10_000 },
+    '10:05',
+    6,
+    100,
+    'ooRooo',
+  ],
   // The same drop far below the rollover value is a plain reset: 1 + 1 + 1 + 1 + 1 = 5.
-  ['a drop far from the rollover is a reset', minutes(5998, 5999, 1, 2, 3, 4), { rollover: 10_000 }, '10:05', 5, 100, 'ooRooo'],
+  [
+    'a drop far from the rollover is a reset',
+    minutes(5998, 5999, 1, 2, 3, 4),
+    { rollover: 10_000 },
+    '10:05',
+    5,
+    100,
+    'ooRooo',
+  ],
   // Four zeros are one more than outlierRun: no pair around them fits within 3 readings, so the
   // first zero is a reset (step 0) and 102 a flagged jump from 0 (step 102): 1 + 0 + 102 + 1 + 1
   // + 1 = 106. The limit is why outlierRun can be raised per meter.
-  ['a run longer than outlierRun', minutes(100, 101, 0, 0, 0, 0, 102, 103, 104, 105), {}, '10:09', 106, 100, 'ooRooooooo'],
+  [
+    'a run longer than outlierRun',
+    minutes(100, 101, 0, 0, 0, 0, 102, 103, 104, 105),
+    {},
+    '10:09',
+    106,
+    100,
+    'ooRooooooo',
+  ],
   // outlierRun 5 covers the four zeros: 105 − 100 = 5; kept gap 10:01 → 10:06 = 5 min > 3 min:
   // covered 10:00–10:01 and 10:06–10:09 = 4 min of 9.
-  ['the same run with outlierRun 5', minutes(100, 101, 0, 0, 0, 0, 102, 103, 104, 105), { outlierRun: 5 }, '10:09', 5, 400 / 9, 'ooxxxxoooo'],
+  [
+    'the same run with outlierRun 5',
+    minutes(100, 101, 0, 0, 0, 0, 102, 103, 104, 105),
+    { outlierRun: 5 },
+    '10:09',
+    5,
+    400 / 9,
+    'ooxxxxoooo',
+  ],
 ];
 
 describe('register rules (issue 9)', () => {
@@ -557,10 +621,18 @@ describe('register rules (issue 9)', () => {
   it('settles a reading once settledAfter readings follow it', () => {
     const arb = fc.array(
       fc.oneof(
-        { arbitrary: fc.double({ min: 0, max: 5, noNaN: true }).map((d) => ({ kind: 'up' as const, d })), weight: 6 },
+        {
+          arbitrary: fc.double({ min: 0, max: 5, noNaN: true }).map((d) => ({ kind: 'up' as const, d })),
+          weight: 6,
+        },
         { arbitrary: fc.constant({ kind: 'zero' as const, d: 0 }), weight: 1 },
         { arbitrary: fc.constant({ kind: 'spike' as const, d: 0 }), weight: 1 },
-        { arbitrary: fc.double({ min: 0, max: 0.04, noNaN: true }).map((d) => ({ kind: 'jitter' as const, d })), weight: 1 },
+        {
+          arbitrary: fc
+            .double({ min: 0, max: 0.04, noNaN: true })
+            .map((d) => ({ kind: 'jitter' as const, d })),
+          weight: 1,
+        },
       ),
       { minLength: 1, maxLength: 40 },
     );
@@ -569,7 +641,8 @@ describe('register rules (issue 9)', () => {
         let total = 100;
         const readings = steps.map((s, i) => {
           if (s.kind === 'up') total += s.d;
-          const value = s.kind === 'zero' ? 0 : s.kind === 'spike' ? 1e6 : s.kind === 'jitter' ? total - s.d : total;
+          const value =
+            s.kind === 'zero' ? 0 : s.kind === 'spike' ? 1e6 : s.kind === 'jitter' ? total - s.d : total;
           return { time: t('10:00') + i * MIN, total: value };
         });
         const whole = adjustRegister(readings, RULES);
