@@ -1,5 +1,5 @@
 /**
- * Register maths for cumulative meters (ARCHITECTURE.md, "KPI definitions: Consumption").
+ * Register maths for cumulative meters (docs/architecture.md, "KPI definitions: Consumption").
  *
  * A meter reports its cumulative register `total` (kWh, m³ — whatever the meter's unit is;
  * nothing here converts units) about every `interval` seconds. From a series of such readings

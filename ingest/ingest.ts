@@ -1,7 +1,7 @@
 /**
  * The ingest: an MQTT client that decodes every telemetry message, writes readings to the store
  * in batches, puts refused messages in the dead-letter, and acknowledges each QoS 1 message to
- * the broker only once what it carried is committed (ARCHITECTURE.md, "Reliability rules").
+ * the broker only once what it carried is committed (docs/architecture.md, "Reliability rules").
  *
  * How acknowledgements are withheld. mqtt.js handles incoming packets strictly one at a time:
  * the next packet is read only after the PUBACK of a QoS 1 PUBLISH went out, whether the ack is

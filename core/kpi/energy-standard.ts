@@ -1,5 +1,5 @@
 /**
- * GB/T 51161-2016 《民用建筑能耗标准》 energy-use intensity values, as `reference/standards.md`
+ * GB/T 51161-2016 《民用建筑能耗标准》 energy-use intensity values, as `docs/standards.md`
  * gives them: office buildings in the hot-summer-cold-winter zone only (Liu & Ren 2018, table 7;
  * secondary (1)). Values for other zones and other building uses are not verified, so they are
  * not invented: such a building simply has no standard (`null`).

@@ -1,5 +1,5 @@
 /**
- * Energy figures (issue "Efficiency engine", ARCHITECTURE.md "KPI definitions") as pure functions
+ * Energy figures (issue "Efficiency engine", docs/architecture.md "KPI definitions") as pure functions
  * of per-interval consumption: what the store's `registerIntervals` answers for the edges of an
  * {@link EnergyTimeline}. Nothing here reads a store or a clock.
  *
