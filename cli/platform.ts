@@ -4,7 +4,7 @@
  * secrets, and starts and stops components in order.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { PinoPretty } from 'pino-pretty';
@@ -115,6 +115,8 @@ export async function loadSecrets(config: RuntimeConfig): Promise<Secrets> {
   if (saved.serviceSecret !== serviceSecret || saved.adminToken !== adminToken) {
     await mkdir(dir, { recursive: true });
     await writeFile(file, `${JSON.stringify({ serviceSecret, adminToken }, null, 2)}\n`, { mode: 0o600 });
+    // `mode` applies only when the file is created; a file that was there keeps its bits otherwise.
+    await chmod(file, 0o600);
   }
   return { serviceSecret, adminToken, adminTokenGenerated: config.adminToken === undefined };
 }
