@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
 import { buildApp } from '../../api/app.ts';
 import type { RuntimeConfig } from '../../core/config.ts';
 import type { Facility } from '../../core/facility/schema.ts';
@@ -112,7 +113,8 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
       data: resolve(config.data),
       adminToken: secrets.adminToken,
       ingestStats: () => ingest.stats(),
-      metrics: () => ingest.metrics.prometheus(),
+      // One exposition for the process: the ingest's counters and the broker's (logins, refusals).
+      metrics: () => Registry.merge([ingest.metrics.registry, broker.registry]).metrics(),
       logger: logger.child({ module: 'api' }),
     });
     await life.start('api', {

@@ -129,6 +129,14 @@ describe('facility start', () => {
       30_000,
     );
     expect(stored).toBeGreaterThanOrEqual(20);
+    // /metrics holds the broker's counters beside the ingest's.
+    const metrics = await (
+      await fetch(`${api}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+    ).text();
+    expect(metrics).toMatch(/^ingest_messages_received_total \d+$/m);
+    expect(metrics).toMatch(/^broker_clients_connected [1-9]\d*$/m);
+    expect(metrics).toMatch(/^broker_login_throttled_total\{by="address"\} 0$/m);
+    expect(metrics).toMatch(/^broker_secret_verifications\{state="running"\} 0$/m);
 
     // The figures are served from the backfilled history: the example request it prints works,
     // run by a shell as printed (it reads the token from the file).

@@ -1,0 +1,327 @@
+/**
+ * What stands between a password guesser and the platform: failed MQTT logins are throttled per
+ * user name and per client address, and secret-hash verifications (scrypt) are bounded.
+ *
+ * **Why.** scrypt runs on libuv's thread pool, which DuckDB's calls, file I/O and DNS share: 400
+ * wrong passwords at once starved the store and the API for seconds. So a guesser must not be able
+ * to make the broker run scrypt at will.
+ *
+ * **Throttle** (one {@link LoginThrottle} per user name, one per address). The first `free`
+ * failures of a key cost nothing; after that every failure blocks the key for an exponential
+ * back-off, `baseDelayMs` × 2^(failures − free − 1), capped at `lockMs` — the short lock. While a
+ * key is blocked its logins are refused at once (CONNACK 3, server unavailable: try later),
+ * without looking at the password, and those refusals do not extend the block. A key is forgotten
+ * `forgetMs` after its last failure; a successful login clears its user name.
+ *
+ * A guesser spread over many addresses would lock a device out through its user name; so a device
+ * logging in from an address it logged in from before is not held by its user name's throttle
+ * (only by its address's). Several devices behind one NAT address share that address's budget,
+ * which is larger for that reason (`free.address`).
+ *
+ * **Bound.** At most `maxConcurrent` verifications run at once (default 2 of libuv's 4 threads);
+ * up to `maxQueued` wait; beyond that a login is refused as busy (CONNACK 3) rather than queued
+ * behind a flood.
+ *
+ * Times come from an injected clock; everything is counted in the broker's Prometheus registry.
+ */
+import { isIPv6 } from 'node:net';
+import pLimit, { type LimitFunction } from 'p-limit';
+
+/** Which throttle refused a login. */
+export type ThrottledBy = 'user' | 'address';
+
+/** Options of {@link LoginGuard}. */
+export interface LoginGuardOptions {
+  /** Failures a key may have before it is held back. Default 5 per user name, 20 per address. */
+  readonly free?: { readonly user?: number; readonly address?: number };
+  /** First back-off, ms. Default 1 s. */
+  readonly baseDelayMs?: number;
+  /** Longest back-off: the lock, ms. Default 60 s. */
+  readonly lockMs?: number;
+  /** A key without failures for this long is forgotten, ms. Default 15 min. */
+  readonly forgetMs?: number;
+  /** Most keys remembered per throttle; the oldest go first. Default 100,000. */
+  readonly maxKeys?: number;
+  /** Secret-hash verifications at once. Default 2. */
+  readonly maxConcurrent?: number;
+  /** Verifications waiting; more are refused as busy. Default 64. */
+  readonly maxQueued?: number;
+  /** Clock, epoch ms. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+export const LOGIN_GUARD_DEFAULTS = {
+  free: { user: 5, address: 20 },
+  baseDelayMs: 1_000,
+  lockMs: 60_000,
+  forgetMs: 15 * 60_000,
+  maxKeys: 100_000,
+  maxConcurrent: 2,
+  maxQueued: 64,
+} as const;
+
+/** A blocked key: until when, and whether it reached the lock. */
+export interface Blocked {
+  readonly untilMs: number;
+  readonly locked: boolean;
+}
+
+interface KeyState {
+  failures: number;
+  lastFailure: number;
+  blockedUntil: number;
+}
+
+/** Failures and back-off of one kind of key (user names, or addresses). Pure but for its map. */
+export class LoginThrottle {
+  readonly #keys = new Map<string, KeyState>();
+  readonly #free: number;
+  readonly #baseDelayMs: number;
+  readonly #lockMs: number;
+  readonly #forgetMs: number;
+  readonly #maxKeys: number;
+
+  constructor(options: {
+    free: number;
+    baseDelayMs: number;
+    lockMs: number;
+    forgetMs: number;
+    maxKeys: number;
+  }) {
+    this.#free = options.free;
+    this.#baseDelayMs = options.baseDelayMs;
+    this.#lockMs = options.lockMs;
+    this.#forgetMs = options.forgetMs;
+    this.#maxKeys = options.maxKeys;
+  }
+
+  /** Whether `key` is held back at `now`, and until when. */
+  blocked(key: string, now: number): Blocked | undefined {
+    const state = this.#fresh(key, now);
+    if (!state || state.blockedUntil <= now) return undefined;
+    return { untilMs: state.blockedUntil, locked: state.blockedUntil - state.lastFailure >= this.#lockMs };
+  }
+
+  /**
+   * Counts a failure of `key` at `now`; answers the block it now carries (none while the key is
+   * within its free failures). `lockedNow` says the block is the lock and the key just reached it.
+   */
+  fail(key: string, now: number): { blocked: Blocked | undefined; lockedNow: boolean } {
+    let state = this.#fresh(key, now);
+    if (!state) {
+      state = { failures: 0, lastFailure: now, blockedUntil: 0 };
+      this.#keys.set(key, state);
+      this.#evict();
+    } else {
+      // Re-inserted, so the map's order is the order of last failure (oldest evicted first).
+      this.#keys.delete(key);
+      this.#keys.set(key, state);
+    }
+    const wasLocked = state.failures > this.#free && this.delayAfter(state.failures) >= this.#lockMs;
+    state.failures += 1;
+    state.lastFailure = now;
+    const delay = this.delayAfter(state.failures);
+    if (delay === 0) return { blocked: undefined, lockedNow: false };
+    state.blockedUntil = now + delay;
+    const locked = delay >= this.#lockMs;
+    return { blocked: { untilMs: state.blockedUntil, locked }, lockedNow: locked && !wasLocked };
+  }
+
+  /** Forgets `key` (a successful login). */
+  clear(key: string): void {
+    this.#keys.delete(key);
+  }
+
+  /** The back-off after `failures` failures, ms: 0 within the free ones, then doubling to the lock. */
+  delayAfter(failures: number): number {
+    const over = failures - this.#free;
+    if (over <= 0) return 0;
+    // 2^(over − 1), without overflowing for a key that failed a million times.
+    return Math.min(this.#lockMs, this.#baseDelayMs * 2 ** Math.min(over - 1, 40));
+  }
+
+  /** Keys held back at `now`. */
+  countBlocked(now: number): number {
+    let n = 0;
+    for (const state of this.#keys.values()) if (state.blockedUntil > now) n++;
+    return n;
+  }
+
+  /** Keys remembered (blocked or counting). */
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  #fresh(key: string, now: number): KeyState | undefined {
+    const state = this.#keys.get(key);
+    if (state && now - state.lastFailure >= this.#forgetMs && state.blockedUntil <= now) {
+      this.#keys.delete(key);
+      return undefined;
+    }
+    return state;
+  }
+
+  #evict(): void {
+    while (this.#keys.size > this.#maxKeys) {
+      const oldest = this.#keys.keys().next();
+      if (oldest.done) return;
+      this.#keys.delete(oldest.value);
+    }
+  }
+}
+
+/** The verification queue is full: the login is refused as busy, not queued. */
+export class VerificationBusyError extends Error {
+  constructor(queued: number) {
+    super(`${queued} secret verifications are already waiting`);
+    this.name = 'VerificationBusyError';
+  }
+}
+
+/** Outcome of {@link LoginGuard.admit}. */
+export type Admission =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly by: ThrottledBy; readonly key: string; readonly blocked: Blocked };
+
+/** Counters of a {@link LoginGuard}, for Prometheus. */
+export interface LoginGuardCounters {
+  /** Logins refused at once, by the throttle that held them. */
+  readonly throttled: Record<ThrottledBy, number>;
+  /** Times a key reached the lock. */
+  readonly locks: Record<ThrottledBy, number>;
+  /** Failed logins counted (unknown user, wrong or missing password). */
+  readonly failures: number;
+  /** Verifications run (scrypt), and refused because the queue was full. */
+  readonly verifications: number;
+  readonly busy: number;
+}
+
+/** Throttles per user name and address, known addresses per user, and the verification bound. */
+export class LoginGuard {
+  readonly #users: LoginThrottle;
+  readonly #addresses: LoginThrottle;
+  /** Addresses each user name logged in from, newest last; at most {@link KNOWN_PER_USER}. */
+  readonly #known = new Map<string, string[]>();
+  readonly #maxKeys: number;
+  readonly #limit: LimitFunction;
+  readonly #maxQueued: number;
+  readonly #now: () => number;
+  readonly #counters = {
+    throttled: { user: 0, address: 0 },
+    locks: { user: 0, address: 0 },
+    failures: 0,
+    verifications: 0,
+    busy: 0,
+  };
+
+  constructor(options: LoginGuardOptions = {}) {
+    const d = LOGIN_GUARD_DEFAULTS;
+    const common = {
+      baseDelayMs: options.baseDelayMs ?? d.baseDelayMs,
+      lockMs: options.lockMs ?? d.lockMs,
+      forgetMs: options.forgetMs ?? d.forgetMs,
+      maxKeys: options.maxKeys ?? d.maxKeys,
+    };
+    this.#users = new LoginThrottle({ ...common, free: options.free?.user ?? d.free.user });
+    this.#addresses = new LoginThrottle({ ...common, free: options.free?.address ?? d.free.address });
+    this.#maxKeys = common.maxKeys;
+    this.#limit = pLimit(options.maxConcurrent ?? d.maxConcurrent);
+    this.#maxQueued = options.maxQueued ?? d.maxQueued;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Whether a login of `user` from `address` may be tried now. The address is checked first; the
+   * user name only when this user never logged in from this address.
+   */
+  admit(user: string | undefined, address: string): Admission {
+    const now = this.#now();
+    const byAddress = this.#addresses.blocked(address, now);
+    if (byAddress) return this.#throttled('address', address, byAddress);
+    if (user !== undefined && user !== '' && !this.#known.get(user)?.includes(address)) {
+      const byUser = this.#users.blocked(user, now);
+      if (byUser) return this.#throttled('user', user, byUser);
+    }
+    return { ok: true };
+  }
+
+  /** A login of `user` from `address` failed: unknown user, wrong or missing password. */
+  failed(user: string | undefined, address: string): void {
+    const now = this.#now();
+    this.#counters.failures++;
+    if (this.#addresses.fail(address, now).lockedNow) this.#counters.locks.address++;
+    if (user !== undefined && user !== '' && this.#users.fail(user, now).lockedNow)
+      this.#counters.locks.user++;
+  }
+
+  /** `user` logged in from `address`: its failures are forgotten and the address is known. */
+  succeeded(user: string, address: string): void {
+    this.#users.clear(user);
+    const addresses = this.#known.get(user) ?? [];
+    this.#known.delete(user);
+    this.#known.set(user, [...addresses.filter((a) => a !== address), address].slice(-KNOWN_PER_USER));
+    while (this.#known.size > this.#maxKeys) {
+      const oldest = this.#known.keys().next();
+      if (oldest.done) break;
+      this.#known.delete(oldest.value);
+    }
+  }
+
+  /**
+   * Runs a secret verification within the bound: at most `maxConcurrent` at once, `maxQueued`
+   * waiting; rejects with {@link VerificationBusyError} when the queue is full.
+   */
+  verify<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#limit.pendingCount >= this.#maxQueued) {
+      this.#counters.busy++;
+      return Promise.reject(new VerificationBusyError(this.#limit.pendingCount));
+    }
+    this.#counters.verifications++;
+    return this.#limit(task);
+  }
+
+  /** Verifications running now, and waiting. */
+  get verifying(): { readonly active: number; readonly queued: number } {
+    return { active: this.#limit.activeCount, queued: this.#limit.pendingCount };
+  }
+
+  /** Keys held back now, per throttle. */
+  blockedKeys(): Record<ThrottledBy, number> {
+    const now = this.#now();
+    return { user: this.#users.countBlocked(now), address: this.#addresses.countBlocked(now) };
+  }
+
+  get counters(): LoginGuardCounters {
+    const c = this.#counters;
+    return { ...c, throttled: { ...c.throttled }, locks: { ...c.locks } };
+  }
+
+  #throttled(by: ThrottledBy, key: string, blocked: Blocked): Admission {
+    this.#counters.throttled[by]++;
+    return { ok: false, by, key, blocked };
+  }
+}
+
+/** Addresses remembered per user name (a device moving between a few networks). */
+const KNOWN_PER_USER = 4;
+
+/**
+ * The throttling key of a client address: IPv4 as it is (also when written IPv4-mapped,
+ * `::ffff:192.0.2.1`), IPv6 by its /64 network, since one host commonly holds a whole /64.
+ */
+export function addressKey(address: string | undefined): string {
+  if (address === undefined || address === '') return 'unknown';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1] as string;
+  if (!isIPv6(address)) return address;
+  const [head = '', tail = ''] = address.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === '' ? [] : tail.split(':');
+  const groups = address.includes('::')
+    ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}
