@@ -162,8 +162,16 @@ export class SecretCache {
     this.#schedule = options.schedule ?? ((task) => task());
   }
 
-  /** Whether `password` matches `secretHash` (see `verifySecret`), from the cache when fresh. */
-  verify(id: string, password: string, secretHash: string): Promise<boolean> {
+  /**
+   * Whether `password` matches `secretHash` (see `verifySecret`), from the cache when fresh.
+   * `schedule` runs the verification in place of the cache's own (a login's priority and slots).
+   */
+  verify(
+    id: string,
+    password: string,
+    secretHash: string,
+    schedule: <T>(task: () => Promise<T>) => Promise<T> = this.#schedule,
+  ): Promise<boolean> {
     const key = createHmac('sha256', this.#key)
       .update(id)
       .update('\0')
@@ -175,7 +183,7 @@ export class SecretCache {
     const entry = this.#entries.get(key);
     if (entry && entry.expires > now) return entry.verdict;
     if (entry) this.#entries.delete(key);
-    const verdict = this.#schedule(() => verifySecret(password, secretHash)).catch((error: unknown) => {
+    const verdict = schedule(() => verifySecret(password, secretHash)).catch((error: unknown) => {
       if (!(error instanceof VerificationBusyError)) return false;
       // Not verified at all: forget it, so the next try verifies.
       if (this.#entries.get(key)?.verdict === verdict) this.#entries.delete(key);
@@ -206,6 +214,8 @@ export interface AuthenticateOptions {
   readonly clientId?: string;
   /** Cache for `secretHash` verifications; without it every login runs scrypt. */
   readonly cache?: SecretCache;
+  /** Runs this login's verification (the broker's bound, login-guard.ts); default at once. */
+  readonly schedule?: <T>(task: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -246,9 +256,15 @@ export async function authenticate(
   if (device.secret !== undefined) {
     verified = constantTimeEqual(text, device.secret);
   } else if (device.secretHash !== undefined) {
+    const hash = device.secretHash;
     verified = options.cache
-      ? await options.cache.verify(device.principal.id, text, device.secretHash)
-      : await verifySecret(text, device.secretHash).catch(() => false);
+      ? await options.cache.verify(device.principal.id, text, hash, options.schedule)
+      : await (options.schedule ?? ((task) => task()))(() => verifySecret(text, hash)).catch(
+          (error: unknown) => {
+            if (error instanceof VerificationBusyError) throw error;
+            return false;
+          },
+        );
   } else {
     verified = false;
   }

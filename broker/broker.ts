@@ -22,6 +22,7 @@ import { type Logger, pino } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Facility } from '../core/facility/schema.ts';
+import { checkAedesDelivery } from './aedes-probe.ts';
 import {
   authenticate,
   authorizePublish,
@@ -186,9 +187,11 @@ interface Running {
  * (moscajs/aedes#955, open). Measured with LevelDB: 2–4 % of a 160 msg/s stream. This makes the
  * check always pass. What it also did, sending a client whose subscriptions overlap one copy of a
  * message rather than one per match, MQTT 3.1.1 leaves to the server (§3.3.5); a QoS 1
- * subscriber handles duplicates anyway.
+ * subscriber handles duplicates anyway. `client.duplicates` is not aedes' public API: `start()`
+ * probes that this still works (aedes-probe.ts) and fails naming the aedes version otherwise, and
+ * package.json pins the version it was verified with.
  */
-function deliverOutOfOrder(client: Client): void {
+export function deliverOutOfOrder(client: Client): void {
   const target = client as unknown as { duplicates?: object };
   if (target.duplicates !== undefined) target.duplicates = NOTHING_DELIVERED;
 }
@@ -327,6 +330,8 @@ export class FacilityBroker {
     });
     this.#rateLimiter = new RateLimiter(rateLimit, this.#now);
 
+    // deliverOutOfOrder leans on aedes internals: probe them before anything is opened.
+    await checkAedesDelivery(deliverOutOfOrder);
     const persistence = await openPersistence(persistenceChoice);
     const running: Running = { persistence, servers: [], sockets: new Set(), ports: {} };
     this.#running = running;
@@ -505,8 +510,14 @@ export class FacilityBroker {
         client: client.id,
         user: username,
         address,
-        retryInSeconds: Math.ceil((blocked.untilMs - this.#now()) / 1000),
-        hint: `too many failed logins from this ${by === 'user' ? 'user name' : 'address'}${blocked.locked ? ' (locked)' : ''}; refused without checking the password until the back-off ends`,
+        ...(blocked
+          ? {
+              retryInSeconds: Math.ceil((blocked.untilMs - this.#now()) / 1000),
+              hint: `too many failed logins from this ${by === 'user' ? 'user name' : 'address'}${blocked.locked ? ' (locked)' : ''}; refused without checking the password until the back-off ends`,
+            }
+          : {
+              hint: `another login of this ${by === 'user' ? 'user name' : 'address'} is being checked; one at a time`,
+            }),
       });
       done(new ConnackError(CONNACK.SERVER_UNAVAILABLE, 'login throttled'), null);
       return;
@@ -514,6 +525,7 @@ export class FacilityBroker {
     authenticate(this.#options.facility, this.#options.services, username, password, {
       clientId: client.id,
       ...(this.#secretCache ? { cache: this.#secretCache } : {}),
+      schedule: admission.schedule,
     }).then(
       (result) => {
         if (!result.ok) {

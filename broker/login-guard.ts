@@ -18,14 +18,21 @@
  * (only by its address's). Several devices behind one NAT address share that address's budget,
  * which is larger for that reason (`free.address`).
  *
- * **Bound.** At most `maxConcurrent` verifications run at once (default 2 of libuv's 4 threads);
- * up to `maxQueued` wait; beyond that a login is refused as busy (CONNACK 3) rather than queued
- * behind a flood.
+ * **Bound.** At most `maxConcurrent` verifications run at once (default: one core's worth, one
+ * on a 2-core machine, two from 3 cores: scrypt is CPU-bound and shares libuv's 4 threads); up to
+ * `maxQueued` wait; beyond that a login is refused as busy (CONNACK 3) rather than queued behind a
+ * flood. The queue has two priorities: a login whose user name and address have no failures, or
+ * that comes from an address the user logged in from before, goes ahead of the others, so a real
+ * device waits at most for the verifications already running. And a user name (from an address it
+ * is not known at) or an address has at most `maxInFlight` verifications waiting or running; a
+ * further attempt is refused at once like a throttled one — failures are counted only once scrypt
+ * answers, so without this a burst of guesses would all be verified before the first one counted.
  *
  * Times come from an injected clock; everything is counted in the broker's Prometheus registry.
  */
 import { isIPv6 } from 'node:net';
-import pLimit, { type LimitFunction } from 'p-limit';
+import { availableParallelism } from 'node:os';
+import PQueue from 'p-queue';
 
 /** Which throttle refused a login. */
 export type ThrottledBy = 'user' | 'address';
@@ -42,8 +49,10 @@ export interface LoginGuardOptions {
   readonly forgetMs?: number;
   /** Most keys remembered per throttle; the oldest go first. Default 100,000. */
   readonly maxKeys?: number;
-  /** Secret-hash verifications at once. Default 2. */
+  /** Secret-hash verifications at once. Default: available cores − 1, between 1 and 2. */
   readonly maxConcurrent?: number;
+  /** Verifications waiting or running per user name and per address. Default 1 and 4. */
+  readonly maxInFlight?: { readonly user?: number; readonly address?: number };
   /** Verifications waiting; more are refused as busy. Default 64. */
   readonly maxQueued?: number;
   /** Clock, epoch ms. Default `Date.now`. */
@@ -56,7 +65,8 @@ export const LOGIN_GUARD_DEFAULTS = {
   lockMs: 60_000,
   forgetMs: 15 * 60_000,
   maxKeys: 100_000,
-  maxConcurrent: 2,
+  maxConcurrent: Math.max(1, Math.min(2, availableParallelism() - 1)),
+  maxInFlight: { user: 1, address: 4 },
   maxQueued: 64,
 } as const;
 
@@ -127,6 +137,11 @@ export class LoginThrottle {
     return { blocked: { untilMs: state.blockedUntil, locked }, lockedNow: locked && !wasLocked };
   }
 
+  /** Whether `key` has failures remembered at `now` (blocked or not). */
+  has(key: string, now: number): boolean {
+    return this.#fresh(key, now) !== undefined;
+  }
+
   /** Forgets `key` (a successful login). */
   clear(key: string): void {
     this.#keys.delete(key);
@@ -180,8 +195,21 @@ export class VerificationBusyError extends Error {
 
 /** Outcome of {@link LoginGuard.admit}. */
 export type Admission =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly by: ThrottledBy; readonly key: string; readonly blocked: Blocked };
+  | {
+      readonly ok: true;
+      /**
+       * Runs this login's secret verification within the bound (see {@link LoginGuard.verify}),
+       * with this login's priority and in-flight slots; call it at most once.
+       */
+      readonly schedule: <T>(task: () => Promise<T>) => Promise<T>;
+    }
+  | {
+      readonly ok: false;
+      readonly by: ThrottledBy;
+      readonly key: string;
+      /** The back-off the key is in; absent when the key only has a verification in flight. */
+      readonly blocked: Blocked | undefined;
+    };
 
 /** Counters of a {@link LoginGuard}, for Prometheus. */
 export interface LoginGuardCounters {
@@ -203,8 +231,11 @@ export class LoginGuard {
   /** Addresses each user name logged in from, newest last; at most {@link KNOWN_PER_USER}. */
   readonly #known = new Map<string, string[]>();
   readonly #maxKeys: number;
-  readonly #limit: LimitFunction;
+  readonly #queue: PQueue;
   readonly #maxQueued: number;
+  readonly #maxInFlight: Record<ThrottledBy, number>;
+  /** Verifications waiting or running, per user name and per address. */
+  readonly #inFlight: Record<ThrottledBy, Map<string, number>> = { user: new Map(), address: new Map() };
   readonly #now: () => number;
   readonly #counters = {
     throttled: { user: 0, address: 0 },
@@ -225,8 +256,12 @@ export class LoginGuard {
     this.#users = new LoginThrottle({ ...common, free: options.free?.user ?? d.free.user });
     this.#addresses = new LoginThrottle({ ...common, free: options.free?.address ?? d.free.address });
     this.#maxKeys = common.maxKeys;
-    this.#limit = pLimit(options.maxConcurrent ?? d.maxConcurrent);
+    this.#queue = new PQueue({ concurrency: options.maxConcurrent ?? d.maxConcurrent });
     this.#maxQueued = options.maxQueued ?? d.maxQueued;
+    this.#maxInFlight = {
+      user: options.maxInFlight?.user ?? d.maxInFlight.user,
+      address: options.maxInFlight?.address ?? d.maxInFlight.address,
+    };
     this.#now = options.now ?? Date.now;
   }
 
@@ -238,11 +273,26 @@ export class LoginGuard {
     const now = this.#now();
     const byAddress = this.#addresses.blocked(address, now);
     if (byAddress) return this.#throttled('address', address, byAddress);
-    if (user !== undefined && user !== '' && !this.#known.get(user)?.includes(address)) {
-      const byUser = this.#users.blocked(user, now);
-      if (byUser) return this.#throttled('user', user, byUser);
+    if ((this.#inFlight.address.get(address) ?? 0) >= this.#maxInFlight.address) {
+      return this.#throttled('address', address, undefined);
     }
-    return { ok: true };
+    const known = user !== undefined && this.#known.get(user)?.includes(address) === true;
+    // A user name is held only from addresses it is not known at.
+    const heldUser = user !== undefined && user !== '' && !known ? user : undefined;
+    if (heldUser !== undefined) {
+      const byUser = this.#users.blocked(heldUser, now);
+      if (byUser) return this.#throttled('user', heldUser, byUser);
+      if ((this.#inFlight.user.get(heldUser) ?? 0) >= this.#maxInFlight.user) {
+        return this.#throttled('user', heldUser, undefined);
+      }
+    }
+    const clean =
+      known ||
+      (!this.#addresses.has(address, now) && (heldUser === undefined || !this.#users.has(heldUser, now)));
+    return {
+      ok: true,
+      schedule: (task) => this.#schedule(task, clean ? 1 : 0, heldUser, address),
+    };
   }
 
   /** A login of `user` from `address` failed: unknown user, wrong or missing password. */
@@ -268,21 +318,44 @@ export class LoginGuard {
   }
 
   /**
-   * Runs a secret verification within the bound: at most `maxConcurrent` at once, `maxQueued`
-   * waiting; rejects with {@link VerificationBusyError} when the queue is full.
+   * Runs a secret verification within the bound, at the lower priority and holding no in-flight
+   * slot: at most `maxConcurrent` at once, `maxQueued` waiting; rejects with
+   * {@link VerificationBusyError} when the queue is full. Logins go through
+   * {@link Admission}'s `schedule` instead.
    */
   verify<T>(task: () => Promise<T>): Promise<T> {
-    if (this.#limit.pendingCount >= this.#maxQueued) {
-      this.#counters.busy++;
-      return Promise.reject(new VerificationBusyError(this.#limit.pendingCount));
-    }
-    this.#counters.verifications++;
-    return this.#limit(task);
+    return this.#schedule(task, 0, undefined, undefined);
   }
 
   /** Verifications running now, and waiting. */
   get verifying(): { readonly active: number; readonly queued: number } {
-    return { active: this.#limit.activeCount, queued: this.#limit.pendingCount };
+    return { active: this.#queue.pending, queued: this.#queue.size };
+  }
+
+  async #schedule<T>(
+    task: () => Promise<T>,
+    priority: number,
+    user: string | undefined,
+    address: string | undefined,
+  ): Promise<T> {
+    if (this.#queue.size >= this.#maxQueued) {
+      this.#counters.busy++;
+      throw new VerificationBusyError(this.#queue.size);
+    }
+    this.#counters.verifications++;
+    const slots: Array<[Map<string, number>, string]> = [];
+    if (user !== undefined) slots.push([this.#inFlight.user, user]);
+    if (address !== undefined) slots.push([this.#inFlight.address, address]);
+    for (const [map, key] of slots) map.set(key, (map.get(key) ?? 0) + 1);
+    try {
+      return (await this.#queue.add(task, { priority })) as T;
+    } finally {
+      for (const [map, key] of slots) {
+        const left = (map.get(key) ?? 1) - 1;
+        if (left > 0) map.set(key, left);
+        else map.delete(key);
+      }
+    }
   }
 
   /** Keys held back now, per throttle. */
@@ -296,7 +369,7 @@ export class LoginGuard {
     return { ...c, throttled: { ...c.throttled }, locks: { ...c.locks } };
   }
 
-  #throttled(by: ThrottledBy, key: string, blocked: Blocked): Admission {
+  #throttled(by: ThrottledBy, key: string, blocked: Blocked | undefined): Admission {
     this.#counters.throttled[by]++;
     return { ok: false, by, key, blocked };
   }

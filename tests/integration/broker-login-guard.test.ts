@@ -93,10 +93,43 @@ describe('LoginGuard', () => {
     guard.failed('dev', '10.0.0.66');
     guard.failed('dev', '10.0.0.67'); // 2nd failure of "dev": 1 s back-off
     expect(guard.admit('dev', '10.0.0.68')).toMatchObject({ ok: false, by: 'user', key: 'dev' });
-    expect(guard.admit('dev', '10.0.0.1')).toEqual({ ok: true });
+    expect(guard.admit('dev', '10.0.0.1')).toMatchObject({ ok: true });
     now = 1000;
-    expect(guard.admit('dev', '10.0.0.68')).toEqual({ ok: true });
+    expect(guard.admit('dev', '10.0.0.68')).toMatchObject({ ok: true });
     expect(guard.counters.throttled).toEqual({ user: 1, address: 0 });
+  });
+
+  it('verifies a clean login before the suspicious ones waiting, and one at a time per guessed user name', async () => {
+    const guard = new LoginGuard({
+      free: { user: 100, address: 100 },
+      maxConcurrent: 1,
+      maxInFlight: { user: 1, address: 2 },
+    });
+    guard.failed('target', '10.0.0.66');
+    const order: string[] = [];
+    const task = (name: string) => async () => {
+      order.push(name);
+      await sleep(10);
+      return name;
+    };
+    const admitted = (user: string, address: string) => {
+      const admission = guard.admit(user, address);
+      if (!admission.ok) throw new Error(`${user}@${address} refused by ${admission.by}`);
+      return admission;
+    };
+    // Guesses at "target" (it has a failure): the first runs, the second waits…
+    const first = admitted('target', '10.0.0.66').schedule(task('guess 1'));
+    const second = admitted('other', '10.0.0.66').schedule(task('guess 2'));
+    // …a third guess at "target" while one is in flight is refused at once, as throttled…
+    expect(guard.admit('target', '10.0.0.67')).toMatchObject({ ok: false, by: 'user', blocked: undefined });
+    // …and so is a third from 10.0.0.66 (2 in flight there).
+    expect(guard.admit('someone', '10.0.0.66')).toMatchObject({ ok: false, by: 'address' });
+    // A device with no failures, from a clean address, goes ahead of guess 2.
+    const device = admitted('device', '10.0.0.1').schedule(task('device'));
+    await Promise.all([first, second, device]);
+    expect(order).toEqual(['guess 1', 'device', 'guess 2']);
+    // Slots are given back.
+    expect(guard.admit('target', '10.0.0.67')).toMatchObject({ ok: true });
   });
 
   it('runs at most maxConcurrent verifications and refuses past maxQueued', async () => {
