@@ -13,10 +13,12 @@
  * without looking at the password, and those refusals do not extend the block. A key is forgotten
  * `forgetMs` after its last failure; a successful login clears its user name.
  *
- * A guesser spread over many addresses would lock a device out through its user name; so a device
- * logging in from an address it logged in from before is not held by its user name's throttle
- * (only by its address's). Several devices behind one NAT address share that address's budget,
- * which is larger for that reason (`free.address`).
+ * A guesser spread over many addresses would lock a device out through its user name, and one
+ * misconfigured device would lock out every device behind its NAT address through the address;
+ * so a login of a user name from an address it logged in from before (a known pair) is held by
+ * neither, only by a throttle of that pair (the `user` budget) — a guesser at the device's own
+ * address cannot be told from the device. Addresses get a larger budget (`free.address`), since
+ * several devices may share one.
  *
  * **Bound.** At most `maxConcurrent` verifications run at once (default: one core's worth, one
  * on a 2-core machine, two from 3 cores: scrypt is CPU-bound and shares libuv's 4 threads); up to
@@ -228,6 +230,8 @@ export interface LoginGuardCounters {
 export class LoginGuard {
   readonly #users: LoginThrottle;
   readonly #addresses: LoginThrottle;
+  /** Failures per known (user name, address) pair, keyed `user\0address`. */
+  readonly #pairs: LoginThrottle;
   /** Addresses each user name logged in from, newest last; at most {@link KNOWN_PER_USER}. */
   readonly #known = new Map<string, string[]>();
   readonly #maxKeys: number;
@@ -255,6 +259,7 @@ export class LoginGuard {
     };
     this.#users = new LoginThrottle({ ...common, free: options.free?.user ?? d.free.user });
     this.#addresses = new LoginThrottle({ ...common, free: options.free?.address ?? d.free.address });
+    this.#pairs = new LoginThrottle({ ...common, free: options.free?.user ?? d.free.user });
     this.#maxKeys = common.maxKeys;
     this.#queue = new PQueue({ concurrency: options.maxConcurrent ?? d.maxConcurrent });
     this.#maxQueued = options.maxQueued ?? d.maxQueued;
@@ -271,14 +276,17 @@ export class LoginGuard {
    */
   admit(user: string | undefined, address: string): Admission {
     const now = this.#now();
+    if (user !== undefined && this.#isKnown(user, address)) {
+      const byPair = this.#pairs.blocked(pairKey(user, address), now);
+      if (byPair) return this.#throttled('user', user, byPair);
+      return { ok: true, schedule: (task) => this.#schedule(task, 1, undefined, undefined) };
+    }
     const byAddress = this.#addresses.blocked(address, now);
     if (byAddress) return this.#throttled('address', address, byAddress);
     if ((this.#inFlight.address.get(address) ?? 0) >= this.#maxInFlight.address) {
       return this.#throttled('address', address, undefined);
     }
-    const known = user !== undefined && this.#known.get(user)?.includes(address) === true;
-    // A user name is held only from addresses it is not known at.
-    const heldUser = user !== undefined && user !== '' && !known ? user : undefined;
+    const heldUser = user !== undefined && user !== '' ? user : undefined;
     if (heldUser !== undefined) {
       const byUser = this.#users.blocked(heldUser, now);
       if (byUser) return this.#throttled('user', heldUser, byUser);
@@ -287,8 +295,7 @@ export class LoginGuard {
       }
     }
     const clean =
-      known ||
-      (!this.#addresses.has(address, now) && (heldUser === undefined || !this.#users.has(heldUser, now)));
+      !this.#addresses.has(address, now) && (heldUser === undefined || !this.#users.has(heldUser, now));
     return {
       ok: true,
       schedule: (task) => this.#schedule(task, clean ? 1 : 0, heldUser, address),
@@ -300,13 +307,18 @@ export class LoginGuard {
     const now = this.#now();
     this.#counters.failures++;
     if (this.#addresses.fail(address, now).lockedNow) this.#counters.locks.address++;
-    if (user !== undefined && user !== '' && this.#users.fail(user, now).lockedNow)
-      this.#counters.locks.user++;
+    if (user === undefined || user === '') return;
+    // A known pair counts against itself; any other login against the user name.
+    const counted = this.#isKnown(user, address)
+      ? this.#pairs.fail(pairKey(user, address), now)
+      : this.#users.fail(user, now);
+    if (counted.lockedNow) this.#counters.locks.user++;
   }
 
   /** `user` logged in from `address`: its failures are forgotten and the address is known. */
   succeeded(user: string, address: string): void {
     this.#users.clear(user);
+    this.#pairs.clear(pairKey(user, address));
     const addresses = this.#known.get(user) ?? [];
     this.#known.delete(user);
     this.#known.set(user, [...addresses.filter((a) => a !== address), address].slice(-KNOWN_PER_USER));
@@ -369,10 +381,18 @@ export class LoginGuard {
     return { ...c, throttled: { ...c.throttled }, locks: { ...c.locks } };
   }
 
+  #isKnown(user: string, address: string): boolean {
+    return this.#known.get(user)?.includes(address) === true;
+  }
+
   #throttled(by: ThrottledBy, key: string, blocked: Blocked | undefined): Admission {
     this.#counters.throttled[by]++;
     return { ok: false, by, key, blocked };
   }
+}
+
+function pairKey(user: string, address: string): string {
+  return `${user}\0${address}`;
 }
 
 /** Addresses remembered per user name (a device moving between a few networks). */

@@ -99,6 +99,31 @@ describe('LoginGuard', () => {
     expect(guard.counters.throttled).toEqual({ user: 1, address: 0 });
   });
 
+  it('keeps known devices behind a NAT address in when a neighbour keeps failing, and throttles a known pair by itself', () => {
+    let now = 0;
+    const guard = new LoginGuard({
+      free: { user: 2, address: 3 },
+      baseDelayMs: 1000,
+      lockMs: 4000,
+      now: () => now,
+    });
+    guard.succeeded('a', 'nat');
+    guard.succeeded('b', 'nat');
+    // A misconfigured neighbour: 4 failures put the address in a 1 s back-off…
+    for (let i = 0; i < 4; i++) guard.failed('broken', 'nat');
+    expect(guard.admit('new', 'nat')).toMatchObject({ ok: false, by: 'address', key: 'nat' });
+    // …which holds logins unknown there, not the devices that logged in from it before.
+    expect(guard.admit('a', 'nat')).toMatchObject({ ok: true });
+    // Wrong secrets as "a" from its own address count against that pair: 2 free, then 1 s.
+    for (let i = 0; i < 3; i++) guard.failed('a', 'nat');
+    expect(guard.admit('a', 'nat')).toMatchObject({ ok: false, by: 'user', key: 'a' });
+    expect(guard.admit('b', 'nat')).toMatchObject({ ok: true });
+    // The pair's failures are not the user name's: "a" from elsewhere is not held.
+    expect(guard.admit('a', '10.9.9.9')).toMatchObject({ ok: true });
+    now = 1000;
+    expect(guard.admit('a', 'nat')).toMatchObject({ ok: true });
+  });
+
   it('verifies a clean login before the suspicious ones waiting, and one at a time per guessed user name', async () => {
     const guard = new LoginGuard({
       free: { user: 100, address: 100 },
