@@ -75,14 +75,32 @@ export const ENERGY_SCOPES = ['site', 'building', 'department', 'meter'] as cons
 export const ENERGY_KINDS = ['electricity', 'water', 'gas'] as const;
 export const SERIES_EVERY = ['15m', '1h', '1d'] as const;
 
+/**
+ * Defaults of the optional query parameters. Ajv writes them into the query (`useDefaults`); the
+ * routes read them from here too, since the query's type calls them optional.
+ */
+export const QUERY_DEFAULTS = {
+  groupBy: 'site',
+  kind: 'electricity',
+  every: '1h',
+  limit: 100,
+} as const satisfies {
+  groupBy: (typeof ENERGY_GROUP_BY)[number];
+  kind: (typeof ENERGY_KINDS)[number];
+  every: (typeof SERIES_EVERY)[number];
+  limit: number;
+};
+
 export const EnergySummaryQuery = Type.Object({
   ...PeriodQuery,
-  groupBy: StringEnum(ENERGY_GROUP_BY, {
-    description:
-      'Rows per site, building, department, meter or sub-system (分项). Default site. ' +
-      'A department token may ask only department (its own row) or meter (its own meters).',
-    default: 'site',
-  }),
+  groupBy: Type.Optional(
+    StringEnum(ENERGY_GROUP_BY, {
+      description:
+        'Rows per site, building, department, meter or sub-system (分项). Default site. ' +
+        'A department token may ask only department (its own row) or meter (its own meters).',
+      default: QUERY_DEFAULTS.groupBy,
+    }),
+  ),
 });
 
 /** A `nulls` map: for each field of the object that is null, why (the reasons are listed). */
@@ -263,14 +281,18 @@ export const EnergySeriesQuery = Type.Object({
       description: 'Id of the scope; for scope=site, default the site.',
     }),
   ),
-  kind: StringEnum(ENERGY_KINDS, {
-    description: 'Energy kind; default electricity.',
-    default: 'electricity',
-  }),
-  every: StringEnum(SERIES_EVERY, {
-    description: 'Window, aligned to local midnight. Default 1h. At most 20,000 windows per answer.',
-    default: '1h',
-  }),
+  kind: Type.Optional(
+    StringEnum(ENERGY_KINDS, {
+      description: 'Energy kind; default electricity.',
+      default: QUERY_DEFAULTS.kind,
+    }),
+  ),
+  every: Type.Optional(
+    StringEnum(SERIES_EVERY, {
+      description: 'Window, aligned to local midnight. Default 1h. At most 20,000 windows per answer.',
+      default: QUERY_DEFAULTS.every,
+    }),
+  ),
 });
 
 export const EnergySeriesSchema = Type.Object({
@@ -414,14 +436,20 @@ export const IngestStatsSchema = Type.Object(
 export const MAX_REJECTIONS = 1000;
 
 export const RejectionsQuery = Type.Object({
-  limit: Type.Integer({
-    minimum: 1,
-    maximum: MAX_REJECTIONS,
-    default: 100,
-    description: 'Most entries, newest first.',
-  }),
+  limit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: MAX_REJECTIONS,
+      default: QUERY_DEFAULTS.limit,
+      description: 'Most entries, newest first. Default 100.',
+    }),
+  ),
   before: Type.Optional(
-    Type.Integer({ minimum: 1, description: 'Only entries with a smaller id (paging back).' }),
+    Type.Integer({
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'Only entries with a smaller id (paging back).',
+    }),
   ),
   device: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only this device id.' })),
 });

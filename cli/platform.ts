@@ -4,7 +4,7 @@
  * secrets, and starts and stops components in order.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { PinoPretty } from 'pino-pretty';
@@ -115,6 +115,8 @@ export async function loadSecrets(config: RuntimeConfig): Promise<Secrets> {
   if (saved.serviceSecret !== serviceSecret || saved.adminToken !== adminToken) {
     await mkdir(dir, { recursive: true });
     await writeFile(file, `${JSON.stringify({ serviceSecret, adminToken }, null, 2)}\n`, { mode: 0o600 });
+    // `mode` applies only when the file is created; a file that was there keeps its bits otherwise.
+    await chmod(file, 0o600);
   }
   return { serviceSecret, adminToken, adminTokenGenerated: config.adminToken === undefined };
 }
@@ -129,6 +131,7 @@ export function createStorage(
   config: RuntimeConfig,
   facility: Facility,
   logger?: Logger,
+  options: { readonly catchUp?: boolean } = {},
 ): {
   store: RollingStore;
   deadLetters: DeadLetterSink & Component;
@@ -147,7 +150,7 @@ export function createStorage(
     const inner = new DuckDbStore({ path: join(data, 'facility.duckdb') });
     // The dead-letter table lives in the store's own file: one process, one handle.
     sink = new DuckDbDeadLetterSink({ database: inner });
-    return { store: new RollingStore({ store: inner, facility, onOutliers }), deadLetters: sink };
+    return { store: new RollingStore({ store: inner, facility, onOutliers, ...options }), deadLetters: sink };
   }
   const inner = new InfluxStore({
     url: config.influxUrl,
@@ -159,7 +162,7 @@ export function createStorage(
   });
   // App state stays local even when the telemetry goes to InfluxDB.
   sink = new DuckDbDeadLetterSink({ path: join(data, 'state.duckdb') });
-  return { store: new RollingStore({ store: inner, facility, onOutliers }), deadLetters: sink };
+  return { store: new RollingStore({ store: inner, facility, onOutliers, ...options }), deadLetters: sink };
 }
 
 /** Resolve on SIGINT or SIGTERM (once). */

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { brokerCommand } from './commands/broker.ts';
 import { checkCommand } from './commands/check.ts';
 import { ingestCommand } from './commands/ingest.ts';
+import { rollupsCommand } from './commands/rollups.ts';
 import { simulateCommand } from './commands/simulate.ts';
 import { startCommand } from './commands/start.ts';
 
@@ -35,8 +36,11 @@ export function buildProgram(): Command {
     brokerCommand(),
     ingestCommand(),
     simulateCommand(),
+    rollupsCommand(),
   ]) {
     program.addCommand(command.copyInheritedSettings(program));
+    // Sub-commands of a sub-command (`rollups rebuild`) take the same settings: exit codes, help.
+    for (const sub of command.commands) sub.copyInheritedSettings(command);
   }
   return program;
 }

@@ -4,7 +4,7 @@
  * message naming the flag and the variable. Domain data (buildings, meters…) is the facility
  * file's business, not this module's.
  */
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 
 const Port = (description: string, defaultPort: number) =>
@@ -77,10 +77,19 @@ export const RuntimeConfigSchema = Type.Object({
 
 export type RuntimeConfig = Static<typeof RuntimeConfigSchema>;
 
-/** How a setting is named on the command line and in the environment, for messages and help. */
+/** Settings that are on by default: their flag turns them off (`--no-simulators`). */
+export const NEGATED_FLAGS: ReadonlySet<keyof RuntimeConfig> = new Set(['simulators']);
+
+/**
+ * How a setting is named on the command line and in the environment, for messages and help: the
+ * flag that exists, `--no-simulators` for a setting that is on by default.
+ */
 export function settingNames(key: keyof RuntimeConfig): { flag: string; env: string } {
   const kebab = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-  return { flag: `--${kebab}`, env: `FACILITY_${kebab.replace(/-/g, '_').toUpperCase()}` };
+  return {
+    flag: NEGATED_FLAGS.has(key) ? `--no-${kebab}` : `--${kebab}`,
+    env: `FACILITY_${kebab.replace(/-/g, '_').toUpperCase()}`,
+  };
 }
 
 export class ConfigError extends Error {
@@ -112,8 +121,16 @@ export function parseConfig(
   const problems = [...Value.Errors(RuntimeConfigSchema, value)].map((error) => {
     const key = error.path.replace(/^\//, '') as keyof RuntimeConfig;
     const { flag, env: variable } = settingNames(key);
-    return `${flag} / ${variable}: ${error.message}, got ${JSON.stringify(raw[key] ?? null)}`;
+    return `${flag} / ${variable}: ${expected(error.schema, error.message)}, got ${JSON.stringify(raw[key] ?? null)}`;
   });
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return value as RuntimeConfig;
+}
+
+/** What a setting takes, for a person: the choices of an enumeration, the words of a boolean. */
+function expected(schema: TSchema, fallback: string): string {
+  const choices = (schema.anyOf as TSchema[] | undefined)?.map((option) => option.const);
+  if (choices?.every((choice) => typeof choice === 'string')) return `must be one of ${choices.join(', ')}`;
+  if (schema.type === 'boolean') return 'must be true or false (or 1 or 0)';
+  return fallback;
 }

@@ -1,6 +1,6 @@
 /**
  * The dead-letter port: where the ingest puts every MQTT message it could not store, with the
- * reason a person can read (ARCHITECTURE.md, "Reliability rules": bad input is never silently
+ * reason a person can read (docs/architecture.md, "Reliability rules": bad input is never silently
  * dropped). `storage/duckdb/dead-letter.ts` implements it on DuckDB; `ingest/dead-letter.ts`
  * holds an in-memory ring for tests and throw-away runs. Pure: no I/O here.
  */

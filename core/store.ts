@@ -11,7 +11,7 @@
 
 import type { RollupStore } from './rollup/schema.ts';
 
-/** The three measurements of the store model (ARCHITECTURE.md, "Store model"). */
+/** The three measurements of the store model (docs/architecture.md, "Store model"). */
 export type Measurement = 'meter' | 'vehicle' | 'sensor';
 
 /** Storage type of a field. Aggregates other than first/last/count need `float`. */

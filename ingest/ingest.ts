@@ -1,7 +1,7 @@
 /**
  * The ingest: an MQTT client that decodes every telemetry message, writes readings to the store
  * in batches, puts refused messages in the dead-letter, and acknowledges each QoS 1 message to
- * the broker only once what it carried is committed (ARCHITECTURE.md, "Reliability rules").
+ * the broker only once what it carried is committed (docs/architecture.md, "Reliability rules").
  *
  * How acknowledgements are withheld. mqtt.js handles incoming packets strictly one at a time:
  * the next packet is read only after the PUBACK of a QoS 1 PUBLISH went out, whether the ack is
@@ -11,7 +11,8 @@
  * with an error, on which mqtt.js moves on to the next packet *without* sending the PUBACK
  * (`handlers/publish.js`, QoS 1 branch); the PUBACK is sent later, by packet id, through the
  * client's `_sendPacket`, once the store (or the dead-letter) committed. `_sendPacket` is not
- * public API: `start()` checks it is there, and the integration test shows the whole behaviour
+ * public API: `start()` probes both behaviours (mqtt-probe.ts) and fails naming the mqtt.js version
+ * when either is gone, package.json pins the version they were verified with, and the integration test shows the whole behaviour
  * (withheld acknowledgements, redelivery after reconnecting) against the mqtt.js in use.
  *
  * An acknowledgement belongs to the connection its message came on: after a reconnection the
@@ -46,6 +47,7 @@ import { BATCHER_DEFAULTS, Batcher, type RetryPolicy } from './batcher.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { DeadLetterQueue } from './dead-letter.ts';
 import { IngestMetrics, type IngestStats } from './metrics.ts';
+import { checkMqttAcknowledgements } from './mqtt-probe.ts';
 
 /** How the ingest reaches the broker. */
 export interface IngestMqttOptions {
@@ -284,6 +286,8 @@ export class Ingest {
     const maxPoints = options.batch?.maxPoints ?? DEFAULT_BATCH_POINTS;
     const maxPendingPoints = options.batch?.maxPendingPoints ?? 4 * maxPoints;
     const v5 = mqttOptions.protocolVersion === 5;
+    // Delayed acknowledgements rest on mqtt.js behaviour that is not public API: probe it first.
+    await checkMqttAcknowledgements();
     const client = mqtt.connect(mqttOptions.url, {
       ...mqttOptions.extra,
       manualConnect: true,
@@ -311,10 +315,7 @@ export class Ingest {
           }
         : {}),
     });
-    if (typeof (client as unknown as Partial<PacketSender>)._sendPacket !== 'function') {
-      client.end(true);
-      throw new Error('ingest: this mqtt.js has no MqttClient._sendPacket; delayed acknowledgements need it');
-    }
+
     const session: Session = {
       client,
       decoder,

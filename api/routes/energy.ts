@@ -12,6 +12,7 @@ import {
   EnergySummaryQuery,
   EnergySummarySchema,
   errorResponses,
+  QUERY_DEFAULTS,
 } from '../schemas.ts';
 
 /** Most windows one series answer holds. */
@@ -45,7 +46,7 @@ export const energyRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const { groupBy } = request.query;
+      const { groupBy = QUERY_DEFAULTS.groupBy } = request.query;
       const period = parsePeriod(request.query, timezone);
       checkGroupBy(principal, groupBy);
       const department = principal.department;
@@ -79,7 +80,7 @@ export const energyRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const { scope, kind, every } = request.query;
+      const { scope, kind = QUERY_DEFAULTS.kind, every = QUERY_DEFAULTS.every } = request.query;
       const id = request.query.id ?? (scope === 'site' ? facility.site.id : undefined);
       if (id === undefined) throw badParameter('id', `is required for scope=${scope}`);
       const period = parsePeriod(request.query, timezone);

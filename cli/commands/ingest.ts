@@ -1,5 +1,8 @@
 /** `facility ingest`: one ingest worker alone, against any MQTT broker. */
 import { Command } from 'commander';
+import type { Logger } from 'pino';
+import type { RuntimeConfig } from '../../core/config.ts';
+import type { Facility } from '../../core/facility/schema.ts';
 import type { IngestStats } from '../../ingest/metrics.ts';
 import { createIngest } from '../parts.ts';
 import {
@@ -10,7 +13,7 @@ import {
   loadSecrets,
   untilSignal,
 } from '../platform.ts';
-import { addSettings, readSettings } from '../settings.ts';
+import { addSettings, readSettings, withSettings } from '../settings.ts';
 
 export function ingestCommand(): Command {
   const command = new Command('ingest')
@@ -40,29 +43,33 @@ export function ingestCommand(): Command {
     const config = readSettings(command);
     const logger = createLogger(config);
     const facility = await loadFacilityOrExit(config.facility, 'ingest');
-    const { serviceSecret } = await loadSecrets(config);
-    const life = new Lifecycle(logger);
-    const { store, deadLetters } = createStorage(config, facility, logger);
-    try {
-      await life.start('store', store);
-      await life.start('dead-letter', deadLetters);
-      const ingest = createIngest(config, facility, {
-        store,
-        deadLetters,
-        serviceSecret,
-        brokerUrl: config.brokerUrl,
-        logger,
-      });
-      await life.start('ingest', ingest);
-      process.stdout.write(`ingest ${config.ingestId}: ${config.brokerUrl} → ${store.name}\n`);
-      await untilSignal();
-      // Stopped first, so that the line also counts what the ingest committed while stopping.
-      await life.stop();
-      process.stdout.write(`${ingestSummary(config.ingestId, ingest.stats())}\n`);
-    } finally {
-      await life.stop();
-    }
+    await withSettings(command, () => runIngest(config, facility, logger));
   });
+}
+
+async function runIngest(config: RuntimeConfig, facility: Facility, logger: Logger): Promise<void> {
+  const { serviceSecret } = await loadSecrets(config);
+  const life = new Lifecycle(logger);
+  const { store, deadLetters } = createStorage(config, facility, logger);
+  try {
+    await life.start('store', store);
+    await life.start('dead-letter', deadLetters);
+    const ingest = createIngest(config, facility, {
+      store,
+      deadLetters,
+      serviceSecret,
+      brokerUrl: config.brokerUrl,
+      logger,
+    });
+    await life.start('ingest', ingest);
+    process.stdout.write(`ingest ${config.ingestId}: ${config.brokerUrl} → ${store.name}\n`);
+    await untilSignal();
+    // Stopped first, so that the line also counts what the ingest committed while stopping.
+    await life.stop();
+    process.stdout.write(`${ingestSummary(config.ingestId, ingest.stats())}\n`);
+  } finally {
+    await life.stop();
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
 import { buildApp } from '../../api/app.ts';
 import type { RuntimeConfig } from '../../core/config.ts';
 import type { Facility } from '../../core/facility/schema.ts';
@@ -112,7 +113,8 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
       data: resolve(config.data),
       adminToken: secrets.adminToken,
       ingestStats: () => ingest.stats(),
-      metrics: () => ingest.metrics.prometheus(),
+      // One exposition for the process: the ingest's counters and the broker's (logins, refusals).
+      metrics: () => Registry.merge([ingest.metrics.registry, broker.registry]).metrics(),
       logger: logger.child({ module: 'api' }),
     });
     await life.start('api', {
@@ -132,6 +134,12 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
     }
 
     const http = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${httpPort}`;
+    const token = adminTokenLines({
+      generated: secrets.adminTokenGenerated,
+      token: secrets.adminToken,
+      file: resolve(config.data, 'secrets.json'),
+      terminal: process.stdout.isTTY === true,
+    });
     process.stdout.write(
       [
         '',
@@ -139,9 +147,9 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
         `  store 存储          ${store.name} (${config.store === 'duckdb' ? resolve(config.data, 'facility.duckdb') : config.influxUrl})`,
         `  MQTT               ${brokerUrls(config.host, broker.ports)}`,
         `  API                ${http}/api/v1   (docs 文档 ${http}/docs/, OpenAPI ${http}/api/v1/openapi.json)`,
-        `  try 试试            curl -H "Authorization: Bearer ${secrets.adminTokenGenerated ? secrets.adminToken : '$FACILITY_ADMIN_TOKEN'}" "${http}/api/v1/energy/summary?from=${today(facility, -7)}&to=${today(facility, 0)}&groupBy=building"`,
+        `  try 试试            curl -H "Authorization: Bearer ${token.inCommand}" "${http}/api/v1/energy/summary?from=${today(facility, -7)}&to=${today(facility, 0)}&groupBy=building"`,
         `  simulators 模拟器   ${config.simulators ? `${simulated} devices 台, speed ×${config.speed}, seed ${config.seed}` : 'off 关闭'}`,
-        `  admin token 管理令牌 ${secrets.adminTokenGenerated ? `${secrets.adminToken}   (saved in ${resolve(config.data, 'secrets.json')})` : '(from FACILITY_ADMIN_TOKEN)'}`,
+        `  admin token 管理令牌 ${token.line}`,
         '  Ctrl-C to stop 按 Ctrl-C 停止',
         '',
       ].join('\n'),
@@ -151,6 +159,27 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
   } finally {
     await life.stop();
   }
+}
+
+/**
+ * How the start-up lines show the admin token. A generated token is printed only to a terminal,
+ * where the person who started the platform reads it; when the output goes to a file, a pipe or a
+ * log collector (systemd, docker, CI), where others may read it, the lines name the file that
+ * holds it (mode 600) and the example request reads it from there.
+ */
+export function adminTokenLines(options: {
+  readonly generated: boolean;
+  readonly token: string;
+  readonly file: string;
+  readonly terminal: boolean;
+}): { line: string; inCommand: string } {
+  if (!options.generated) return { line: '(from FACILITY_ADMIN_TOKEN)', inCommand: '$FACILITY_ADMIN_TOKEN' };
+  if (options.terminal)
+    return { line: `${options.token}   (saved in ${options.file})`, inCommand: options.token };
+  return {
+    line: `in ${options.file} (mode 600, "adminToken"); not printed, the output is not a terminal 输出非终端，未打印`,
+    inCommand: `$(node -p "require('${options.file}').adminToken")`,
+  };
 }
 
 /** The site's local date `days` from today, `YYYY-MM-DD`, for the example request. */

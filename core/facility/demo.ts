@@ -5,5 +5,5 @@
  */
 import { fileURLToPath } from 'node:url';
 
-/** Absolute path of `demo-facility.yaml`, a copy of `reference/facility.yaml` (format version 1). */
+/** Absolute path of `demo-facility.yaml`, the reference facility (format version 1). */
 export const DEMO_FACILITY_PATH: string = fileURLToPath(new URL('./demo-facility.yaml', import.meta.url));

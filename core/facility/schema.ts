@@ -188,7 +188,7 @@ export type VehicleEnergy = (typeof VEHICLE_ENERGIES)[number];
 export const ROOM_TYPES = ['meeting', 'office', 'canteen', 'other'] as const;
 export type RoomType = (typeof ROOM_TYPES)[number];
 
-/** What a room sensor can report (ARCHITECTURE.md, telemetry contract). */
+/** What a room sensor can report (docs/architecture.md, telemetry contract). */
 export const SENSOR_MEASURES = ['occupancy', 'temperature', 'humidity', 'co2', 'hvac', 'lights'] as const;
 export type SensorMeasure = (typeof SENSOR_MEASURES)[number];
 
@@ -556,13 +556,13 @@ export interface Factors {
   standardCoal: Record<FactorEnergy, number>;
   /** kg CO2 per kWh, m³, L, L. */
   co2: Record<FactorEnergy, number>;
-  /** Where each figure comes from, for display next to it (standards.md asks for this). */
+  /** Where each figure comes from, for display next to it (docs/standards.md asks for this). */
   sources: { standardCoal: Record<FactorEnergy, string>; co2: Record<FactorEnergy, string> };
 }
 
 /**
  * Default factors, used for every one the facility file omits. Each source is the one given in
- * `reference/standards.md`, with its confidence there.
+ * `docs/standards.md`, with its confidence there.
  */
 export const DEFAULT_FACTORS: Factors = {
   standardCoal: {

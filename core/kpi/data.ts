@@ -89,21 +89,43 @@ async function readRoom(
   from: number,
   to: number,
 ): Promise<RoomColumns> {
+  return (await readRooms(store, facility, [room], rules, from, to)).get(room.id) ?? mergeSensors([], []);
+}
+
+/** Rooms' samples in [from, to), in one read: per room with samples, its sensors merged. */
+async function readRooms(
+  store: TimeSeriesStore,
+  facility: Facility,
+  rooms: readonly RoomSpec[],
+  rules: RoomRules,
+  from: number,
+  to: number,
+): Promise<Map<string, RoomColumns>> {
+  const out = new Map<string, RoomColumns>();
+  if (rooms.length === 0) return out;
   const series = await queryColumns(store, {
     measurement: 'sensor',
     fields: ['occupancy', 'temperature', 'co2', 'hvac', 'lights'],
-    where: { site: facility.site.id, room: room.id },
-    groupBy: ['sensor'],
+    where: { site: facility.site.id, room: rooms.map((r) => r.id) },
+    groupBy: ['room', 'sensor'],
     from,
     to,
   });
-  return mergeSensors(
-    series,
-    series.map(
-      (s) =>
-        rules.holdIntervals * (room.sensors.get(s.tags.sensor ?? '') ?? UNKNOWN_SENSOR_INTERVAL_S) * 1000,
-    ),
-  );
+  for (const room of rooms) {
+    const own = series.filter((s) => s.tags.room === room.id);
+    if (own.length === 0) continue;
+    out.set(
+      room.id,
+      mergeSensors(
+        own,
+        own.map(
+          (s) =>
+            rules.holdIntervals * (room.sensors.get(s.tags.sensor ?? '') ?? UNKNOWN_SENSOR_INTERVAL_S) * 1000,
+        ),
+      ),
+    );
+  }
+  return out;
 }
 
 /** The longest hold of a room's samples, a sensor no longer listed included. */
@@ -111,32 +133,46 @@ function holdOf(room: RoomSpec, rules: RoomRules): number {
   return rules.holdIntervals * Math.max(UNKNOWN_SENSOR_INTERVAL_S, ...room.sensors.values()) * 1000;
 }
 
-/** A car's fixes in [from, to), with the fix before `from` and the last fuel reading before it. */
+/**
+ * Cars' fixes in [from, to), in three reads whatever the number of cars: per car with fixes there,
+ * with the counter's last fuel value before them as a fix of its own when none read carries it.
+ */
 async function readFixes(
   store: TimeSeriesStore,
   facility: Facility,
-  vehicle: string,
+  vehicles: readonly string[],
   from: number,
   to: number,
-) {
-  const site = facility.site.id;
-  const where = { site, vehicle };
-  const [before] = await store.latest({ measurement: 'vehicle', fields: ['speed'], where, before: from });
-  const start = before?.time ?? from;
-  const fixes = fixColumns(
-    await queryColumns(store, {
-      measurement: 'vehicle',
-      fields: ['lat', 'lon', 'speed', 'ignition', 'odometer', 'fuel'],
-      where,
-      from: start,
-      to,
+): Promise<Map<string, VehicleFixColumns>> {
+  const out = new Map<string, VehicleFixColumns>();
+  if (vehicles.length === 0) return out;
+  const where = { site: facility.site.id, vehicle: [...vehicles] };
+  const series = await queryColumns(store, {
+    measurement: 'vehicle',
+    fields: ['lat', 'lon', 'speed', 'ignition', 'odometer', 'fuel'],
+    where,
+    groupBy: ['vehicle'],
+    from,
+    to,
+  });
+  const fuelBefore = new Map(
+    (await store.latest({ measurement: 'vehicle', fields: ['fuel'], where, before: from })).flatMap((p) => {
+      const fuel = p.values.fuel;
+      return typeof fuel === 'number' ? [[p.tags.vehicle ?? '', { time: p.time, fuel }] as const] : [];
     }),
   );
-  if (fixes.time.length > 0 && !Number.isNaN(fixes.fuel[0] as number)) return fixes;
-  // The fuel counter's last value before, as a fix of its own: the counter loses nothing in a gap.
-  const [fuel] = await store.latest({ measurement: 'vehicle', fields: ['fuel'], where, before: start });
-  const value = fuel?.values.fuel;
-  return fuel === undefined || typeof value !== 'number' ? fixes : prependFuel(fixes, fuel.time, value);
+  for (const vehicle of vehicles) {
+    const fixes = fixColumns(series.filter((s) => s.tags.vehicle === vehicle));
+    if (fixes.time.length === 0) continue;
+    const before = fuelBefore.get(vehicle);
+    // The counter loses nothing in a gap: its last value before counts the first increment.
+    const needsFuel = Number.isNaN(fixes.fuel[0] as number);
+    out.set(
+      vehicle,
+      needsFuel && before !== undefined ? prependFuel(fixes, before.time, before.fuel) : fixes,
+    );
+  }
+  return out;
 }
 
 function prependFuel(fixes: VehicleFixColumns, time: number, fuel: number): VehicleFixColumns {
@@ -186,13 +222,13 @@ export function rollupData(ctx: KpiContext, rules: DataRules = {}): KpiData {
         specs,
         edges,
         roomRules,
-        (room, from, to) => readRoom(store, facility, room, roomRules, from, to),
+        (specs, from, to) => readRooms(store, facility, specs, roomRules, from, to),
         (room) => holdOf(room, roomRules),
       );
     },
     vehicleIntervals: (vehicles, edges) =>
-      vehicleIntervals(store, site, vehicles, edges, vehicleRules, (vehicle, from, to) =>
-        readFixes(store, facility, vehicle, from, to),
+      vehicleIntervals(store, site, vehicles, edges, vehicleRules, (ids, from, to) =>
+        readFixes(store, facility, ids, from, to),
       ),
     trips: (vehicles, from, to) => tripsFrom(store, site, vehicles, from, to),
   };

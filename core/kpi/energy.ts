@@ -1,5 +1,5 @@
 /**
- * Energy figures (ARCHITECTURE.md "KPI definitions"; issues "Efficiency engine" and 9, "Figures")
+ * Energy figures (docs/architecture.md "KPI definitions"; issues "Efficiency engine" and 9, "Figures")
  * as pure functions of per-interval consumption: what core/kpi/data.ts answers
  * for the edges of an {@link EnergyTimeline}, and what `vehicleEnergyIntervals` answers for the
  * official cars. Nothing here reads a store or a clock.

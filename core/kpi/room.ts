@@ -1,5 +1,5 @@
 /**
- * Room KPIs as pure functions over a room's sensor states (ARCHITECTURE.md, "KPI definitions";
+ * Room KPIs as pure functions over a room's sensor states (docs/architecture.md, "KPI definitions";
  * issue 4, "Rooms"). `room-service.ts` fetches the states and calls these.
  *
  * Definitions (thresholds are fields of {@link RoomRules}):

@@ -1,5 +1,5 @@
 /**
- * Vehicle KPIs as pure functions over one car's GPS fixes (ARCHITECTURE.md, "KPI definitions";
+ * Vehicle KPIs as pure functions over one car's GPS fixes (docs/architecture.md, "KPI definitions";
  * issue 4, "Vehicles"). `vehicle-service.ts` fetches the fixes and calls these.
  *
  * Definitions (each threshold is a field of {@link VehicleRules}):
@@ -23,7 +23,7 @@
  *   standing), a fix at 20 m or more adds its distance from the accepted fix and becomes the
  *   accepted fix. Slow driving is not lost (the distance from the accepted fix keeps growing); only
  *   the last < 20 m of a trip may be.
- * - **Driving time**: time on trips (start to end, short stops included) — ARCHITECTURE's
+ * - **Driving time**: time on trips (start to end, short stops included) — docs/architecture.md's
  *   "time on trips". Idle time is counted wherever it happens, so idling at a red light is both.
  * - **Utilisation**: driving time inside working time ÷ working time of the period (calendar).
  * - **Off-hours trip**: a trip any part of which (start inclusive, end exclusive) lies outside

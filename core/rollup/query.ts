@@ -122,9 +122,22 @@ export async function meterIntervals(
   const cum = await cumulative(store, 'meter', site, ids, grid, ['consumption', 'coveredMs']);
   // Partial buckets: per off-grid edge, per meter, R(edge) − R(bucket start) and covered time.
   const partial = new Map<number, Map<string, { consumption: number; coveredMs: number }>>();
-  for (const edge of edges) {
-    if (onGrid(edge) || partial.has(edge)) continue;
-    partial.set(edge, await meterPartials(store, site, meters, edge, horizon));
+  const offGrid = [...new Set(edges.filter((edge) => !onGrid(edge)))];
+  if (offGrid.length > 0) {
+    // Reading past an edge stops at each meter's newest reading: nothing can follow it.
+    const newest = new Map<string, number>();
+    for (const point of await store.latest({
+      measurement: 'meter',
+      fields: ['total'],
+      where: { site, meter: ids },
+    })) {
+      const id = point.tags.meter ?? '';
+      newest.set(id, Math.max(newest.get(id) ?? Number.NEGATIVE_INFINITY, point.time));
+    }
+    const read = meters.filter((m) => newest.has(m.id));
+    for (const edge of offGrid) {
+      partial.set(edge, await meterPartials(store, site, read, edge, horizon, newest));
+    }
   }
   const out = new Map<string, MeterIntervals>();
   for (const meter of meters) {
@@ -163,7 +176,10 @@ async function meterPartials(
   meters: readonly MeterSpec[],
   edge: number,
   horizon: number,
+  newest: ReadonlyMap<string, number>,
 ): Promise<Map<string, { consumption: number; coveredMs: number }>> {
+  const out = new Map<string, { consumption: number; coveredMs: number }>();
+  if (meters.length === 0) return out;
   const bucket = bucketOf(edge);
   const states = new Map<string, RegisterState>();
   for (const series of await store.lastRollups({
@@ -175,7 +191,6 @@ async function meterPartials(
   })) {
     states.set(series.device, parseState((series.values.state as readonly (string | null)[])[0] ?? null));
   }
-  const out = new Map<string, { consumption: number; coveredMs: number }>();
   let todo = [...meters];
   // Read past the bucket until the kept reading after the edge is settled (or no reading can follow).
   let span =
@@ -199,7 +214,8 @@ async function meterPartials(
         ? { time: s.time, total: numberColumn(s, 'total') }
         : { time: new Float64Array(), total: new Float64Array() };
       const input = { rules: meter.rules, readings, from: bucket, state: states.get(meter.id) ?? [] };
-      if (to <= horizon && !settledPast(input, edge)) {
+      const more = to <= horizon && to <= (newest.get(meter.id) ?? Number.NEGATIVE_INFINITY);
+      if (more && !settledPast(input, edge)) {
         next.push(meter);
         continue;
       }
@@ -211,17 +227,27 @@ async function meterPartials(
   return out;
 }
 
-/** Whether the readings hold a kept reading after `edge` with enough readings after it to be settled. */
+/**
+ * Whether the readings settle R(edge): they hold a kept reading after `edge` with enough readings
+ * after it to be settled — or no kept reading comes before `edge` at all, so R is flat up to it
+ * (nothing later can change that).
+ */
 function settledPast(input: Parameters<typeof meterPartial>[0], edge: number): boolean {
   const { readings, rules, state } = input;
   const judged = classify(readings, rules, 0, state);
   const n = readings.time.length;
+  let keptBefore = state.length > 0;
   for (let i = 0; i < n; i++) {
-    if ((readings.time[i] as number) < edge) continue;
     const s = judged.status[i];
-    if (s === READING_STATUS.ok || s === READING_STATUS.reset) return n - 1 - i >= settledAfter(rules);
+    const kept = s === READING_STATUS.ok || s === READING_STATUS.reset;
+    if ((readings.time[i] as number) < edge) {
+      keptBefore ||= kept;
+      continue;
+    }
+    if (!keptBefore) return true;
+    if (kept) return n - 1 - i >= settledAfter(rules);
   }
-  return false;
+  return !keptBefore;
 }
 
 function parseState(text: string | null): RegisterState {
@@ -242,8 +268,12 @@ export interface RoomSpec {
   readonly sensors: ReadonlyMap<string, number>;
 }
 
-/** Reads a room's samples in [from, to) as columns (sensors merged), for partial buckets. */
-export type RoomReader = (room: RoomSpec, from: number, to: number) => Promise<RoomColumns>;
+/** Reads rooms' samples in [from, to) as columns (each room's sensors merged), for partial buckets. */
+export type RoomReader = (
+  rooms: readonly RoomSpec[],
+  from: number,
+  to: number,
+) => Promise<ReadonlyMap<string, RoomColumns>>;
 
 const ROOM_FIELDS = [
   'occupiedMs',
@@ -280,23 +310,22 @@ export async function roomIntervals(
     grid,
     ROOM_FIELDS,
   );
+  // Partial buckets: one read of every room per off-grid edge, from one longest hold before its bucket.
+  const partials = new Map<number, ReadonlyMap<string, RoomIntegrals>>();
+  const longest = Math.max(0, ...rooms.map(holdMs));
+  for (const edge of new Set(edges.filter((e) => !onGrid(e)))) {
+    const bucket = bucketOf(edge);
+    const columns = await read(rooms, bucket - longest, edge);
+    partials.set(edge, new Map([...columns].map(([id, c]) => [id, roomIntegrals(c, bucket, edge, rules)])));
+  }
   const out = new Map<string, RoomIntegrals[]>();
   for (const room of rooms) {
     const c = cum.get(room.id);
-    const offGrid = edges.filter((e) => !onGrid(e));
-    const partials = new Map<number, RoomIntegrals>();
-    if (offGrid.length > 0) {
-      for (const edge of offGrid) {
-        const bucket = bucketOf(edge);
-        const columns = await read(room, bucket - holdMs(room), edge);
-        partials.set(edge, roomIntegrals(columns, bucket, edge, rules));
-      }
-    }
     const at = (edge: number): RoomIntegrals => {
       const base = indexIn(grid, bucketOf(edge));
       const x = emptyIntegrals();
       for (const field of ROOM_FIELDS) x[field] = (c?.[field]?.[base] as number | undefined) ?? 0;
-      const p = partials.get(edge);
+      const p = partials.get(edge)?.get(room.id);
       if (p) for (const field of ROOM_FIELDS) x[field] += p[field];
       return x;
     };
@@ -327,8 +356,16 @@ export interface VehicleIntervals {
   readonly fixes: number[];
 }
 
-/** Reads a car's fixes in [from, to) and the last fuel value before `from`, for partial buckets. */
-export type FixReader = (vehicle: string, from: number, to: number) => Promise<VehicleFixColumns>;
+/**
+ * Reads cars' fixes in [from, to) for partial buckets, each car's with the last fuel value before
+ * `from` (as a fix of its own when no fix read carries it) — `from` one gap (`rules.gapMs`) before
+ * the bucket, since a fix further back neither idles into it nor continues a speeding run.
+ */
+export type FixReader = (
+  vehicles: readonly string[],
+  from: number,
+  to: number,
+) => Promise<ReadonlyMap<string, VehicleFixColumns>>;
 
 const VEHICLE_FIELDS = ['idleMs', 'energy', 'fuelFixes', 'speedingStarts', 'fixes'] as const;
 
@@ -348,21 +385,19 @@ export async function vehicleIntervals(
   checkEdges(edges);
   const grid = gridOf(edges);
   const cum = await cumulative(store, 'vehicle', site, vehicles, grid, VEHICLE_FIELDS);
-  const out = new Map<string, VehicleIntervals>();
-  for (const vehicle of vehicles) {
-    const c = cum.get(vehicle);
-    const partials = new Map<number, Record<(typeof VEHICLE_FIELDS)[number], number>>();
-    for (const edge of edges) {
-      if (onGrid(edge) || partials.has(edge)) continue;
-      const bucket = bucketOf(edge);
-      const fixes = await read(vehicle, bucket, edge);
+  // Partial buckets: one read of every car per off-grid edge.
+  const partialsByEdge = new Map<number, Map<string, Record<(typeof VEHICLE_FIELDS)[number], number>>>();
+  for (const edge of new Set(edges.filter((e) => !onGrid(e)))) {
+    const bucket = bucketOf(edge);
+    const byVehicle = new Map<string, Record<(typeof VEHICLE_FIELDS)[number], number>>();
+    for (const [vehicle, fixes] of await read(vehicles, bucket - rules.gapMs, edge)) {
       const x = vehicleIntegrals(fixes, bucket, edge, rules);
       let fuelFixes = 0;
       for (let k = 0; k < fixes.time.length; k++) {
         const t = fixes.time[k] as number;
         if (t >= bucket && t < edge && !Number.isNaN(fixes.fuel[k] as number)) fuelFixes++;
       }
-      partials.set(edge, {
+      byVehicle.set(vehicle, {
         idleMs: x.idleMs,
         energy: x.energy ?? 0,
         fuelFixes,
@@ -370,6 +405,17 @@ export async function vehicleIntervals(
         fixes: x.fixes,
       });
     }
+    partialsByEdge.set(edge, byVehicle);
+  }
+  const out = new Map<string, VehicleIntervals>();
+  for (const vehicle of vehicles) {
+    const c = cum.get(vehicle);
+    const partials = new Map(
+      [...partialsByEdge].flatMap(([edge, m]) => {
+        const p = m.get(vehicle);
+        return p ? [[edge, p] as const] : [];
+      }),
+    );
     const at = (edge: number) => {
       const base = indexIn(grid, bucketOf(edge));
       const p = partials.get(edge);

@@ -87,6 +87,11 @@ export interface RollingStoreOptions {
   readonly onOutliers?: (outliers: readonly OutlierReading[]) => void;
   /** After each fold's rows are committed. */
   readonly onChange?: (changes: readonly RollupChange[]) => void;
+  /**
+   * Whether `start()` rebuilds rows folded under other rules and folds every device's newest
+   * readings again (default true; `facility rollups rebuild` turns it off, it rebuilds anyway).
+   */
+  readonly catchUp?: boolean;
 }
 
 /** Progress of a rebuild. */
@@ -195,7 +200,7 @@ export class RollingStore implements TimeSeriesStore {
   /** Starts the wrapped store, rebuilds rows folded under other rules and completes the newest ones. */
   async start(): Promise<void> {
     await this.#store.start();
-    await this.#serial(() => this.#catchUp());
+    if (this.#options.catchUp !== false) await this.#serial(() => this.#catchUp());
   }
 
   async stop(): Promise<void> {
@@ -242,8 +247,10 @@ export class RollingStore implements TimeSeriesStore {
   }
 
   /**
-   * Folds every device again from raw points in [from, to) on (from the beginning without `from`;
-   * `to` only bounds which devices are considered, rows are always rewritten to the newest point).
+   * Folds every device again from the raw points: its rows from `from` on (from its first point
+   * without it; the fold resumes a little before, where the rows' state says), up to `to` (to its
+   * newest point without it). Points after `to` are still read where the rows before it depend on
+   * them (a step or a trip across `to`).
    */
   async rebuild(
     options: { from?: number; to?: number; onProgress?: (progress: RebuildProgress) => void } = {},
@@ -257,9 +264,10 @@ export class RollingStore implements TimeSeriesStore {
       let done = 0;
       for (const [kind, id] of devices) {
         const from = options.from ?? Number.NEGATIVE_INFINITY;
-        if (kind === 'meter') await this.#foldMeters(new Map([[id, from]]), true);
-        else if (kind === 'vehicle') await this.#foldVehicles(new Map([[id, from]]));
-        else await this.#foldRooms(new Map([[id, from]]));
+        const until = options.to ?? Number.POSITIVE_INFINITY;
+        if (kind === 'meter') await this.#foldMeters(new Map([[id, from]]), true, until);
+        else if (kind === 'vehicle') await this.#foldVehicles(new Map([[id, from]]), until);
+        else await this.#foldRooms(new Map([[id, from]]), until);
         options.onProgress?.({ done: ++done, total: devices.length, device: id });
       }
     });
@@ -306,7 +314,11 @@ export class RollingStore implements TimeSeriesStore {
    * The fold starts at the bucket of the `resumeDepth`-th reading before that time, with the
    * register state of the last row before that bucket (core/rollup/meter.ts).
    */
-  async #foldMeters(earliest: ReadonlyMap<string, number>, rebuild: boolean): Promise<void> {
+  async #foldMeters(
+    earliest: ReadonlyMap<string, number>,
+    rebuild: boolean,
+    until = Number.POSITIVE_INFINITY,
+  ): Promise<void> {
     if (earliest.size === 0) return;
     const site = this.#facility.site.id;
     const starts = await this.#meterStarts(earliest);
@@ -384,8 +396,7 @@ export class RollingStore implements TimeSeriesStore {
       });
       outliers.push(...this.#settledOutliers(id, device.rules, readings, state, rebuild));
     }
-    await this.#store.writeRollups(writes);
-    this.#changed(writes);
+    await this.#write(writes, until);
     if (outliers.length > 0) this.#options.onOutliers?.(outliers);
   }
 
@@ -468,7 +479,10 @@ export class RollingStore implements TimeSeriesStore {
    * resume at the anchor of the trip open at that time, or at the last fix before it (idle);
    * bucket rows from the bucket of that last fix, with the fix before the bucket as context.
    */
-  async #foldVehicles(earliest: ReadonlyMap<string, number>): Promise<void> {
+  async #foldVehicles(
+    earliest: ReadonlyMap<string, number>,
+    until = Number.POSITIVE_INFINITY,
+  ): Promise<void> {
     if (earliest.size === 0) return;
     const site = this.#facility.site.id;
     const rules = this.#vehicleRules;
@@ -521,8 +535,7 @@ export class RollingStore implements TimeSeriesStore {
         rows: trips.map((trip) => ({ time: trip.start, values: tripValues(trip, device.fingerprint) })),
       });
     }
-    await this.#store.writeRollups(writes);
-    this.#changed(writes);
+    await this.#write(writes, until);
   }
 
   async #tripsBefore(id: string, t: number): Promise<TripRecord[]> {
@@ -597,7 +610,7 @@ export class RollingStore implements TimeSeriesStore {
 
   // ------------------------------------------------------------------------------------- rooms
 
-  async #foldRooms(earliest: ReadonlyMap<string, number>): Promise<void> {
+  async #foldRooms(earliest: ReadonlyMap<string, number>, until = Number.POSITIVE_INFINITY): Promise<void> {
     if (earliest.size === 0) return;
     const site = this.#facility.site.id;
     const writes: RollupWrite[] = [];
@@ -635,8 +648,7 @@ export class RollingStore implements TimeSeriesStore {
         })),
       });
     }
-    await this.#store.writeRollups(writes);
-    this.#changed(writes);
+    await this.#write(writes, until);
   }
 
   async #roomSamples(device: RoomDevice, from: number): Promise<RoomColumns> {
@@ -702,6 +714,17 @@ export class RollingStore implements TimeSeriesStore {
       else if (kind === 'vehicle') await this.#foldVehicles(fold);
       else await this.#foldRooms(fold);
     }
+  }
+
+  /** Writes the folds' rows, only those before `until` when it is given (a bounded rebuild). */
+  async #write(writes: readonly RollupWrite[], until: number): Promise<void> {
+    const bounded = Number.isFinite(until)
+      ? writes
+          .filter((w) => w.from < until)
+          .map((w) => ({ ...w, to: until, rows: w.rows.filter((r) => r.time < until) }))
+      : writes;
+    await this.#store.writeRollups(bounded);
+    this.#changed(bounded);
   }
 
   #changed(writes: readonly RollupWrite[]): void {

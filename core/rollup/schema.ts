@@ -141,8 +141,8 @@ export interface RollupRow {
 }
 
 /**
- * Replace a device's rows from `from` on by `rows` (all at or after `from`, ascending): rows of
- * that device at or after `from` that `rows` does not hold are removed.
+ * Replace a device's rows in `[from, to)` (to the end without `to`) by `rows` (all in that range,
+ * ascending): rows of that device in the range that `rows` does not hold are removed.
  */
 export interface RollupWrite {
   readonly kind: RollupKind;
@@ -151,6 +151,8 @@ export interface RollupWrite {
   /** The device's other tags (ROLLUPS[kind].tags), for stores that keep them. */
   readonly tags?: Readonly<Record<string, string>>;
   readonly from: number;
+  /** Exclusive end of the replaced range; default: the end of time. */
+  readonly to?: number;
   readonly rows: readonly RollupRow[];
 }
 

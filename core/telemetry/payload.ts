@@ -1,5 +1,5 @@
 /**
- * Telemetry payloads (ARCHITECTURE.md, "Telemetry contract (v1)"): one TypeBox schema per topic
+ * Telemetry payloads (docs/architecture.md, "Telemetry contract (v1)"): one TypeBox schema per topic
  * pattern, and the TypeScript types derived from them. {@link TELEMETRY_TOPICS} is the topic →
  * payload map every part uses (like Zigbee2MQTT's `lib/types/api.ts`): simulators type what they
  * publish with it, the decoder derives its checks from it, the API documents it.

@@ -73,11 +73,13 @@ export async function writeRollupRows(
     const sites = list.map((w) => w.site);
     const devices = list.map((w) => w.device);
     const froms = list.map((w) => w.from);
+    const tos = list.map((w) => w.to ?? 8.64e15 + 1);
     await connection.run(
-      `DELETE FROM ${table} t USING (SELECT unnest($1::VARCHAR[]) AS "site", unnest($2::VARCHAR[]) AS "device", unnest($3::DOUBLE[]) AS "from") d ` +
-        `WHERE t."site" = d."site" AND t."device" = d."device" AND t."time" >= d."from"`,
-      [listValue(sites), listValue(devices), listValue(froms)],
-      [LIST(VARCHAR), LIST(VARCHAR), LIST(DOUBLE)],
+      `DELETE FROM ${table} t USING (SELECT unnest($1::VARCHAR[]) AS "site", unnest($2::VARCHAR[]) AS "device", ` +
+        `unnest($3::DOUBLE[]) AS "from", unnest($4::DOUBLE[]) AS "to") d ` +
+        `WHERE t."site" = d."site" AND t."device" = d."device" AND t."time" >= d."from" AND t."time" < d."to"`,
+      [listValue(sites), listValue(devices), listValue(froms), listValue(tos)],
+      [LIST(VARCHAR), LIST(VARCHAR), LIST(DOUBLE), LIST(DOUBLE)],
     );
     const fields = fieldsOf(kind);
     const appender = await connection.createAppender(rollupTable(kind), 'main');

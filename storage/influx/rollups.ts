@@ -110,7 +110,7 @@ export function voidLines(
     const time = series.columns.indexOf('time');
     for (const row of series.values) {
       const at = row[time] as number;
-      if (at < write.from) continue;
+      if (at < write.from || at >= (write.to ?? Number.POSITIVE_INFINITY)) continue;
       if (sameSeries && replaced.has(at)) continue;
       lines.push(rollupLine(kind, tags, at, undefined));
     }

@@ -1261,6 +1261,8 @@ it('thousands of malformed messages, topics and logins: valid data stored exactl
     persistence: { kind: 'level', dir: join(folder, 'mqtt') },
     // Not what this test is about: no device should be cut off for its rate.
     rateLimit: { perSecond: 100_000, burst: 100_000 },
+    // Nor throttled for the bad logins it sends from one address (broker-login-guard.test.ts).
+    loginGuard: { free: { user: 1_000_000, address: 1_000_000 }, maxInFlight: { user: 1000, address: 1000 } },
   });
   onTestFinished(() => broker.stop());
   await broker.start();
