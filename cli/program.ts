@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { brokerCommand } from './commands/broker.ts';
 import { checkCommand } from './commands/check.ts';
+import { exportCommand } from './commands/export.ts';
 import { ingestCommand } from './commands/ingest.ts';
 import { simulateCommand } from './commands/simulate.ts';
 import { startCommand } from './commands/start.ts';
@@ -35,10 +36,18 @@ export function buildProgram(): Command {
     brokerCommand(),
     ingestCommand(),
     simulateCommand(),
+    exportCommand(),
   ]) {
-    program.addCommand(command.copyInheritedSettings(program));
+    program.addCommand(inherit(command, program));
   }
   return program;
+}
+
+/** Gives a command, and the commands under it, the program's settings (exit override, help…). */
+function inherit(command: Command, parent: Command): Command {
+  command.copyInheritedSettings(parent);
+  for (const sub of command.commands) inherit(sub, command);
+  return command;
 }
 
 /** Runs the program on `argv` (as `process.argv`); sets `process.exitCode`. */

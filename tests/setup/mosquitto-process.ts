@@ -1,8 +1,13 @@
 /**
  * A real Mosquitto 2 (Debian's `mosquitto` package) for tests: an MQTT 5 broker with shared
- * subscriptions, in its own temporary folder, with a generated config, listening on a free
- * 127.0.0.1 port. Anonymous clients are allowed (loopback only), so the credentials clients send
- * are ignored; nothing is persisted.
+ * subscriptions, in its own temporary folder, listening on a 127.0.0.1 port.
+ *
+ * Two configurations:
+ * * by default, a generated test config on a free port: anonymous clients allowed (loopback only),
+ *   so the credentials clients send are ignored; nothing persisted;
+ * * `exportDir`: the `mosquitto.conf` written by `facility export mosquitto` into that folder,
+ *   included unchanged (`include_dir`) by a small test config that only adds the log file, the
+ *   user to run as, and `extraConfig` (which comes after, and so overrides the export).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -27,6 +32,15 @@ export interface MosquittoOptions {
   readonly startTimeoutMs?: number;
   /** How long `stop()` waits after SIGTERM before SIGKILL; default 5 s. */
   readonly stopTimeoutMs?: number;
+  /**
+   * Folder of a `facility export mosquitto` (with `--host 127.0.0.1 --mqtt-port {port}`): its
+   * `mosquitto.conf` is the configuration. Default: the anonymous test configuration.
+   */
+  readonly exportDir?: string;
+  /** The port the export listens on; required with `exportDir`. Default: a free port. */
+  readonly port?: number;
+  /** Lines after the export's configuration, overriding it. */
+  readonly extraConfig?: string;
 }
 
 /** One `mosquitto` bound to 127.0.0.1, with its config and log in a temporary folder. */
@@ -47,8 +61,11 @@ export class MosquittoProcess {
 
   /** Make a temporary folder, pick a free port and write the config; does not start. */
   static async create(options: MosquittoOptions = {}): Promise<MosquittoProcess> {
+    if (options.exportDir !== undefined && options.port === undefined) {
+      throw new Error('MosquittoProcess: give the port the export listens on');
+    }
     const dir = await mkdtemp(join(tmpdir(), 'mosquitto-test-'));
-    const [port] = await freePorts(1);
+    const port = options.port ?? (await freePorts(1))[0];
     const mosquitto = new MosquittoProcess(dir, port, options);
     await writeFile(mosquitto.configFile, mosquitto.#config());
     return mosquitto;
@@ -134,6 +151,13 @@ export class MosquittoProcess {
   #config(): string {
     // Run as root, mosquitto drops to the `mosquitto` user, which cannot write to this folder;
     // as anyone else, `user` is ignored.
+    if (this.#options.exportDir !== undefined) {
+      return `user ${userInfo().username}
+log_dest file ${this.logFile}
+include_dir ${this.#options.exportDir}
+${this.#options.extraConfig ?? ''}
+`;
+    }
     return `listener ${this.port} 127.0.0.1
 allow_anonymous true
 persistence false
