@@ -3,6 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { apiCommand } from './commands/api.ts';
 import { brokerCommand } from './commands/broker.ts';
 import { checkCommand } from './commands/check.ts';
 import { exportCommand } from './commands/export.ts';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
     checkCommand(),
     brokerCommand(),
     ingestCommand(),
+    apiCommand(),
     simulateCommand(),
     exportCommand(),
   ]) {

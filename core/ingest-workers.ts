@@ -116,6 +116,39 @@ export interface IngestWorkersReport {
   readonly problems: readonly string[];
 }
 
+/** The report, and whether it is current. */
+export interface IngestWorkersHealth extends IngestWorkersReport {
+  /** Whether the api is connected to the broker; when not, the report is as last known. */
+  readonly watching: boolean;
+}
+
+/**
+ * The ingest counters of the api run apart from its workers (`GET /api/v1/ingest/stats`): the
+ * workers' counters added up, the workers one by one, and those whose share is queuing.
+ */
+export function summarizeIngestWorkers(health: IngestWorkersHealth) {
+  const sum = (pick: (worker: IngestWorkerView) => number) =>
+    health.workers.reduce((total, worker) => total + pick(worker), 0);
+  return {
+    connected: health.workers.some((worker) => worker.state === 'online'),
+    watching: health.watching,
+    messages: {
+      received: sum((worker) => worker.messages.received),
+      stored: sum((worker) => worker.messages.stored),
+      rejected: sum((worker) => worker.messages.rejected),
+    },
+    points: { stored: sum((worker) => worker.points.stored) },
+    backlog: {
+      messages: sum((worker) => worker.backlog.messages),
+      points: sum((worker) => worker.backlog.points),
+      deadLetters: sum((worker) => worker.backlog.deadLetters),
+    },
+    queuing: health.queuing,
+    problems: health.problems,
+    workers: health.workers,
+  };
+}
+
 /** Assesses the workers at `now` (epoch ms). */
 export function assessIngestWorkers(known: Iterable<KnownIngestWorker>, now: number): IngestWorkersReport {
   const workers = [...known]

@@ -1,6 +1,10 @@
 /** `facility ingest`: one ingest worker alone, against any MQTT broker. */
+import { hostname } from 'node:os';
 import { Command } from 'commander';
+import type { Ingest } from '../../ingest/ingest.ts';
 import type { IngestStats } from '../../ingest/metrics.ts';
+import { WorkerHttpServer } from '../../ingest/worker-http.ts';
+import { IngestWorkerStatusPublisher } from '../../ingest/worker-status.ts';
 import { createIngest } from '../parts.ts';
 import {
   createLogger,
@@ -18,7 +22,10 @@ export function ingestCommand(): Command {
     .description(
       'Subscribe to the telemetry of a broker (fac/#, or the MQTT 5 shared subscription ' +
         '$share/ingest/fac/# with --shared), validate every message, store it, and acknowledge it ' +
-        'only once the store has committed it. Rejected messages go to the dead-letter.',
+        'only once the store has committed it. Rejected messages go to the dead-letter.\n\n' +
+        'With --shared, the worker also publishes its status (retained, platform/ingest/NAME/status; ' +
+        'offline as its Will), which `facility api` shows in its health. With --metrics-port, it serves ' +
+        'GET /metrics (Prometheus) and GET /health (200 while connected to the broker, else 503).',
     );
   addSettings(command, [
     'facility',
@@ -26,6 +33,8 @@ export function ingestCommand(): Command {
     'brokerUrl',
     'shared',
     'ingestId',
+    'host',
+    'metricsPort',
     'serviceSecret',
     'store',
     'influxUrl',
@@ -54,7 +63,36 @@ export function ingestCommand(): Command {
         logger,
       });
       await life.start('ingest', ingest);
+      let metricsUrl: string | undefined;
+      if (config.metricsPort > 0) {
+        const http = new WorkerHttpServer({
+          host: config.host,
+          port: config.metricsPort,
+          metrics: () => ingest.metrics.prometheus(),
+          health: () => workerHealth(config.ingestId, ingest),
+        });
+        await life.start('metrics', http);
+        const host = config.host === '0.0.0.0' || config.host === '::' ? hostname() : config.host;
+        metricsUrl = `http://${host}:${http.port}`;
+      }
+      if (config.shared) {
+        const status = new IngestWorkerStatusPublisher({
+          name: config.ingestId,
+          sessionClientId: `svc-ingest-${config.ingestId}`,
+          filter: ingest.filter,
+          mqtt: { url: config.brokerUrl, username: 'svc-ingest', password: serviceSecret },
+          stats: () => ingest.stats(),
+          ...(metricsUrl === undefined ? {} : { metricsUrl }),
+          logger,
+        });
+        await life.start('status', status);
+      }
       process.stdout.write(`ingest ${config.ingestId}: ${config.brokerUrl} → ${store.name}\n`);
+      if (metricsUrl !== undefined) {
+        process.stdout.write(
+          `ingest ${config.ingestId}: metrics ${metricsUrl}/metrics, health ${metricsUrl}/health\n`,
+        );
+      }
       await untilSignal();
       // Stopped first, so that the line also counts what the ingest committed while stopping.
       await life.stop();
@@ -63,6 +101,23 @@ export function ingestCommand(): Command {
       await life.stop();
     }
   });
+}
+
+/** The worker's `/health`: 200 while its ingest is connected to the broker. */
+function workerHealth(name: string, ingest: Ingest): { ok: boolean; body: object } {
+  const stats = ingest.stats();
+  return {
+    ok: stats.connected,
+    body: {
+      status: stats.connected ? 'ok' : 'disconnected',
+      name,
+      filter: ingest.filter,
+      connected: stats.connected,
+      messages: stats.messages,
+      points: stats.points,
+      backlog: stats.backlog,
+    },
+  };
 }
 
 /**
