@@ -117,6 +117,31 @@ export class IngestWorkerStatusPublisher {
     await client.endAsync(false).catch(() => {});
   }
 
+  /**
+   * For a retired worker: clears its retained status (an empty retained message), so the api
+   * forgets it, and disconnects. Connects for it when not started.
+   */
+  async clear(): Promise<void> {
+    const options = this.#options;
+    let client = this.#client;
+    this.#client = undefined;
+    clearInterval(this.#timer);
+    client ??= await mqtt.connectAsync(options.mqtt.url, {
+      ...options.mqtt.extra,
+      clientId: `${options.sessionClientId}-status`,
+      username: options.mqtt.username,
+      password: options.mqtt.password,
+      clean: true,
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+    });
+    try {
+      await client.publishAsync(this.topic, '', { qos: 1, retain: true });
+    } finally {
+      await client.endAsync(false).catch(() => {});
+    }
+  }
+
   #publish(state: 'online'): void {
     const client = this.#client;
     if (!client?.connected) return;

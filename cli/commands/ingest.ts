@@ -1,6 +1,8 @@
 /** `facility ingest`: one ingest worker alone, against any MQTT broker. */
 import { hostname } from 'node:os';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import type { Logger } from 'pino';
+import type { RuntimeConfig } from '../../core/config.ts';
 import type { Ingest } from '../../ingest/ingest.ts';
 import type { IngestStats } from '../../ingest/metrics.ts';
 import { WorkerHttpServer } from '../../ingest/worker-http.ts';
@@ -45,8 +47,21 @@ export function ingestCommand(): Command {
     'influxPassword',
     'logLevel',
   ]);
+  command.addOption(
+    new Option(
+      '--retire',
+      'leave the shared subscription for good: store what the broker still holds for this worker, ' +
+        'end its session, clear its status, and exit 退役此接入实例',
+    ),
+  );
   return command.action(async () => {
     const config = readSettings(command);
+    const { retire = false } = command.opts<{ retire?: boolean }>();
+    if (retire && !config.shared) {
+      command.error('facility ingest: --retire is for a worker of a shared subscription; add --shared', {
+        exitCode: 2,
+      });
+    }
     const logger = createLogger(config);
     const facility = await loadFacilityOrExit(config.facility, 'ingest');
     const { serviceSecret } = await loadSecrets(config);
@@ -63,6 +78,16 @@ export function ingestCommand(): Command {
         logger,
       });
       await life.start('ingest', ingest);
+      if (retire) {
+        process.stdout.write(`ingest ${config.ingestId}: retiring: storing what the broker holds for it…\n`);
+        await ingest.retire();
+        await statusPublisher(config, ingest, serviceSecret, logger).clear();
+        process.stdout.write(
+          `${ingestSummary(config.ingestId, ingest.stats())}\n` +
+            `ingest ${config.ingestId}: retired: its session svc-ingest-${config.ingestId} is ended and its status cleared\n`,
+        );
+        return;
+      }
       let metricsUrl: string | undefined;
       if (config.metricsPort > 0) {
         const http = new WorkerHttpServer({
@@ -75,18 +100,8 @@ export function ingestCommand(): Command {
         const host = config.host === '0.0.0.0' || config.host === '::' ? hostname() : config.host;
         metricsUrl = `http://${host}:${http.port}`;
       }
-      if (config.shared) {
-        const status = new IngestWorkerStatusPublisher({
-          name: config.ingestId,
-          sessionClientId: `svc-ingest-${config.ingestId}`,
-          filter: ingest.filter,
-          mqtt: { url: config.brokerUrl, username: 'svc-ingest', password: serviceSecret },
-          stats: () => ingest.stats(),
-          ...(metricsUrl === undefined ? {} : { metricsUrl }),
-          logger,
-        });
-        await life.start('status', status);
-      }
+      if (config.shared)
+        await life.start('status', statusPublisher(config, ingest, serviceSecret, logger, metricsUrl));
       process.stdout.write(`ingest ${config.ingestId}: ${config.brokerUrl} → ${store.name}\n`);
       if (metricsUrl !== undefined) {
         process.stdout.write(
@@ -100,6 +115,25 @@ export function ingestCommand(): Command {
     } finally {
       await life.stop();
     }
+  });
+}
+
+/** The status this worker publishes on its shared subscription (core/ingest-workers.ts). */
+function statusPublisher(
+  config: RuntimeConfig,
+  ingest: Ingest,
+  serviceSecret: string,
+  logger: Logger,
+  metricsUrl?: string,
+): IngestWorkerStatusPublisher {
+  return new IngestWorkerStatusPublisher({
+    name: config.ingestId,
+    sessionClientId: `svc-ingest-${config.ingestId}`,
+    filter: ingest.filter,
+    mqtt: { url: config.brokerUrl, username: 'svc-ingest', password: serviceSecret },
+    stats: () => ingest.stats(),
+    ...(metricsUrl === undefined ? {} : { metricsUrl }),
+    logger,
   });
 }
 

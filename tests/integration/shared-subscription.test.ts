@@ -330,6 +330,97 @@ describe('ingest: scale-out on a shared subscription of the exported Mosquitto',
     );
   });
 
+  it('retires a worker for good: what queued for it is stored, nothing more queues for it, the api forgets it', {
+    timeout: 180_000,
+  }, async () => {
+    const setup = await setUp('retired');
+    const [portA, portB, httpPort] = await freePorts(3);
+    const dataB = await tempFolder('sfp-worker-b-');
+    const a = spawnWorker(setup, 'a', await tempFolder('sfp-worker-a-'), portA);
+    const b = spawnWorker(setup, 'b', dataB, portB);
+    await Promise.all([a.ready, b.ready]);
+    const api = await FacilityProcess.start({
+      args: [
+        ...['api', '--data', await tempFolder('sfp-api-'), '--broker-url', setup.brokerUrl],
+        ...['--http-port', String(httpPort), '--store', 'influx', '--influx-url', setup.influxUrl],
+        ...['--influx-database', setup.database, '--log-level', 'warn'],
+      ],
+      env: { FACILITY_SERVICE_SECRET: SERVICE_SECRET, FACILITY_ADMIN_TOKEN: ADMIN_TOKEN },
+      ready: /^api: http:/m,
+    });
+    onTestFinished(() => api.stop());
+    const health = async () =>
+      (await getJson(`http://127.0.0.1:${httpPort}/api/v1/health`)).body as unknown as Health;
+
+    const start = Date.now() - 60 * 60_000;
+    const perMeter = 500;
+    const streams: ReadingStream[] = [];
+    const publish = async (round: number) => {
+      const stream = await ReadingStream.connect({
+        url: setup.brokerUrl,
+        site: SITE,
+        meters: METERS,
+        ratePerMeter: 250,
+        start: start + round * perMeter * 100,
+        countPerMeter: perMeter,
+      });
+      onTestFinished(() => stream.close());
+      await stream.run();
+      expect(stream.errors).toEqual([]);
+      streams.push(stream);
+    };
+
+    await publish(0);
+    // b stops (gracefully): its share queues in its session while a round is published.
+    await b.process.stop();
+    expect(b.process.exit, b.process.output).toBe(0);
+    await publish(1);
+    await until(
+      async () => (await health()).ingest?.queuing.includes('b') === true,
+      'the api to name b',
+      10_000,
+    );
+
+    // Retired: it stores what queued for it, ends its session and clears its status.
+    const retired = await FacilityProcess.start({
+      args: [
+        ...['ingest', '--data', dataB, '--broker-url', setup.brokerUrl, '--shared', '--ingest-id', 'b'],
+        ...['--store', 'influx', '--influx-url', setup.influxUrl, '--influx-database', setup.database],
+        ...['--log-level', 'warn', '--retire'],
+      ],
+      env: { FACILITY_SERVICE_SECRET: SERVICE_SECRET },
+      ready: /^ingest b: retired: its session svc-ingest-b is ended/m,
+    });
+    const drained = Number(
+      /^ingest b: stored ([\d,]+) messages/m.exec(retired.stdout)?.[1]?.replaceAll(',', ''),
+    );
+    expect(drained, retired.output).toBeGreaterThan(0);
+    await until(
+      async () => {
+        const now = await health();
+        return now.status === 'ok' && now.ingest?.workers.map((w) => w.name).join() === 'a';
+      },
+      'the api to forget b',
+      10_000,
+    );
+
+    // A last round: all of it goes to a, since b has no session left to queue in.
+    await publish(2);
+    const total = 3 * METERS.length * perMeter;
+    const stored = await settle(setup, start, total, 5_000, 30_000);
+    let lost = 0;
+    for (const stream of streams) lost += lostAndDoubled(stream, stored).lost;
+    expect({ lost, stored: countOf(stored) }).toEqual({ lost: 0, stored: total });
+    const shareA = await a.process.stop();
+    expect(a.process.exit, a.process.output).toBe(0);
+    // a took every message of the last round, and b's queued share went to the retired b.
+    expect((shareA?.messages ?? 0) + (b.process.summary?.messages ?? 0) + drained).toBe(total);
+    console.info(
+      `retire: ${total} messages; a stored ${shareA?.messages}, b ${b.process.summary?.messages} before it ` +
+        `stopped and ${drained} queued for it while away, stored when retired`,
+    );
+  });
+
   it("loses acknowledged messages on Mosquitto's default queue cap (the control)", {
     timeout: 180_000,
   }, async () => {
