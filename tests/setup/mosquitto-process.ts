@@ -1,13 +1,9 @@
 /**
  * A real Mosquitto 2 (Debian's `mosquitto` package) for tests: an MQTT 5 broker with shared
- * subscriptions, in its own temporary folder, listening on a 127.0.0.1 port.
- *
- * Two configurations:
- * * by default, a generated test config on a free port: anonymous clients allowed (loopback only),
- *   so the credentials clients send are ignored; nothing persisted;
- * * `exportDir`: the `mosquitto.conf` written by `facility export mosquitto` into that folder,
- *   included unchanged (`include_dir`) by a small test config that only adds the log file, the
- *   user to run as, and `extraConfig` (which comes after, and so overrides the export).
+ * subscriptions, configured by the files `facility export mosquitto` wrote into a folder — its
+ * `mosquitto.conf` included unchanged (`include_dir`) by a small test config that only adds the
+ * log file, the user to run as, and `extraConfig` (which comes after, and so overrides the
+ * export) — with its own temporary folder for that config and the log.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -17,7 +13,6 @@ import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePorts } from './influxd-process.ts';
 
 export const MOSQUITTO_MISSING =
   "mosquitto not found — install Debian's mosquitto package (bash scripts/setup-test.sh)";
@@ -34,11 +29,11 @@ export interface MosquittoOptions {
   readonly stopTimeoutMs?: number;
   /**
    * Folder of a `facility export mosquitto` (with `--host 127.0.0.1 --mqtt-port {port}`): its
-   * `mosquitto.conf` is the configuration. Default: the anonymous test configuration.
+   * `mosquitto.conf` is the configuration.
    */
-  readonly exportDir?: string;
-  /** The port the export listens on; required with `exportDir`. Default: a free port. */
-  readonly port?: number;
+  readonly exportDir: string;
+  /** The port the export listens on. */
+  readonly port: number;
   /** Lines after the export's configuration, overriding it. */
   readonly extraConfig?: string;
 }
@@ -59,14 +54,10 @@ export class MosquittoProcess {
     this.#options = options;
   }
 
-  /** Make a temporary folder, pick a free port and write the config; does not start. */
-  static async create(options: MosquittoOptions = {}): Promise<MosquittoProcess> {
-    if (options.exportDir !== undefined && options.port === undefined) {
-      throw new Error('MosquittoProcess: give the port the export listens on');
-    }
+  /** Make a temporary folder and write the test config; does not start. */
+  static async create(options: MosquittoOptions): Promise<MosquittoProcess> {
     const dir = await mkdtemp(join(tmpdir(), 'mosquitto-test-'));
-    const port = options.port ?? (await freePorts(1))[0];
-    const mosquitto = new MosquittoProcess(dir, port, options);
+    const mosquitto = new MosquittoProcess(dir, options.port, options);
     await writeFile(mosquitto.configFile, mosquitto.#config());
     return mosquitto;
   }
@@ -151,28 +142,10 @@ export class MosquittoProcess {
   #config(): string {
     // Run as root, mosquitto drops to the `mosquitto` user, which cannot write to this folder;
     // as anyone else, `user` is ignored.
-    if (this.#options.exportDir !== undefined) {
-      return `user ${userInfo().username}
+    return `user ${userInfo().username}
 log_dest file ${this.logFile}
 include_dir ${this.#options.exportDir}
 ${this.#options.extraConfig ?? ''}
-`;
-    }
-    return `listener ${this.port} 127.0.0.1
-allow_anonymous true
-persistence false
-user ${userInfo().username}
-# The defaults (20 in flight, 1,000 queued per client) throttle an ingest that acknowledges only
-# after its batch commits, and past the queue limit Mosquitto drops QoS 1 messages.
-max_inflight_messages 0
-max_queued_messages 1000000
-set_tcp_nodelay true
-log_dest file ${this.logFile}
-log_type error
-log_type warning
-log_type notice
-log_type information
-connection_messages true
 `;
   }
 }
