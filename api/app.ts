@@ -26,11 +26,13 @@ import Fastify, {
 import type { Logger } from 'pino';
 import type { DeadLetterSink } from '../core/dead-letter.ts';
 import type { Facility } from '../core/facility/schema.ts';
+import type { IngestWorkersHealth } from '../core/ingest-workers.ts';
 import type { KpiData } from '../core/kpi/data.ts';
 import type { KpiContext } from '../core/kpi/types.ts';
 import type { TimeSeriesStore } from '../core/store.ts';
 import { ApiError, badParameter, errorHandler, forbidden } from './errors.ts';
 import { type KpiServices, kpiServices } from './kpi-services.ts';
+import { formatInstant } from './period.ts';
 import type { RouteContext } from './reply.ts';
 import { energyRoutes } from './routes/energy.ts';
 import { facilityRoutes } from './routes/facility.ts';
@@ -85,6 +87,11 @@ export interface ApiDeps {
   readonly kpiData?: KpiData;
   /** The ingest's counters (see ingest/metrics.ts), or undefined when no ingest runs here. */
   readonly ingestStats?: () => unknown;
+  /**
+   * The ingest workers of a shared subscription, when the api runs apart from them (`facility
+   * api`): shown in the health, which is `degraded` while a worker's share is queuing.
+   */
+  readonly ingestWorkers?: () => IngestWorkersHealth;
   /** Prometheus text exposition of every registry of this process. */
   readonly metrics?: () => Promise<string>;
   readonly logger?: Logger;
@@ -240,17 +247,46 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
         config: { access: 'open', rateLimit: false },
         schema: {
           tags: ['health'],
-          summary: 'Liveness; the only endpoint without a token',
+          summary: 'Liveness, and the ingest workers; the only endpoint without a token',
+          description:
+            'Always 200 while the api serves. `status` is `degraded` when something needs a person: ' +
+            'run apart from the ingest (`facility api`), the api names every ingest worker whose share ' +
+            'of the shared subscription is queuing at the broker (stopped, dead, cut off), in ' +
+            '`problems` and `ingest.queuing`.',
           security: [],
           response: { 200: HealthSchema },
         },
       },
-      async () => ({
-        status: 'ok',
-        version: deps.version,
-        store: deps.store.name,
-        uptimeSeconds: Math.round((now() - started) / 1000),
-      }),
+      async () => {
+        const health = {
+          status: 'ok' as 'ok' | 'degraded',
+          version: deps.version,
+          store: deps.store.name,
+          uptimeSeconds: Math.round((now() - started) / 1000),
+        };
+        if (!deps.ingestWorkers) return health;
+        const workers = deps.ingestWorkers();
+        const problems = [
+          ...(workers.watching
+            ? []
+            : ["not connected to the broker: the ingest workers' state is not current"]),
+          ...workers.problems,
+        ];
+        return {
+          ...health,
+          status: problems.length > 0 ? 'degraded' : 'ok',
+          ...(problems.length > 0 ? { problems } : {}),
+          ingest: {
+            watching: workers.watching,
+            queuing: workers.queuing,
+            workers: workers.workers.map((worker) => ({
+              ...worker,
+              lastSeen:
+                worker.lastSeen === null ? null : formatInstant(worker.lastSeen, deps.facility.site.timezone),
+            })),
+          },
+        };
+      },
     );
     instance.get('/api/v1/openapi.json', { config: { access: 'open' }, schema: { hide: true } }, async () =>
       app.swagger(),

@@ -538,9 +538,40 @@ export const FacilityResponseSchema = Type.Object({
 
 // ------------------------------------------------------------------ health
 
+const WorkerCounts = {
+  messages: Type.Object({ received: Type.Integer(), stored: Type.Integer(), rejected: Type.Integer() }),
+  points: Type.Object({ stored: Type.Integer() }),
+  backlog: Type.Object({ messages: Type.Integer(), points: Type.Integer(), deadLetters: Type.Integer() }),
+};
+
+/** An ingest worker of a shared subscription, as the api sees it (core/ingest-workers.ts). */
+export const IngestWorkerSchema = Type.Object({
+  name: Type.String(),
+  state: StringEnum(['online', 'disconnected', 'silent', 'offline'] as const),
+  share: StringEnum(['taking', 'queuing'] as const, {
+    description: '`queuing`: its share of the stream waits at the broker until it is back.',
+  }),
+  lastSeen: Type.Union([Type.String(), Type.Null()], { description: 'Last heard from online.' }),
+  clientId: Type.String({ description: 'Its MQTT session at the broker.' }),
+  metricsUrl: Type.Optional(Type.String()),
+  ...WorkerCounts,
+});
+
+export const IngestWorkersSchema = Type.Object({
+  watching: Type.Boolean({
+    description: "Whether the api is connected to the broker the workers' status is on.",
+  }),
+  queuing: Type.Array(Type.String(), { description: 'Workers whose share is queuing at the broker.' }),
+  workers: Type.Array(IngestWorkerSchema),
+});
+
 export const HealthSchema = Type.Object({
-  status: Type.String(),
+  status: StringEnum(['ok', 'degraded'] as const, {
+    description: '`degraded`: the api serves, but something needs a person (see `problems`).',
+  }),
   version: Type.String(),
   store: Type.String(),
   uptimeSeconds: Type.Number(),
+  problems: Type.Optional(Type.Array(Type.String())),
+  ingest: Type.Optional(IngestWorkersSchema),
 });

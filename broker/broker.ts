@@ -196,6 +196,50 @@ export function deliverOutOfOrder(client: Client): void {
   if (target.duplicates !== undefined) target.duplicates = NOTHING_DELIVERED;
 }
 
+/** A delivery aedes asked for before the client's CONNACK went out. */
+type HeldDelivery = (deliver: boolean) => void;
+
+const heldDeliveries = new WeakMap<Client, HeldDelivery[]>();
+
+/**
+ * aedes restores a persistent client's subscriptions before it writes the CONNACK, and delivers a
+ * message published meanwhile at once, so the client may get a PUBLISH first, against
+ * [MQTT-3.2.0-1] (the first packet from the server is the CONNACK; moscajs/aedes#80 for retained
+ * messages). MQTT.js then stalls: it answers that PUBLISH with a PUBACK it queues until connected,
+ * and handles nothing after it, the CONNACK included, until its connect timeout. Seen with two
+ * brokers on one Redis, where messages from the other broker keep arriving while a device
+ * reconnects. This holds such deliveries until the CONNACK is written ({@link releaseHeld}); the
+ * stored session is sent after the CONNACK anyway. A connection that closes first drops them:
+ * they are in the session's stored queue.
+ */
+function holdUntilConnack(client: Client, stream: Duplex): void {
+  const target = client as unknown as Record<'deliverQoS' | 'deliver0', Deliver | undefined> & {
+    connackSent?: boolean;
+  };
+  for (const name of ['deliverQoS', 'deliver0'] as const) {
+    const deliver = target[name];
+    if (typeof deliver !== 'function') continue;
+    target[name] = (packet, done) => {
+      if (target.connackSent === true) return deliver(packet, done);
+      const held = heldDeliveries.get(client) ?? [];
+      heldDeliveries.set(client, held);
+      held.push((send) => (send ? deliver(packet, done) : done()));
+    };
+  }
+  stream.once('close', () => releaseHeld(client, false));
+}
+
+/** aedes' delivery function of a client: a packet, and a callback the emitter waits for. */
+type Deliver = (packet: unknown, done: () => void) => void;
+
+/** Sends (or, `send` false, drops) what {@link holdUntilConnack} held for `client`. */
+function releaseHeld(client: Client, send: boolean): void {
+  const held = heldDeliveries.get(client);
+  if (!held) return;
+  heldDeliveries.delete(client);
+  for (const delivery of held) delivery(send);
+}
+
 /** aedes' per-client "last counter delivered, per broker" record, always empty. */
 const NOTHING_DELIVERED: object = new Proxy(Object.create(null) as object, {
   get: () => undefined,
@@ -336,7 +380,9 @@ export class FacilityBroker {
     const running: Running = { persistence, servers: [], sockets: new Set(), ports: {} };
     this.#running = running;
     try {
-      const emitter = await openEmitter(options.emitter ?? { kind: 'memory' }, CONCURRENCY);
+      const emitter = await openEmitter(options.emitter ?? { kind: 'memory' }, CONCURRENCY, (error) =>
+        this.#log.error({ err: error.message }, 'message emitter error'),
+      );
       const aedes = await Aedes.createBroker({
         concurrency: CONCURRENCY,
         preConnect: (client, packet, done) => this.#preConnect(client, packet, done),
@@ -352,6 +398,7 @@ export class FacilityBroker {
       });
       running.aedes = aedes;
       this.#watch(aedes);
+      aedes.on('connackSent', (_packet, client) => releaseHeld(client, true));
 
       const accept = (stream: Duplex, address: string | undefined, req?: IncomingMessage) => {
         running.sockets.add(stream);
@@ -359,6 +406,7 @@ export class FacilityBroker {
         const client = aedes.handle(stream, req);
         this.#addresses.set(client, addressKey(address));
         deliverOutOfOrder(client);
+        holdUntilConnack(client, stream);
         watchPacketSize(stream, maxPayloadBytes + PACKET_OVERHEAD_BYTES, (length) => {
           this.#refuse('payload-too-large', client.id ?? 'unknown', { packetBytes: length });
           stream.destroy();

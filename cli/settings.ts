@@ -39,6 +39,8 @@ const HELP: Readonly<Record<Key, string>> = {
   brokerUrl: 'MQTT broker URL for parts run alone (default: mqtt://127.0.0.1:1883)',
   shared: 'subscribe with the MQTT 5 shared subscription $share/ingest/fac/# (Mosquitto 2, EMQX)',
   ingestId: 'name of this ingest worker (MQTT client id svc-ingest-NAME); one per worker (default: main)',
+  metricsPort: "port of this worker's /metrics and /health, 0 = off (default: 0)",
+  deviceSecrets: 'YAML file "device-id: secret" for devices the facility file gives only by secretHash',
   serviceSecret: "password of the platform's own MQTT clients; default: generated into the data folder",
   adminToken: 'bootstrap API admin token; default: generated and printed',
   logLevel: 'fatal | error | warn | info | debug | trace | silent (default: info)',

@@ -65,6 +65,16 @@ export const RuntimeConfigSchema = Type.Object({
    * resumes its persistent session. Give each worker of a shared subscription its own name.
    */
   ingestId: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', default: 'main' }),
+  /**
+   * Port of a part's own small HTTP server: `/metrics` (Prometheus) and `/health` of an ingest
+   * worker. 0 = off.
+   */
+  metricsPort: Port('metrics and health port of a worker (0 = off)', 0),
+  /**
+   * YAML file of device secrets, `{device id}: {secret}`, for `export mosquitto`: the devices the
+   * facility file gives only by `secretHash`, which an external broker cannot check.
+   */
+  deviceSecrets: Type.Optional(Type.String({ minLength: 1 })),
   /** Password of the platform's own MQTT clients; generated into the data folder when absent. */
   serviceSecret: Type.Optional(Type.String({ minLength: 12 })),
   /** Bootstrap admin token of the API; generated and printed when absent. */

@@ -211,6 +211,8 @@ export class Ingest {
   #session: Session | undefined;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
+  /** Set by {@link retire}: the next stop ends the broker's session instead of keeping it. */
+  #endSession = false;
 
   constructor(options: IngestOptions) {
     this.#options = options;
@@ -263,6 +265,40 @@ export class Ingest {
       this.#stopping = undefined;
     });
     return this.#stopping;
+  }
+
+  /**
+   * Leaves a shared subscription for good (`facility ingest --retire`). The broker keeps a
+   * worker's session, and queues its share of the stream in it, for as long as the worker is away;
+   * retiring hands that share back. It unsubscribes, so the broker gives this worker no new
+   * messages; stores what the broker still delivers from the session; and, once nothing has
+   * arrived for `quietMs` and everything received is committed and acknowledged, stops with a
+   * DISCONNECT that ends the session (Session Expiry Interval 0, MQTT 5 §3.14.2.2.2). Needs MQTT 5.
+   */
+  async retire(quietMs = 2_000): Promise<void> {
+    await this.#starting;
+    const session = this.#session;
+    if (!session) throw new Error('ingest: retire() needs a started ingest');
+    if (this.#options.mqtt.protocolVersion !== 5) {
+      throw new Error('ingest: only an MQTT 5 session can be ended (mqtt.protocolVersion: 5)');
+    }
+    await session.client.unsubscribeAsync(this.filter);
+    let received = this.#metrics.snapshot().messages.received;
+    let quietSince = this.#clock.now();
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await this.flush();
+      const now = this.#clock.now();
+      const count = this.#metrics.snapshot().messages.received;
+      if (count !== received) {
+        received = count;
+        quietSince = now;
+      } else if (now - quietSince >= quietMs && session.owed.size === 0 && session.client.connected) {
+        break;
+      }
+    }
+    this.#endSession = true;
+    await this.stop();
   }
 
   /** Writes what is queued now, without waiting for the batch delay; resolves once committed. */
@@ -376,8 +412,11 @@ export class Ingest {
         'stopped with messages not committed; left unacknowledged for the broker to deliver again',
       );
     }
-    // A graceful end: the PUBACKs written above go out before the DISCONNECT.
-    await session.client.endAsync(false).catch((error: unknown) => {
+    // A graceful end: the PUBACKs written above go out before the DISCONNECT. A retired worker's
+    // DISCONNECT also ends its session at the broker (see retire()).
+    const disconnect = this.#endSession ? { properties: { sessionExpiryInterval: 0 } } : {};
+    this.#endSession = false;
+    await session.client.endAsync(false, disconnect).catch((error: unknown) => {
       this.#log.warn({ err: errorText(error) }, 'MQTT disconnect failed');
     });
     this.#session = undefined;

@@ -8,14 +8,13 @@ import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { buildApp } from '../../api/app.ts';
 import type { RuntimeConfig } from '../../core/config.ts';
 import type { Facility } from '../../core/facility/schema.ts';
 import type { TimeSeriesStore } from '../../core/store.ts';
 import { backfill } from '../../simulators/backfill.ts';
 import { LiveSimulator } from '../../simulators/live.ts';
 import { createSimulation } from '../../simulators/simulation.ts';
-import { BROKER_SETTINGS, brokerUrls, createBroker, createIngest } from '../parts.ts';
+import { BROKER_SETTINGS, brokerUrls, createApiServer, createBroker, createIngest } from '../parts.ts';
 import {
   createLogger,
   createStorage,
@@ -105,26 +104,17 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
     });
     await life.start('ingest', ingest);
 
-    const app = buildApp({
-      version,
-      facility,
+    const api = createApiServer(config, facility, {
       store,
       deadLetters,
-      data: resolve(config.data),
       adminToken: secrets.adminToken,
       ingestStats: () => ingest.stats(),
       // One exposition for the process: the ingest's counters and the broker's (logins, refusals).
       metrics: () => Registry.merge([ingest.metrics.registry, broker.registry]).metrics(),
-      logger: logger.child({ module: 'api' }),
+      logger,
     });
-    await life.start('api', {
-      start: async () => {
-        await app.listen({ host: config.host, port: config.httpPort });
-      },
-      stop: () => app.close(),
-    });
-    const address = app.server.address();
-    const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+    await life.start('api', api);
+    const httpPort = api.port;
 
     let simulated = 0;
     if (config.simulators) {
