@@ -18,7 +18,7 @@
  * | `out-of-area-trip` | 2 weeks | a car's first trip of a working day goes outside the `service-area` geofence |
  * | `speeding` | 1 week | a car drives 85–98 km/h for 2–4 km of a trip across the city |
  * | `hvac-empty-room` | 1 week | a meeting room's HVAC stays on from 18:00 to 08:30 the next day, nobody there |
- * | `setpoint-violation` | 2 weeks | a meeting room is cooled to 23 °C (heated to 24 °C on a day colder than 16 °C) 09:00–17:00 |
+ * | `setpoint-violation` | 2 weeks | a meeting room is cooled to 23 °C 09:00–17:00 (heated to 24 °C when the plant's dead band's middle, 19 °C, is warmer than those hours' mean outdoor temperature) |
  * | `co2-packed-meeting` | 1 week | a meeting of 110 % of the seats, 14:00–16:30, with the fresh air at 60 %: CO2 well over 1000 ppm |
  *
  * A kind without a suitable device in the facility (no water meter, no meeting room with HVAC…)
@@ -27,7 +27,7 @@
 import type { HvacMode } from '../core/telemetry.ts';
 import { Draw, keyOf } from './random.ts';
 import { HOUR_MS, MINUTE_MS, type SiteClock } from './site-clock.ts';
-import type { Weather } from './weather.ts';
+import { COOLING_BALANCE_C, HEATING_BALANCE_C, type Weather } from './weather.ts';
 
 /** The kinds of planted fault. */
 export const FAULT_KINDS = [
@@ -315,8 +315,11 @@ export class FaultSchedule {
       const sensor = draw.pick(freeOf(c.hvacRooms));
       usedRooms.add(sensor);
       const day = clock.day(draw.pick(worked));
-      // Someone cools a warm room, or heats a cold one, past the rule.
-      const heating = this.#weather.dayMean(day) < 16;
+      // Someone cools a warm room, or heats a cold one, past the rule: the mode the plant is
+      // nearer to over those hours (a room is not cooled on a cold day).
+      let outdoor = 0;
+      for (let hour = 9; hour < 17; hour++) outdoor += this.#weather.temperature(day, hour + 0.5) / 8;
+      const heating = outdoor < (HEATING_BALANCE_C + COOLING_BALANCE_C) / 2;
       rooms.push({
         kind: 'setpoint-violation',
         sensor,

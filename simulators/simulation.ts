@@ -21,7 +21,7 @@ import { isHvacProfile, type MeterSizing, sizeMeters } from './meter-profiles.ts
 import { MeterModel } from './meters.ts';
 import { type Place, placesFor } from './places.ts';
 import { type Meeting, RoomModel } from './rooms.ts';
-import { SiteClock } from './site-clock.ts';
+import { HOUR_MS, SiteClock } from './site-clock.ts';
 import { type MissionInfo, VehicleModel } from './vehicles.ts';
 import { Weather } from './weather.ts';
 
@@ -86,6 +86,8 @@ export interface Simulation {
   meetings(id: string, from: number, to: number): Meeting[];
   /** The `compound` polygon the vehicles park in (the facility's geofence, or a square). */
   readonly compound: ReadonlyArray<readonly [number, number]>;
+  /** Simulated outdoor air temperature at the site at `t` (epoch ms), °C: what the plant and the rooms answer. */
+  outdoorTemperature(t: number): number;
 }
 
 /** Builds the simulation of a validated facility. Pure and quick (models are computed lazily). */
@@ -283,6 +285,11 @@ export function createSimulation(facility: Facility, options: SimulationOptions)
     meterEnergy: (id, from, to) => meters.energy(id, from, to),
     missions: (id, from, to) => vehicles.missions(id, from, to),
     meetings: (id, from, to) => roomModel.meetings(id, from, to),
+    outdoorTemperature(t) {
+      clock.assertSimulated(t, 'outdoor temperature');
+      const day = clock.day(clock.dayIndexOf(t));
+      return weather.temperature(day, (t - day.start) / HOUR_MS);
+    },
   };
 }
 
