@@ -270,6 +270,10 @@ export class RoomModel {
       book(h(10), 120, draw.between(0.3, 0.5));
     }
     for (const fault of this.#roomFaults(state, day)) {
+      // A room conditioned while empty: the meetings booked in it then were called off.
+      if (fault.kind === 'hvac-empty-room') {
+        meetings = meetings.filter((m) => m.end <= fault.from || m.start >= fault.to);
+      }
       if (fault.kind !== 'co2-packed-meeting') continue;
       meetings = meetings.filter((m) => m.end <= fault.from || m.start >= fault.to);
       meetings.push({
