@@ -46,6 +46,12 @@ export const RuntimeConfigSchema = Type.Object({
   speed: Type.Number({ exclusiveMinimum: 0, maximum: 10_000, default: 1 }),
   /** Seed of the simulators: the same seed gives the same data. */
   seed: Type.Integer({ minimum: 0, default: 20_261_128 }),
+  /**
+   * Plant the showcase faults when the live simulators start (a water leak, a meeting room
+   * conditioned while empty, a car outside the service area; `simulators/showcase.ts`). Unset:
+   * on for `start`, off for `simulate`.
+   */
+  showcase: Type.Optional(Type.Boolean()),
   /** Time-series store. */
   store: Type.Union([Type.Literal('duckdb'), Type.Literal('influx')], { default: 'duckdb' }),
   /** InfluxDB base URL (store `influx`). */

@@ -38,7 +38,7 @@ export function simulateCommand(): Command {
         'and then goes on in real time).\n\n' +
         '以设施文件中的设备身份向 MQTT 服务发布模拟数据。',
     );
-  addSettings(command, ['facility', 'brokerUrl', 'speed', 'seed', 'logLevel']);
+  addSettings(command, ['facility', 'brokerUrl', 'speed', 'seed', 'showcase', 'logLevel']);
   command
     .addOption(
       new Option('--from <instant>', 'simulated start, ISO 8601 (default: now) 模拟起点').argParser(
@@ -55,7 +55,8 @@ export function simulateCommand(): Command {
       'after',
       '\nExamples:\n' +
         '  facility simulate --broker-url mqtt://127.0.0.1:1883\n' +
-        '  facility simulate --from 2026-11-27T00:00:00+08:00 --speed 60   # replay yesterday at 60×\n',
+        '  facility simulate --from 2026-11-27T00:00:00+08:00 --speed 60   # replay yesterday at 60×\n' +
+        '  facility simulate --showcase   # a water leak, an empty room conditioned, a car out of the area, at once\n',
     );
   return command.action(async () => {
     const config = readSettings(command);
@@ -81,6 +82,9 @@ export function simulateCommand(): Command {
       speed: config.speed,
       start: options.from ?? Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS,
       ...(devices ? { devices } : {}),
+      // Off unless asked: this command keeps no state, and a restart would forget an episode whose
+      // leak and trip the store already holds (see simulators/showcase.ts).
+      showcase: config.showcase ?? false,
       logger,
     });
     try {
@@ -89,6 +93,9 @@ export function simulateCommand(): Command {
       process.stdout.write(
         `simulate: ${stats.devices} devices 台 → ${config.brokerUrl}, speed ×${config.speed}, seed ${config.seed}\n`,
       );
+      for (const fault of live.showcase()) {
+        process.stdout.write(`simulate: showcase 演示故障: ${fault.description}\n`);
+      }
       const { duration } = options;
       await (duration === undefined
         ? untilSignal()

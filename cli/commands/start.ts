@@ -3,7 +3,8 @@
  * API and simulators — with history backfilled on first start so the panels are full at once.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import type { Logger } from 'pino';
@@ -13,6 +14,7 @@ import type { Facility } from '../../core/facility/schema.ts';
 import type { TimeSeriesStore } from '../../core/store.ts';
 import { backfill } from '../../simulators/backfill.ts';
 import { LiveSimulator } from '../../simulators/live.ts';
+import { nextShowcase } from '../../simulators/showcase.ts';
 import { createSimulation } from '../../simulators/simulation.ts';
 import { BROKER_SETTINGS, brokerUrls, createApiServer, createBroker, createIngest } from '../parts.ts';
 import {
@@ -50,6 +52,7 @@ export function startCommand(): Command {
     'backfillDays',
     'speed',
     'seed',
+    'showcase',
     'store',
     'influxUrl',
     'influxDatabase',
@@ -66,6 +69,7 @@ export function startCommand(): Command {
     '\nExamples:\n' +
       '  facility start                               # demo compound, data in ./data\n' +
       '  facility start --no-simulators --facility site.yaml\n' +
+      '  facility start --no-showcase                 # simulators without the showcase faults\n' +
       '  FACILITY_STORE=influx FACILITY_INFLUX_URL=http://influx:8086 facility start\n',
   );
   return command.action(async () => {
@@ -85,9 +89,12 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
     await life.start('store', store);
     await life.start('dead-letter', deadLetters);
 
-    const simulation = createSimulation(facility, { seed: config.seed });
     // Whole minutes, so backfill and the live simulators meet on the readings' grid.
     const now = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS;
+    const showcase = config.simulators
+      ? await showcaseEpisodes(config.data, now, config.showcase ?? true)
+      : [];
+    const simulation = createSimulation(facility, { seed: config.seed, showcase });
     if (config.simulators && config.backfillDays > 0) {
       await fillHistory(store, simulation, config.backfillDays, now);
     }
@@ -117,10 +124,15 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
     const httpPort = api.port;
 
     let simulated = 0;
+    let planted = '';
     if (config.simulators) {
       const live = new LiveSimulator({ simulation, brokerUrl, speed: config.speed, start: now, logger });
       await life.start('simulators', live);
       simulated = simulation.devices().filter((d) => d.secret !== undefined).length;
+      planted = live
+        .showcase()
+        .map((f) => f.description)
+        .join('; ');
     }
 
     const http = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${httpPort}`;
@@ -139,6 +151,7 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
         `  API                ${http}/api/v1   (docs 文档 ${http}/docs/, OpenAPI ${http}/api/v1/openapi.json)`,
         `  try 试试            curl -H "Authorization: Bearer ${token.inCommand}" "${http}/api/v1/energy/summary?from=${today(facility, -7)}&to=${today(facility, 0)}&groupBy=building"`,
         `  simulators 模拟器   ${config.simulators ? `${simulated} devices 台, speed ×${config.speed}, seed ${config.seed}` : 'off 关闭'}`,
+        ...(planted ? [`  showcase 演示故障    ${planted}`] : []),
         `  admin token 管理令牌 ${token.line}`,
         '  Ctrl-C to stop 按 Ctrl-C 停止',
         '',
@@ -170,6 +183,33 @@ export function adminTokenLines(options: {
     line: `in ${options.file} (mode 600, "adminToken"); not printed, the output is not a terminal 输出非终端，未打印`,
     inCommand: `$(node -p "require('${options.file}').adminToken")`,
   };
+}
+
+/**
+ * The showcase episodes of this data folder (`DATA/showcase.json`): those of earlier starts,
+ * which the history holds (a leak and a trip move a register and an odometer on for good), and a
+ * new one at `now` when `plant` is on and the latest is over (`simulators/showcase.ts`).
+ */
+async function showcaseEpisodes(data: string, now: number, plant: boolean): Promise<number[]> {
+  const file = join(resolve(data), 'showcase.json');
+  let saved: number[] = [];
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as { episodes?: unknown };
+    if (Array.isArray(parsed.episodes)) {
+      saved = parsed.episodes.map((at) => Date.parse(String(at))).filter(Number.isFinite);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new Error(`cannot read ${file}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const episodes = nextShowcase(saved, now, plant);
+  if (episodes.length !== saved.length) {
+    await mkdir(resolve(data), { recursive: true });
+    const iso = episodes.map((at) => new Date(at).toISOString());
+    await writeFile(file, `${JSON.stringify({ episodes: iso }, null, 2)}\n`);
+  }
+  return episodes;
 }
 
 /** The site's local date `days` from today, `YYYY-MM-DD`, for the example request. */

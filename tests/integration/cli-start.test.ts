@@ -2,7 +2,8 @@
  * The one command, as a user runs it: `facility start` as a child process on a temporary data
  * folder — it backfills, prints its URLs and admin token, streams simulated devices through the
  * real broker and ingest into DuckDB, and stops cleanly on Ctrl-C (SIGINT). A restart on the same
- * folder keeps the history and only tops it up. Bad settings stop it with a message naming them.
+ * folder keeps the history and only tops it up, and keeps the showcase episode it planted. Bad
+ * settings stop it with a message naming them.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -102,6 +103,14 @@ describe('facility start', () => {
     expect(run.stderr).toMatch(/backfilled 1\.0 days 天: [\d,]+ points 点/);
     expect(run.stdout).toMatch(/MQTT\s+mqtt:\/\/127\.0\.0\.1:\d+/);
     expect(run.stdout).toMatch(/simulators 模拟器\s+77 devices 台/);
+    // The showcase is on by default: a leak, an empty room conditioned, a car out of the area.
+    const planted = /showcase 演示故障\s+(.*)/.exec(run.stdout)?.[1] ?? '';
+    for (const what of [/water leak/, /outside the service area/, /HVAC of room/])
+      expect(planted).toMatch(what);
+    const showcase = JSON.parse(await readFile(join(data, 'showcase.json'), 'utf8')) as {
+      episodes: string[];
+    };
+    expect(showcase.episodes).toHaveLength(1);
     // The output is a pipe, not a terminal: the generated token is not printed; the lines name the
     // file that holds it, readable by its owner only.
     const secretsFile = join(data, 'secrets.json');
@@ -204,6 +213,12 @@ describe('facility start', () => {
     // Only the minutes since the first run stopped are generated, not another day.
     const days = Number(/backfilled ([\d.]+) days/.exec(run.stderr)?.[1] ?? '0');
     expect(days).toBeLessThan(0.1);
+    // The first start's episode is still under way: it goes on, no second one is planted.
+    expect(run.stdout).toContain('showcase 演示故障');
+    const showcase = JSON.parse(await readFile(join(data, 'showcase.json'), 'utf8')) as {
+      episodes: string[];
+    };
+    expect(showcase.episodes).toHaveLength(1);
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
     running.delete(run.child);
