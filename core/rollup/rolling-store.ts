@@ -17,9 +17,11 @@
  * completed before anything is served.
  */
 import { createHash } from 'node:crypto';
+import type { WorkCalendar } from '../facility/calendar.ts';
 import type { LonLat } from '../facility/geometry.ts';
 import { registerRules } from '../facility/meter-rules.ts';
 import type { Facility, Meter, Room, Vehicle } from '../facility/schema.ts';
+import { calendarOf } from '../kpi/common.ts';
 import {
   DEFAULT_ROOM_RULES,
   hvacCode,
@@ -132,6 +134,7 @@ export class RollingStore implements TimeSeriesStore {
   readonly #vehicleRules: VehicleRules;
   readonly #roomRules: RoomRules;
   readonly #serviceArea: readonly LonLat[] | undefined;
+  readonly #calendar: WorkCalendar;
   readonly #options: RollingStoreOptions;
   readonly #meters: ReadonlyMap<string, MeterDevice>;
   readonly #vehicles: ReadonlyMap<string, VehicleDevice>;
@@ -155,10 +158,13 @@ export class RollingStore implements TimeSeriesStore {
         .update(JSON.stringify({ v: FOLD_VERSION, parts }))
         .digest('base64url')
         .slice(0, 16);
+    // The meters' offHours field follows the calendar (core/rollup/schema.ts).
+    const calendar = { timezone: options.facility.site.timezone, ...options.facility.calendar };
+    this.#calendar = calendarOf(options.facility);
     this.#meters = new Map(
       options.facility.meters.map((meter) => {
         const rules = registerRules(meter);
-        return [meter.id, { meter, rules, fingerprint: fingerprint(rules) }];
+        return [meter.id, { meter, rules, fingerprint: fingerprint({ rules, calendar }) }];
       }),
     );
     this.#vehicles = new Map(
@@ -381,6 +387,7 @@ export class RollingStore implements TimeSeriesStore {
             time: r.time,
             values: {
               consumption: r.consumption,
+              offHours: this.#calendar.isWorkingTime(r.time) ? 0 : r.consumption,
               coveredMs: r.coveredMs,
               readings: r.readings,
               kept: r.kept,

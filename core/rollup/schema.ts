@@ -7,11 +7,11 @@
  * **Buckets** are 15 minutes, aligned to the Unix epoch. Every UTC offset in use is a multiple of
  * 15 minutes, so every local midnight, hour and quarter hour of any site — the edges of days,
  * working hours, time-of-use periods and series windows — falls on a bucket boundary, whatever the
- * time zone and daylight-saving rule. Rollup rows hold no calendar: whether a bucket is working
- * time, which tariff period or month it is in, is decided when a figure is asked for, so a changed
- * calendar or tariff needs no rebuild. Only the device rules the folds use (a meter's register
- * rules, the vehicle and room thresholds, the service-area polygon, a device's interval) do: each
- * device's rows carry a fingerprint of them, and rows folded under other rules are rebuilt.
+ * time zone and daylight-saving rule. The API decides when a figure is asked for whether a bucket
+ * is working time, which tariff period or month it is in. What the folds do depend on (a meter's
+ * register rules, the vehicle and room thresholds, the service-area polygon, a device's interval,
+ * and for the meters' `offHours` field kept for Grafana the site calendar) is fingerprinted in each
+ * row, and rows folded under other rules are rebuilt at start.
  *
  * Four kinds, each a table (DuckDB) or measurement (InfluxDB, so Grafana can read them too) of
  * rows keyed by (site, device, time):
@@ -57,6 +57,13 @@ export const ROLLUPS: Readonly<Record<RollupKind, RollupSchema>> = {
     fields: {
       /** Meter unit (kWh, m³) used in the bucket. */
       consumption: 'float',
+      /**
+       * The consumption again when the bucket starts outside working time of the site calendar,
+       * else 0: the off-hours share for readers of the rows that have no calendar (Grafana). The
+       * API does not read it (it cuts its own edges), and it is why a meter's fingerprint holds
+       * the calendar.
+       */
+      offHours: 'float',
       /** Milliseconds of the bucket between kept readings close enough to count as covered. */
       coveredMs: 'float',
       readings: 'float',

@@ -86,7 +86,9 @@ describe('merging series by time in the services', () => {
       ],
     };
     const store = storeOf((query) =>
-      query.measurement === 'sensor' && query.where?.room === room.id ? [known, unknown] : [],
+      query.measurement === 'sensor' && [query.where?.room].flat().includes(room.id)
+        ? [known, unknown].map((series) => ({ ...series, tags: { room: room.id, ...series.tags } }))
+        : [],
     );
     const result = await roomUtilization(raw(facility, store), { from: FROM, to: TO });
 
