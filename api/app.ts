@@ -29,15 +29,22 @@ import type { Facility } from '../core/facility/schema.ts';
 import type { IngestWorkersHealth } from '../core/ingest-workers.ts';
 import type { KpiData } from '../core/kpi/data.ts';
 import type { KpiContext } from '../core/kpi/types.ts';
+import { localDay } from '../core/management/costs.ts';
+import type { AlertReader, ManagementState } from '../core/management/ports.ts';
 import type { TimeSeriesStore } from '../core/store.ts';
+import { DuckDbManagementState } from '../storage/duckdb/management-state.ts';
+import { DuckDbStateFile } from '../storage/duckdb/state-file.ts';
 import { ApiError, badParameter, errorHandler, forbidden } from './errors.ts';
 import { type KpiServices, kpiServices } from './kpi-services.ts';
 import { formatInstant } from './period.ts';
 import type { RouteContext } from './reply.ts';
+import { costRoutes } from './routes/costs.ts';
 import { energyRoutes } from './routes/energy.ts';
 import { facilityRoutes } from './routes/facility.ts';
+import { type FeedbackLimits, feedbackRoutes } from './routes/feedback.ts';
 import { ingestRoutes } from './routes/ingest.ts';
 import { roomRoutes } from './routes/rooms.ts';
+import { scorecardRoutes } from './routes/scorecard.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { vehicleRoutes } from './routes/vehicles.ts';
 import { errorResponses, HealthSchema } from './schemas.ts';
@@ -101,6 +108,15 @@ export interface ApiDeps {
   readonly rateLimit?: RateLimitSettings | false;
   /** The efficiency services; default the real ones of core/kpi. */
   readonly services?: KpiServices;
+  /**
+   * The management state (cost ledger, audit, feedback), started by the caller; default a DuckDB
+   * file of the app's own, `{data}/state.duckdb`, opened when the app is ready and closed with it.
+   */
+  readonly management?: ManagementState;
+  /** The alert engine's history, for the scorecard's "acknowledged in time"; none yet. */
+  readonly alerts?: AlertReader;
+  /** Limits of the public feedback endpoint; default DEFAULT_FEEDBACK_LIMITS (api/routes/feedback.ts). */
+  readonly feedbackLimits?: FeedbackLimits;
 }
 
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
@@ -145,6 +161,27 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     services: deps.services ?? kpiServices,
   };
 
+  let management = deps.management;
+  if (!management) {
+    const file = new DuckDbStateFile(join(deps.data, 'state.duckdb'));
+    const own = new DuckDbManagementState({
+      database: file,
+      now,
+      dayStart: (date) => localDay(date, deps.facility.site.timezone),
+    });
+    management = own;
+    app.addHook('onReady', () => own.start());
+    app.addHook('onClose', async () => {
+      await own.stop();
+      await file.stop();
+    });
+  }
+  const managementOptions = {
+    ...context,
+    state: management,
+    ...(deps.alerts ? { alerts: deps.alerts } : {}),
+  };
+
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({
@@ -173,7 +210,18 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'API token' } },
       },
       security: [{ bearerAuth: [] }],
-      tags: ['health', 'facility', 'energy', 'vehicles', 'rooms', 'ingest', 'tokens'].map((name) => ({
+      tags: [
+        'health',
+        'facility',
+        'energy',
+        'vehicles',
+        'rooms',
+        'costs',
+        'feedback',
+        'scorecard',
+        'ingest',
+        'tokens',
+      ].map((name) => ({
         name,
       })),
     },
@@ -322,6 +370,12 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     deadLetters: deps.deadLetters,
   });
   void app.register(tokenRoutes, { ...context, tokens });
+  void app.register(costRoutes, managementOptions);
+  void app.register(feedbackRoutes, {
+    ...managementOptions,
+    ...(deps.feedbackLimits ? { limits: deps.feedbackLimits } : {}),
+  });
+  void app.register(scorecardRoutes, managementOptions);
 
   return app as unknown as FastifyInstance;
 }
