@@ -178,7 +178,10 @@ export class ApiServer {
 export function createApiServer(
   config: RuntimeConfig,
   facility: Facility,
-  parts: Pick<ApiDeps, 'store' | 'deadLetters' | 'ingestStats' | 'ingestWorkers' | 'metrics'> & {
+  parts: Pick<
+    ApiDeps,
+    'store' | 'deadLetters' | 'ingestStats' | 'ingestWorkers' | 'metrics' | 'management'
+  > & {
     readonly adminToken: string;
     readonly logger: Logger;
   },
@@ -193,6 +196,7 @@ export function createApiServer(
     ...(parts.ingestStats === undefined ? {} : { ingestStats: parts.ingestStats }),
     ...(parts.ingestWorkers === undefined ? {} : { ingestWorkers: parts.ingestWorkers }),
     ...(parts.metrics === undefined ? {} : { metrics: parts.metrics }),
+    ...(parts.management === undefined ? {} : { management: parts.management }),
     logger: parts.logger.child({ module: 'api' }),
   });
   return new ApiServer(app, config.host, config.httpPort);

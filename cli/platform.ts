@@ -12,9 +12,12 @@ import type { RuntimeConfig } from '../core/config.ts';
 import { type DeadLetterSink, outlierEntries } from '../core/dead-letter.ts';
 import { formatProblem } from '../core/facility/load.ts';
 import type { Facility } from '../core/facility/schema.ts';
+import { localDay } from '../core/management/costs.ts';
 import { type OutlierReading, RollingStore } from '../core/rollup/rolling-store.ts';
-import { DuckDbDeadLetterSink } from '../storage/duckdb/dead-letter.ts';
+import { type DuckDbAccess, DuckDbDeadLetterSink } from '../storage/duckdb/dead-letter.ts';
 import { DuckDbStore } from '../storage/duckdb/duckdb-store.ts';
+import { DuckDbManagementState } from '../storage/duckdb/management-state.ts';
+import { DuckDbStateFile } from '../storage/duckdb/state-file.ts';
 import { InfluxStore } from '../storage/influx/influx-store.ts';
 import { FacilityFileError, readFacilityFile } from './read-facility.ts';
 
@@ -135,6 +138,8 @@ export function createStorage(
 ): {
   store: RollingStore;
   deadLetters: DeadLetterSink & Component;
+  /** Where app state lives: the store's DuckDB file, or `DATA/state.duckdb`; start it before the dead-letter. */
+  state: DuckDbAccess & Component;
 } {
   const data = resolve(config.data);
   let sink: (DeadLetterSink & Component) | undefined;
@@ -150,7 +155,18 @@ export function createStorage(
     const inner = new DuckDbStore({ path: join(data, 'facility.duckdb') });
     // The dead-letter table lives in the store's own file: one process, one handle.
     sink = new DuckDbDeadLetterSink({ database: inner });
-    return { store: new RollingStore({ store: inner, facility, onOutliers, ...options }), deadLetters: sink };
+    // The store's own connections, started with the store: nothing more to start or stop.
+    const state: DuckDbAccess & Component = {
+      exclusive: (task) => inner.exclusive(task),
+      read: (task) => inner.read(task),
+      start: async () => {},
+      stop: async () => {},
+    };
+    return {
+      store: new RollingStore({ store: inner, facility, onOutliers, ...options }),
+      deadLetters: sink,
+      state,
+    };
   }
   const inner = new InfluxStore({
     url: config.influxUrl,
@@ -160,9 +176,22 @@ export function createStorage(
     ...(config.influxUsername === undefined ? {} : { username: config.influxUsername }),
     ...(config.influxPassword === undefined ? {} : { password: config.influxPassword }),
   });
-  // App state stays local even when the telemetry goes to InfluxDB.
-  sink = new DuckDbDeadLetterSink({ path: join(data, 'state.duckdb') });
-  return { store: new RollingStore({ store: inner, facility, onOutliers, ...options }), deadLetters: sink };
+  // App state stays local even when the telemetry goes to InfluxDB: one file, one handle, shared.
+  const state = new DuckDbStateFile(join(data, 'state.duckdb'));
+  sink = new DuckDbDeadLetterSink({ database: state });
+  return {
+    store: new RollingStore({ store: inner, facility, onOutliers, ...options }),
+    deadLetters: sink,
+    state,
+  };
+}
+
+/** The management state (cost ledger, audit, feedback) in the app-state database; not started. */
+export function createManagementState(facility: Facility, state: DuckDbAccess): DuckDbManagementState {
+  return new DuckDbManagementState({
+    database: state,
+    dayStart: (date) => localDay(date, facility.site.timezone),
+  });
 }
 
 /** Resolve on SIGINT or SIGTERM (once). */

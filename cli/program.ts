@@ -6,8 +6,10 @@ import { Command, CommanderError } from 'commander';
 import { apiCommand } from './commands/api.ts';
 import { brokerCommand } from './commands/broker.ts';
 import { checkCommand } from './commands/check.ts';
+import { costsCommand } from './commands/costs.ts';
 import { exportCommand } from './commands/export.ts';
 import { ingestCommand } from './commands/ingest.ts';
+import { reportCommand } from './commands/report.ts';
 import { rollupsCommand } from './commands/rollups.ts';
 import { simulateCommand } from './commands/simulate.ts';
 import { startCommand } from './commands/start.ts';
@@ -41,6 +43,8 @@ export function buildProgram(): Command {
     simulateCommand(),
     rollupsCommand(),
     exportCommand(),
+    costsCommand(),
+    reportCommand(),
   ]) {
     program.addCommand(inherit(command, program));
   }

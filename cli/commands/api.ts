@@ -9,6 +9,7 @@ import { IngestWorkerWatch } from '../../ingest/worker-watch.ts';
 import { createApiServer } from '../parts.ts';
 import {
   createLogger,
+  createManagementState,
   createStorage,
   Lifecycle,
   loadFacilityOrExit,
@@ -59,9 +60,12 @@ export function apiCommand(): Command {
     const stopping = untilSignal();
     try {
       // The api reads rollups; the ingest workers fold them (and rebuild them at their start).
-      const { store, deadLetters } = createStorage(config, facility, logger, { catchUp: false });
+      const { store, deadLetters, state } = createStorage(config, facility, logger, { catchUp: false });
       await withSettings(command, () => life.start('store', store));
+      await withSettings(command, () => life.start('state', state));
       await life.start('dead-letter', deadLetters);
+      const management = createManagementState(facility, state);
+      await life.start('management', management);
       const watch = new IngestWorkerWatch({
         mqtt: { url: config.brokerUrl, username: 'svc-api', password: secrets.serviceSecret },
         logger,
@@ -70,6 +74,7 @@ export function apiCommand(): Command {
       const api = createApiServer(config, facility, {
         store,
         deadLetters,
+        management,
         adminToken: secrets.adminToken,
         ingestStats: () => summarizeIngestWorkers(watch.health()),
         ingestWorkers: () => watch.health(),

@@ -77,9 +77,10 @@ async function runIngest(
 ): Promise<void> {
   const { serviceSecret } = await loadSecrets(config);
   const life = new Lifecycle(logger);
-  const { store, deadLetters } = createStorage(config, facility, logger);
+  const { store, deadLetters, state } = createStorage(config, facility, logger);
   try {
     await life.start('store', store);
+    await life.start('state', state);
     await life.start('dead-letter', deadLetters);
     const ingest = createIngest(config, facility, {
       store,

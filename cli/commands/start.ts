@@ -14,11 +14,13 @@ import type { Facility } from '../../core/facility/schema.ts';
 import type { TimeSeriesStore } from '../../core/store.ts';
 import { backfill } from '../../simulators/backfill.ts';
 import { LiveSimulator } from '../../simulators/live.ts';
+import { simulateManagement } from '../../simulators/management.ts';
 import { nextShowcase } from '../../simulators/showcase.ts';
 import { createSimulation } from '../../simulators/simulation.ts';
 import { BROKER_SETTINGS, brokerUrls, createApiServer, createBroker, createIngest } from '../parts.ts';
 import {
   createLogger,
+  createManagementState,
   createStorage,
   Lifecycle,
   loadFacilityOrExit,
@@ -85,9 +87,12 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
   const life = new Lifecycle(logger);
   const stopping = untilSignal();
   try {
-    const { store, deadLetters } = createStorage(config, facility, logger);
+    const { store, deadLetters, state } = createStorage(config, facility, logger);
     await life.start('store', store);
+    await life.start('state', state);
     await life.start('dead-letter', deadLetters);
+    const management = createManagementState(facility, state);
+    await life.start('management', management);
 
     // Whole minutes, so backfill and the live simulators meet on the readings' grid.
     const now = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS;
@@ -97,6 +102,17 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
     const simulation = createSimulation(facility, { seed: config.seed, showcase });
     if (config.simulators && config.backfillDays > 0) {
       await fillHistory(store, simulation, config.backfillDays, now);
+    }
+    if (config.simulators) {
+      // The demo's ledger entries and occupant feedback over the history (idempotent by key).
+      await simulateManagement({
+        facility,
+        state: management,
+        seed: config.seed,
+        simulation,
+        from: now - Math.max(config.backfillDays, 1) * DAY_MS,
+        to: now,
+      });
     }
 
     const broker = await createBroker(config, facility, secrets.serviceSecret, logger);
@@ -114,6 +130,7 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
     const api = createApiServer(config, facility, {
       store,
       deadLetters,
+      management,
       adminToken: secrets.adminToken,
       ingestStats: () => ingest.stats(),
       // One exposition for the process: the ingest's counters and the broker's (logins, refusals).
