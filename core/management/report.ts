@@ -32,13 +32,13 @@ import {
   kindCosts,
   type ManagementContext,
   monthPeriod,
+  replacementSignals,
   type Scorecard,
   type SpaceCosts,
   scorecard,
   spaceCosts,
   type VehicleCosts,
   vehicleCosts,
-  vehicleLifecycle,
 } from './service.ts';
 
 export interface AvoidableCost {
@@ -95,16 +95,11 @@ export async function monthlyReport(ctx: ManagementContext, month: string): Prom
     feedbackSummary(ctx, period, 'room'),
     ctx.services.energySummary(ctx.kpi, { ...period, groupBy: 'department' }),
   ]);
-  const replacements: { id: string; plate: string; message: Name }[] = [];
-  for (const v of facility.vehicles) {
-    if (!v.purchase) continue;
-    const life = await vehicleLifecycle(
-      { ...ctx, kpi: { ...ctx.kpi, now: () => Math.min((ctx.kpi.now ?? Date.now)(), period.to) } },
-      v.id,
-    ).catch(() => undefined);
-    if (life?.replacement.replace)
-      replacements.push({ id: v.id, plate: v.plate, message: life.replacement.message });
-  }
+  const signals = await replacementSignals(ctx, Math.min((ctx.kpi.now ?? Date.now)(), period.to));
+  const replacements = facility.vehicles.flatMap((v) => {
+    const signal = signals.get(v.id);
+    return signal?.replace ? [{ id: v.id, plate: v.plate, message: signal.message }] : [];
+  });
   const config = scorecardConfig(facility);
   const offTarget = config.indicators.offHoursShare.target ?? 30;
   const avoidable: AvoidableCost[] = [];

@@ -254,18 +254,7 @@ export async function vehicleLifecycle(ctx: ManagementContext, id: string): Prom
     year = next;
   }
   const cumulative = fleetCost(years);
-  const twelve = { from: DateTime.fromMillis(t, { zone }).minus({ months: 12 }).toMillis(), to: t };
-  const fleet = await vehicleCosts(ctx, twelve);
-  const own = fleet.items.find((c) => c.id === id)?.perKm ?? null;
-  const settings = costSettings(facility);
-  const replacement = replacementSignal({
-    lifeEnd: life?.to ?? null,
-    lifeEndsOn: life ? dayOf(life.to, zone) : null,
-    now: t,
-    last12MonthsPerKm: own,
-    fleetPerKm: fleet.items.flatMap((c) => (c.perKm === null ? [] : [c.perKm])),
-    multiple: settings.replacementMultiple,
-  });
+  const replacement = (await replacementSignals(ctx, t)).get(id) as ReplacementSignal;
   const nulls: Nulls = {};
   if (!asset) {
     nulls.purchase = 'no-purchase';
@@ -290,6 +279,39 @@ export async function vehicleLifecycle(ctx: ManagementContext, id: string): Prom
     replacement,
     nulls,
   };
+}
+
+/**
+ * The replacement signal of every car as of `asOf` (costs.ts `replacementSignal`), from one reading
+ * of the fleet's costs over the 12 months before it.
+ */
+export async function replacementSignals(
+  ctx: ManagementContext,
+  asOf: number,
+): Promise<Map<string, ReplacementSignal>> {
+  const { facility } = ctx.kpi;
+  const zone = zoneOf(ctx);
+  const twelve = { from: DateTime.fromMillis(asOf, { zone }).minus({ months: 12 }).toMillis(), to: asOf };
+  const fleet = await vehicleCosts(ctx, twelve);
+  const fleetPerKm = fleet.items.flatMap((c) => (c.perKm === null ? [] : [c.perKm]));
+  const { replacementMultiple } = costSettings(facility);
+  const out = new Map<string, ReplacementSignal>();
+  for (const vehicle of facility.vehicles) {
+    const asset = vehicleAsset(vehicle);
+    const life = asset ? lifeSpan(asset, zone) : null;
+    out.set(
+      vehicle.id,
+      replacementSignal({
+        lifeEnd: life?.to ?? null,
+        lifeEndsOn: life ? dayOf(life.to, zone) : null,
+        now: asOf,
+        last12MonthsPerKm: fleet.items.find((c) => c.id === vehicle.id)?.perKm ?? null,
+        fleetPerKm,
+        multiple: replacementMultiple,
+      }),
+    );
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------ space
@@ -738,8 +760,12 @@ export async function budgets(
         : fuel.some((c) => c.costCny !== null)
           ? sum(fuel.map((c) => c.costCny ?? 0))
           : null;
+    // The cars' telemetry covers what the platform watched: the share of cars reporting × the time
+    // share the department's meters cover (the platform's watch of the year), an estimate.
     const fuelCoverage =
-      fuel.length === 0 ? 0 : (100 * fuel.filter((c) => c.costCny !== null).length) / fuel.length;
+      fuel.length === 0
+        ? 0
+        : ((row?.coverage ?? 0) * fuel.filter((c) => c.costCny !== null).length) / fuel.length;
     const inputs: Record<
       BudgetItem,
       {
@@ -1039,7 +1065,13 @@ async function indicatorValues(
     const carBudget =
       carBudgetItems.length === 0 ? null : sum(carBudgetItems.map((k) => budget?.[k] as number)) * share;
     const quota = row?.quota.find((q) => q.kind === 'electricity');
-    const ownRooms = roomsU.items.filter((r) => rooms.get(r.id)?.department === d.id && sensed.has(r.id));
+    // Rooms whose sensor reported in the month: a silent sensor says nothing, not "0 hours".
+    const ownRooms = roomsU.items.filter(
+      (r) =>
+        rooms.get(r.id)?.department === d.id &&
+        sensed.has(r.id) &&
+        ((r as { reportedHours?: number }).reportedHours ?? 0) > 0,
+    );
     const answers = feedback.filter(
       (a) => a.subjectKind === 'room' && rooms.get(a.subject)?.department === d.id,
     );
@@ -1052,10 +1084,14 @@ async function indicatorValues(
         ...(energyValue === null ? { reason: 'no-data' as const } : {}),
       },
       vehicleCostPerCapita:
-        ownCars.length === 0
-          ? { value: null, reason: 'no-vehicle', budgetTarget: carBudget === null ? null : carBudget / heads }
+        ownCars.length === 0 || fuel === null
+          ? {
+              value: null,
+              reason: ownCars.length === 0 ? 'no-vehicle' : 'no-data',
+              budgetTarget: carBudget === null ? null : carBudget / heads,
+            }
           : {
-              value: perHead((fuel ?? 0) + maintenance),
+              value: perHead(fuel + maintenance),
               budgetTarget: carBudget === null ? null : carBudget / heads,
             },
       quotaUsePercent:
