@@ -113,7 +113,7 @@ export function qrSvg(url: string, name: Name, size = 240): string {
   const textHeight = 44;
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size + textHeight}" viewBox="0 0 ${size} ${size + textHeight}" role="img" aria-label="${escapeHtml(name.zh)}">` +
-    `<rect width="100%" height="100%" fill="#fff"/>` +
+    `<title>${escapeHtml(name.zh)} ${escapeHtml(name.en)}</title><rect width="100%" height="100%" fill="#fff"/>` +
     `<svg width="${size}" height="${size}" viewBox="0 0 ${cells} ${cells}" shape-rendering="crispEdges"><path d="${path}" fill="#000"/></svg>` +
     `<text x="${size / 2}" y="${size + 18}" text-anchor="middle" font-size="16" font-family="Noto Sans CJK SC, sans-serif">${escapeHtml(name.zh)}</text>` +
     `<text x="${size / 2}" y="${size + 36}" text-anchor="middle" font-size="11" fill="#555" font-family="sans-serif">${escapeHtml(name.en)}</text>` +

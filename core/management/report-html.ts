@@ -20,12 +20,13 @@ const num = (v: number | null | undefined, digits = 2) =>
   v === null || v === undefined
     ? '—'
     : new Intl.NumberFormat('zh-CN', { maximumFractionDigits: digits }).format(v);
-const cny = (v: number | null | undefined) =>
+const cny = (v: number | null | undefined): string =>
   v === null || v === undefined ? '—' : `¥${nf.format(Math.round(v * 100) / 100)}`;
 const STATUS: Record<string, string> = { 'on-track': '正常', 'at-risk': '有超支风险', over: '已超支' };
 
 /** A horizontal bar chart as inline SVG: one bar per row, value printed at its end. */
 export function barChart(
+  title: string,
   rows: readonly { label: string; value: number; mark?: number }[],
   unit: string,
   width = 640,
@@ -52,7 +53,7 @@ export function barChart(
       );
     })
     .join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" font-family="Noto Sans CJK SC, Source Han Sans SC, sans-serif">${body}</svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${e(title)}" font-family="Noto Sans CJK SC, Source Han Sans SC, sans-serif"><title>${e(title)}</title>${body}</svg>`;
 }
 
 function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -96,6 +97,7 @@ export function reportHtml(report: MonthlyReport, zone: string): string {
       ],
     )}`,
     `<h2>二、部门综合评分与排名 Scorecard and ranking</h2>${barChart(
+      '部门综合评分 Total score by department',
       ranked.filter((i) => i.total !== null).map((i) => ({ label: i.name.zh, value: i.total as number })),
       '分',
     )}${table(
@@ -117,6 +119,7 @@ export function reportHtml(report: MonthlyReport, zone: string): string {
       ]),
     )}<p class="note">评分 0–100；各项目标值如标注“示例”，为产品默认示例值，请在设施文件 scorecard 中设定本单位目标。</p>`,
     `<h2>三、预算执行 Budget status (${report.budgets.year})</h2>${barChart(
+      '年初至今支出与预算进度 Spent to date against the budget',
       report.budgets.items
         .filter((d) => d.total.budget !== null)
         .map((d) => ({ label: d.name.zh, value: d.total.actual ?? 0, mark: d.total.expectedToDate ?? 0 })),

@@ -76,7 +76,7 @@ export interface MonthlyReport {
   };
 }
 
-const yuan = (v: number) => `¥${v.toLocaleString('zh-CN', { maximumFractionDigits: 0 })}`;
+const yuan = (v: number) => `¥${v.toLocaleString('zh-CN', { maximumFractionDigits: v < 100 ? 2 : 0 })}`;
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 
 /** The report of a month `YYYY-MM`. */

@@ -56,11 +56,16 @@ describe('yearly amounts accrue by the day', () => {
     expect(accrued(3650, { from: day('2026-11-01'), to: day('2026-12-01') }, ZONE)).toBeCloseTo(300, 9);
   });
   it('from a purchase on 2026-11-16, 15 days: 150', () => {
-    expect(accrued(3650, { from: day('2026-11-01'), to: day('2026-12-01') }, ZONE, day('2026-11-16'))).toBeCloseTo(150, 9);
+    expect(
+      accrued(3650, { from: day('2026-11-01'), to: day('2026-12-01') }, ZONE, day('2026-11-16')),
+    ).toBeCloseTo(150, 9);
   });
   it('across a year boundary, each year by its own length', () => {
     // 3,660 a year: 2027-12-31 is 1 of 365 days (10.0274), 2028-01-01 1 of 366 days (10)
-    expect(accrued(3660, { from: day('2027-12-31'), to: day('2028-01-02') }, ZONE)).toBeCloseTo(3660 / 365 + 3660 / 366, 9);
+    expect(accrued(3660, { from: day('2027-12-31'), to: day('2028-01-02') }, ZONE)).toBeCloseTo(
+      3660 / 365 + 3660 / 366,
+      9,
+    );
   });
 });
 
@@ -111,7 +116,15 @@ describe('vehicle cost', () => {
   });
 
   it('the fleet line divides the sums: (5,000 + 1,000) ÷ (400 + 100 km) = 12 per km', () => {
-    const other = vehicleCost({ depreciationCny: 500, insuranceCny: 100, ledgerCny: {}, fuelCny: 400, distanceKm: 100, trips: 4, workingDaysInUse: 2 });
+    const other = vehicleCost({
+      depreciationCny: 500,
+      insuranceCny: 100,
+      ledgerCny: {},
+      fuelCny: 400,
+      distanceKm: 100,
+      trips: 4,
+      workingDaysInUse: 2,
+    });
     const fleet = fleetCost([car, other]);
     expect(fleet.totalCny).toBe(6000);
     expect(fleet.perKm).toBe(12);
@@ -157,7 +170,14 @@ describe('budget line and projection', () => {
   const asOf = day('2026-03-02');
 
   it('covered-rate: 54,000 over 90 % of 60 days (54 days) projects 54,000 × 365 / 54 = 365,000', () => {
-    const line = budgetLine({ budget: 365_000, year, asOf, actual: 54_000, method: 'covered-rate', coverage: 90 });
+    const line = budgetLine({
+      budget: 365_000,
+      year,
+      asOf,
+      actual: 54_000,
+      method: 'covered-rate',
+      coverage: 90,
+    });
     // expected to date: 365,000 × 60 / 365 = 60,000; variance −6,000 = −10 %
     expect(line.expectedToDate).toBeCloseTo(60_000, 6);
     expect(line.variance).toBeCloseTo(-6_000, 6);
@@ -170,22 +190,41 @@ describe('budget line and projection', () => {
   });
 
   it('at-risk when the projection passes the budget: 61,000 in 60 covered days → 371,083.33', () => {
-    const line = budgetLine({ budget: 365_000, year, asOf, actual: 61_000, method: 'covered-rate', coverage: 100 });
+    const line = budgetLine({
+      budget: 365_000,
+      year,
+      asOf,
+      actual: 61_000,
+      method: 'covered-rate',
+      coverage: 100,
+    });
     expect(line.projectedYearEnd).toBeCloseTo((61_000 * 365) / 60, 6);
     expect(line.status).toBe('at-risk');
   });
 
   it('over once actual passes the budget', () => {
-    expect(budgetLine({ budget: 365_000, year, asOf, actual: 400_000, method: 'run-rate' }).status).toBe('over');
+    expect(budgetLine({ budget: 365_000, year, asOf, actual: 400_000, method: 'run-rate' }).status).toBe(
+      'over',
+    );
   });
 
   it('run-rate: 12,000 in 60 days → 73,000 a year', () => {
-    expect(budgetLine({ budget: 100_000, year, asOf, actual: 12_000, method: 'run-rate' }).projectedYearEnd).toBeCloseTo(73_000, 6);
+    expect(
+      budgetLine({ budget: 100_000, year, asOf, actual: 12_000, method: 'run-rate' }).projectedYearEnd,
+    ).toBeCloseTo(73_000, 6);
   });
 
   it('scheduled: the year’s fee 36,500 + upkeep 3,000 in 60 days at its run-rate (18,250) = 54,750', () => {
     // fee to date: 36,500 × 60 / 365 = 6,000; actual = fee 6,000 + upkeep 3,000 = 9,000
-    const line = budgetLine({ budget: 50_000, year, asOf, actual: 9_000, method: 'scheduled', scheduledYear: 36_500, scheduledToDate: 6_000 });
+    const line = budgetLine({
+      budget: 50_000,
+      year,
+      asOf,
+      actual: 9_000,
+      method: 'scheduled',
+      scheduledYear: 36_500,
+      scheduledToDate: 6_000,
+    });
     expect(line.projectedYearEnd).toBeCloseTo(54_750, 6);
     expect(line.status).toBe('at-risk');
   });
@@ -244,12 +283,21 @@ describe('scorecard scoring', () => {
     [3, 30, 5, 'higher', 0],
     // satisfaction 3.0 with target 4.5, zero at 2.5: (3 − 2.5) / 2 = 25
     [3, 4.5, 2.5, 'higher', 25],
-  ] as const)('value %d, target %d, zero at %d, %s is better → %d', (value, target, zeroAt, direction, score) => {
-    expect(indicatorScore(value, target, zeroAt, direction)).toBeCloseTo(score, 9);
-  });
+  ] as const)(
+    'value %d, target %d, zero at %d, %s is better → %d',
+    (value, target, zeroAt, direction, score) => {
+      expect(indicatorScore(value, target, zeroAt, direction)).toBeCloseTo(score, 9);
+    },
+  );
 
   it('a missing score gives its weight to the others: (80 × 1 + 50 × 2) ÷ 3 = 60', () => {
-    expect(weightedMean([{ score: 80, weight: 1 }, { score: null, weight: 1 }, { score: 50, weight: 2 }])).toBe(60);
+    expect(
+      weightedMean([
+        { score: 80, weight: 1 },
+        { score: null, weight: 1 },
+        { score: 50, weight: 2 },
+      ]),
+    ).toBe(60);
     expect(weightedMean([{ score: null, weight: 1 }])).toBeNull();
   });
 
@@ -270,7 +318,12 @@ describe('feedback', () => {
   });
 
   it('sums up answers with what the sensor measured at the comfort complaints', () => {
-    const answers = [answer(1, 2, ['too-cold']), answer(2, 4, []), answer(3, 5, []), answer(4, 1, ['too-cold', 'stuffy'])];
+    const answers = [
+      answer(1, 2, ['too-cold']),
+      answer(2, 4, []),
+      answer(3, 5, []),
+      answer(4, 1, ['too-cold', 'stuffy']),
+    ];
     const measured = new Map([
       [1, { temperatureC: 17, co2Ppm: 800, at: 1000 }],
       [4, { temperatureC: 19, co2Ppm: 1200, at: 4000 }],
@@ -303,13 +356,19 @@ describe('feedback', () => {
 
   it('the sensor value is the last one at or before the answer, within the hold', () => {
     // samples at 0, 60 and 120 s; at 150 s with a 180 s hold: temperature 21 (at 120 s), CO2 600 (at 60 s)
-    const samples = { time: [0, 60_000, 120_000], temperature: [20, Number.NaN, 21], co2: [500, 600, Number.NaN] };
+    const samples = {
+      time: [0, 60_000, 120_000],
+      temperature: [20, Number.NaN, 21],
+      co2: [500, 600, Number.NaN],
+    };
     expect(measuredAt(samples, 150_000, 180_000)).toEqual({ temperatureC: 21, co2Ppm: 600, at: 120_000 });
     // 10 minutes later, nothing within the 3-minute hold
     expect(measuredAt(samples, 720_000, 180_000)).toEqual({ temperatureC: null, co2Ppm: null, at: null });
   });
 
   it('keeps a comment as text: control characters become spaces, markup stays as written', () => {
-    expect(normaliseComment('  <script>alert(1)</script>\u0000ok\r\nnext  ')).toBe('<script>alert(1)</script> ok\nnext');
+    expect(normaliseComment('  <script>alert(1)</script>\u0000ok\r\nnext  ')).toBe(
+      '<script>alert(1)</script> ok\nnext',
+    );
   });
 });
