@@ -235,7 +235,7 @@ export const SpaceCostsSchema = Type.Object({
 // ------------------------------------------------------------------ budgets
 
 export const BudgetQuery = Type.Object({
-  year: Type.Integer({ minimum: 2000, maximum: 2100, description: 'Calendar year.' }),
+  year: Type.Integer({ minimum: 2000, maximum: 2100, description: 'Calendar year.', examples: [2026] }),
   department: Type.Optional(Type.String({ maxLength: 64, description: 'Only this department.' })),
 });
 
@@ -377,7 +377,7 @@ export const FeedbackSummarySchema = Type.Object({
 // ------------------------------------------------------------------ scorecard, report
 
 export const MonthQuery = Type.Object({
-  month: Type.String({ description: 'A month, YYYY-MM (site time).' }),
+  month: Type.String({ description: 'A month, YYYY-MM (site time).', examples: ['2026-11'] }),
 });
 
 const IndicatorSchema = Type.Object({

@@ -241,13 +241,19 @@ export async function vehicleLifecycle(ctx: ManagementContext, id: string): Prom
   const start = life
     ? Math.min(life.from, t - 1)
     : DateTime.fromMillis(t, { zone }).minus({ months: 12 }).toMillis();
+  // The engine's services figure every car of a department; a facility of this one car keeps a
+  // lifecycle of many years to one car's reads.
+  const single: ManagementContext = {
+    ...ctx,
+    kpi: { ...ctx.kpi, facility: { ...facility, vehicles: [vehicle] } },
+  };
   const years: LifecycleYear[] = [];
   let year = DateTime.fromMillis(start, { zone }).startOf('year');
   while (year.toMillis() < t) {
     const next = year.plus({ years: 1 });
     const period = { from: Math.max(start, year.toMillis()), to: Math.min(t, next.toMillis()) };
     if (period.to > period.from) {
-      const costs = await vehicleCosts(ctx, period, vehicle.department, [vehicle]);
+      const costs = await vehicleCosts(single, period, vehicle.department, [vehicle]);
       const item = costs.items[0] as VehicleCostItem;
       years.push({ ...item, year: year.year, from: period.from, to: period.to });
     }
