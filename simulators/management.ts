@@ -33,7 +33,7 @@ const COMMENTS: Readonly<Record<string, readonly string[]>> = {
 export function simulatedLedger(facility: Facility, seed: number, to: number): NewCostEntry[] {
   const zone = facility.site.timezone;
   const end = DateTime.fromMillis(to, { zone });
-  const today = end.toISODate() as string;
+  const today = DateTime.fromMillis(to - 1, { zone }).toISODate() as string;
   const out: NewCostEntry[] = [];
   const date = (month: DateTime, day: number) =>
     month.set({ day: Math.min(day, month.daysInMonth ?? 28) }).toISODate() as string;
