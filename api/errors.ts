@@ -65,7 +65,12 @@ export function describeValidation(
   const path = issue.instancePath.replace(/^\//, '').replace(/\//g, '.');
   const missing = typeof issue.params.missingProperty === 'string' ? issue.params.missingProperty : undefined;
   // A fault of the whole body (not an object, say) is the body's.
-  const parameter = missing ?? (path !== '' ? path : context === 'body' ? 'body' : undefined);
+  // An element of a list is blamed on the list (`categories`); the message says which element.
+  const field = path
+    .split('.')
+    .filter((segment) => !/^\d+$/.test(segment))
+    .join('.');
+  const parameter = missing ?? (field !== '' ? field : context === 'body' ? 'body' : undefined);
   const got =
     parameter !== undefined && missing === undefined ? valueAt(input, issue.instancePath) : undefined;
   const gotText = got === undefined ? '' : ` (got ${JSON.stringify(got)})`;
@@ -76,7 +81,9 @@ export function describeValidation(
   } else if (issue.keyword === 'additionalProperties') {
     text = `unknown property "${String(issue.params.additionalProperty)}"`;
   } else text = issue.message ?? 'is not valid';
-  const where = parameter ?? (context === 'body' ? 'body' : (context ?? 'request'));
+  const where =
+    (missing === undefined && path !== '' ? path : parameter) ??
+    (context === 'body' ? 'body' : (context ?? 'request'));
   return { parameter, message: `${where}: ${text}${gotText}` };
 }
 

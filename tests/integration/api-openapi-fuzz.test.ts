@@ -509,7 +509,7 @@ describe('every operation of the OpenAPI document', () => {
       }
     }
     expect(problems).toEqual([]);
-  });
+  }, 120_000);
 
   it('never answers 5xx to generated parameters, and every 4xx names the parameter at fault', async () => {
     const answered = new Map<string, number[]>();

@@ -415,7 +415,7 @@ describe('the public feedback endpoint under abuse', () => {
     ['an unknown service', { service: 'spa', score: 3 }, 404, 'service'],
     ['a room and a service', { room: 'room1', service: 'canteen', score: 3 }, 400, 'service'],
     ['a score of 6', { room: 'room1', score: 6 }, 400, 'score'],
-    ['an unknown category', { room: 'room1', score: 3, categories: ['smelly'] }, 400, 'categories.0'],
+    ['an unknown category', { room: 'room1', score: 3, categories: ['smelly'] }, 400, 'categories'],
   ])('refuses %s with a clear error', async (_name, payload, status, parameter) => {
     const response = await app.inject({
       method: 'POST',
