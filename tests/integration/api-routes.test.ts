@@ -851,6 +851,22 @@ describe('OpenAPI', () => {
         'POST /api/v1/tokens',
         'DELETE /api/v1/tokens/{id}',
         'GET /metrics',
+        // the management layer (tests/integration/management-api.test.ts)
+        'GET /api/v1/costs',
+        'POST /api/v1/costs',
+        'DELETE /api/v1/costs/{id}',
+        'POST /api/v1/costs/import',
+        'GET /api/v1/audit',
+        'GET /api/v1/costs/vehicles',
+        'GET /api/v1/vehicles/{id}/lifecycle',
+        'GET /api/v1/costs/space',
+        'GET /api/v1/budgets',
+        'POST /api/v1/feedback',
+        'GET /api/v1/feedback/qr',
+        'GET /api/v1/feedback/qr/sheet',
+        'GET /api/v1/feedback/summary',
+        'GET /api/v1/scorecard',
+        'GET /api/v1/reports/monthly',
       ].sort(),
     );
     expect(document.paths['/api/v1/health']?.get?.security).toEqual([]);
