@@ -506,6 +506,40 @@ describe('the ledger', () => {
   });
 });
 
+describe('department tokens', () => {
+  it('see their own department only', async () => {
+    const finance = json<{ token: string }>(
+      await call({
+        method: 'POST',
+        url: '/api/v1/tokens',
+        payload: { name: '财务处', role: 'operator', department: 'fin' },
+      }),
+    ).token;
+    const card = json<{ items: { department: string; rank: number }[] }>(
+      await get('/api/v1/scorecard?month=2026-11', finance),
+    );
+    expect(card.items).toEqual([expect.objectContaining({ department: 'fin', rank: 2 })]);
+    expect(
+      (await get('/api/v1/costs/space?from=2026-11-02&to=2026-11-03&groupBy=building', finance)).statusCode,
+    ).toBe(403);
+    expect((await get('/api/v1/budgets?year=2026&department=ops', finance)).statusCode).toBe(403);
+    // ops's car and room are not fin's: its ledger list is empty
+    expect(
+      json<{ items: unknown[] }>(await get('/api/v1/costs?from=2026-11-01&to=2026-12-01', finance)).items,
+    ).toEqual([]);
+    expect((await get('/api/v1/vehicles/car1/lifecycle', finance)).statusCode).toBe(403);
+    // entering costs is site-wide
+    const post = await call({
+      method: 'POST',
+      url: '/api/v1/costs',
+      token: finance,
+      payload: { item: 'other', subjectKind: 'department', subject: 'fin', amountCny: 1, date: '2026-11-02' },
+    });
+    expect(post.statusCode).toBe(403);
+    expect((await get('/api/v1/reports/monthly?month=2026-11', finance)).statusCode).toBe(403);
+  });
+});
+
 describe('the scorecard and the monthly report', () => {
   it('scores ops and fin for November 2026', async () => {
     const response = await get('/api/v1/scorecard?month=2026-11');
