@@ -178,7 +178,7 @@ export class ApiServer {
 export function createApiServer(
   config: RuntimeConfig,
   facility: Facility,
-  parts: Pick<ApiDeps, 'store' | 'deadLetters' | 'ingestStats' | 'ingestWorkers' | 'metrics'> & {
+  parts: Pick<ApiDeps, 'store' | 'deadLetters' | 'ingestStats' | 'ingestWorkers' | 'metrics' | 'changes'> & {
     readonly adminToken: string;
     readonly logger: Logger;
   },
@@ -193,6 +193,7 @@ export function createApiServer(
     ...(parts.ingestStats === undefined ? {} : { ingestStats: parts.ingestStats }),
     ...(parts.ingestWorkers === undefined ? {} : { ingestWorkers: parts.ingestWorkers }),
     ...(parts.metrics === undefined ? {} : { metrics: parts.metrics }),
+    ...(parts.changes === undefined ? {} : { changes: parts.changes }),
     logger: parts.logger.child({ module: 'api' }),
   });
   return new ApiServer(app, config.host, config.httpPort);
