@@ -176,7 +176,7 @@ function dailyEdges(windows: readonly Period[], timezone: string): number[] {
     if (!(w.to > w.from)) continue;
     set.add(w.from);
     set.add(w.to);
-    for (const midnight of localMidnights(w.from, w.to, timezone)) set.add(midnight.toMillis());
+    for (const midnight of localMidnights(w.from, w.to, timezone)) set.add(midnight);
   }
   return [...set].sort((a, b) => a - b);
 }

@@ -792,8 +792,14 @@ export function energyItem(def: EnergyScopeDef, input: EnergyItemInput): EnergyI
   }
 }
 
-const indicesWhere = (intervals: readonly TimelineInterval[], test: (i: TimelineInterval) => boolean) =>
-  intervals.flatMap((interval, i) => (test(interval) ? [i] : []));
+function indicesWhere(
+  intervals: readonly TimelineInterval[],
+  test: (i: TimelineInterval) => boolean,
+): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < intervals.length; i++) if (test(intervals[i] as TimelineInterval)) out.push(i);
+  return out;
+}
 
 /** kgce per unit of a carrier (an electric car's kWh as electricity; water none). */
 function kgceFactorOf(facility: Pick<Facility, 'factors'>, carrier: Carrier): number {
