@@ -227,6 +227,29 @@ const VehicleEnergySchema = Type.Object(
   { description: 'Site and departments: their official cars, counted in kgce, co2Kg and costCny.' },
 );
 
+const QualitySchema = Type.Object(
+  {
+    status: StringEnum(['good', 'degraded'] as const, {
+      description: 'degraded: a meter behind the figures had a rise counted that exceeds its maxRate.',
+    }),
+    notes: Type.Array(
+      Type.Object({
+        reason: StringEnum(['rate-exceeded', 'register-outlier', 'register-reset'] as const),
+        meter: Type.String(),
+        readings: Type.Integer({
+          description: 'Readings so judged in the 15-minute buckets the period touches.',
+        }),
+        lowersQuality: Type.Boolean(),
+        message: NameSchema,
+      }),
+    ),
+  },
+  {
+    description:
+      'How the readings of the meters behind the item were judged (README, "Meter readings"): rises faster than maxRate (counted, doubtful), outliers (left out), resets (counted from zero).',
+  },
+);
+
 export const EnergyItemSchema = Type.Object({
   id: Type.String(),
   name: NameSchema,
@@ -273,6 +296,7 @@ export const EnergyItemSchema = Type.Object({
   previous: Nullable(PreviousSchema),
   lastYear: Nullable(PreviousSchema),
   vehicles: Type.Optional(VehicleEnergySchema),
+  quality: QualitySchema,
   nulls: NullsSchema,
 });
 

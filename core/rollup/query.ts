@@ -34,6 +34,49 @@ export interface MeterIntervals {
   readonly coveredMs: number[];
 }
 
+/** How a meter's readings were judged in a window (core/register.ts's statuses). */
+export interface MeterQuality {
+  /** Left out of consumption: they broke the sequence while their neighbours agreed. */
+  readonly outliers: number;
+  /** The register started again from a lower value (meter replaced, or rolled over). */
+  readonly resets: number;
+  /** Kept rises implying more than the meter's `maxRate`: counted, but the figure is doubtful. */
+  readonly rateExceeded: number;
+}
+
+/**
+ * The window the quality of `[from, to)` is counted over: the 15-minute buckets it touches (the
+ * rollups' grain; a flag, not a figure, so whole buckets are close enough).
+ */
+export function qualityWindow(from: number, to: number): [number, number] {
+  return [bucketOf(from), bucketOf(Math.max(from, to - 1)) + BUCKET_MS];
+}
+
+/** Per meter with rollups in the window, how its readings in {@link qualityWindow} were judged. */
+export async function meterQuality(
+  store: TimeSeriesStore,
+  site: string,
+  meters: readonly string[],
+  from: number,
+  to: number,
+): Promise<Map<string, MeterQuality>> {
+  const out = new Map<string, MeterQuality>();
+  if (meters.length === 0) return out;
+  const fields = ['outliers', 'resets', 'rateExceeded'] as const;
+  const edges = qualityWindow(from, to);
+  const sums = await store.sumRollups({ kind: 'meter', site, devices: meters, edges, fields: [...fields] });
+  for (const { device, sums: s } of sums) {
+    const count = (field: (typeof fields)[number]) =>
+      Math.round((s[field] as Float64Array | undefined)?.[0] ?? 0);
+    out.set(device, {
+      outliers: count('outliers'),
+      resets: count('resets'),
+      rateExceeded: count('rateExceeded'),
+    });
+  }
+  return out;
+}
+
 /** A meter to read, with the rules its readings are judged by. */
 export interface MeterSpec {
   readonly id: string;
