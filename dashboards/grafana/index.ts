@@ -44,10 +44,19 @@ export function buildDashboards(facility: Facility, options: DashboardOptions): 
   };
 }
 
-/** Panel ids 1, 2, 3… in order, so that the JSON is the same for the same facility. */
+/**
+ * Panel ids 1, 2, 3… in order, so that the JSON is the same for the same facility; and without the
+ * interval-variable settings (`auto`, `auto_min`, `auto_count`) the SDK gives every variable, which
+ * mean nothing to the others and are not in Grafana's dashboard schema for them.
+ */
 function numberPanels(dashboard: DashboardJson): DashboardJson {
   const panels = (dashboard.panels ?? []).map((panel, index) => ({ ...panel, id: index + 1 }));
-  return { ...dashboard, panels } as DashboardJson;
+  const list = (dashboard.templating?.list ?? []).map((variable) => {
+    if (variable.type === 'interval') return variable;
+    const { auto: _auto, auto_min: _min, auto_count: _count, ...rest } = variable;
+    return rest;
+  });
+  return { ...dashboard, panels, templating: { list } } as DashboardJson;
 }
 
 /** JSON with object keys sorted, for hashing. */

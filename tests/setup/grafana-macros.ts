@@ -30,6 +30,7 @@ export function expandGrafanaMacros(query: string, context: GrafanaQueryContext)
     .replaceAll('$timeFilter', `time >= ${context.from}ms and time <= ${context.to}ms`)
     .replaceAll('$__interval_ms', String(context.intervalMs))
     .replaceAll('$__interval', duration(context.intervalMs))
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's macro, written as in a query
     .replaceAll('${__range_s}', String(Math.floor((context.to - context.from) / 1000)));
   for (const [name, values] of Object.entries(context.variables)) {
     const value =
