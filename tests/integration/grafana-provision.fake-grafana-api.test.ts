@@ -94,7 +94,7 @@ describe("facility grafana provision against a fake of Grafana's HTTP API", () =
       },
       secureJsonData: { httpHeaderValue1: 'Token influx-token-1' },
     });
-    const hash = (source?.jsonData as Record<string, unknown>).facilitySecretHash as string;
+    const hash = String((source?.jsonData as Record<string, unknown> | undefined)?.facilitySecretHash);
     expect(await verifySecret('Token influx-token-1', hash)).toBe(true);
     const energy = fake.dashboards.get('cd-compound-energy')?.dashboard;
     expect(JSON.stringify(energy)).toContain('"uid":"cd-compound-influxdb"');

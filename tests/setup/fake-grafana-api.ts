@@ -118,10 +118,10 @@ export class FakeGrafanaApi {
       });
     }
 
-    let match: RegExpExecArray | null;
     // ---------------------------------------------------------------- data sources
-    if ((match = /^\/api\/datasources\/uid\/([^/]+)$/.exec(path))) {
-      const uid = decodeURIComponent(match[1] as string);
+    const dataSourceUid = /^\/api\/datasources\/uid\/([^/]+)$/.exec(path)?.[1];
+    if (dataSourceUid !== undefined) {
+      const uid = decodeURIComponent(dataSourceUid);
       const existing = this.dataSources.get(uid);
       if (!existing) return send(404, { message: 'Data source not found' });
       if (method === 'GET') return send(200, this.#publicDataSource(existing));
@@ -147,8 +147,9 @@ export class FakeGrafanaApi {
       });
     }
     // ---------------------------------------------------------------- folders
-    if ((match = /^\/api\/folders\/([^/]+)$/.exec(path))) {
-      const uid = decodeURIComponent(match[1] as string);
+    const folderUid = /^\/api\/folders\/([^/]+)$/.exec(path)?.[1];
+    if (folderUid !== undefined) {
+      const uid = decodeURIComponent(folderUid);
       const folder = this.folders.get(uid);
       if (!folder) return send(404, { message: 'folder not found' });
       if (method === 'GET') return send(200, { ...folder, id: 1, url: `/dashboards/f/${uid}` });
@@ -168,8 +169,9 @@ export class FakeGrafanaApi {
       return send(200, folder);
     }
     // ---------------------------------------------------------------- dashboards
-    if ((match = /^\/api\/dashboards\/uid\/([^/]+)$/.exec(path)) && method === 'GET') {
-      const stored = this.dashboards.get(decodeURIComponent(match[1] as string));
+    const dashboardUid = /^\/api\/dashboards\/uid\/([^/]+)$/.exec(path)?.[1];
+    if (dashboardUid !== undefined && method === 'GET') {
+      const stored = this.dashboards.get(decodeURIComponent(dashboardUid));
       if (!stored) return send(404, { message: 'Dashboard not found' });
       return send(200, {
         dashboard: stored.dashboard,
