@@ -68,15 +68,38 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * Keys Grafana manages itself and changes without anyone editing the dashboard: its database id,
- * its version counter, and the provisioning mark itself.
+ * The keys a dashboard's content is hashed over: what the generator writes and a person edits.
+ * Keys Grafana manages itself (`id`, `version`) or may add when it stores a dashboard are left out,
+ * so that storing is never mistaken for an edit; the provisioning mark is left out of `templating`.
  */
+const CONTENT_KEYS = [
+  'uid',
+  'title',
+  'description',
+  'tags',
+  'timezone',
+  'time',
+  'timepicker',
+  'refresh',
+  'editable',
+  'graphTooltip',
+  'fiscalYearStartMonth',
+  'liveNow',
+  'weekStart',
+  'links',
+  'annotations',
+  'panels',
+  'templating',
+  'schemaVersion',
+] as const;
+
 function contentOf(dashboard: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const { id: _id, version: _version, templating, ...rest } = dashboard;
-  const list = ((templating as { list?: unknown[] } | undefined)?.list ?? []).filter(
+  const content: Record<string, unknown> = {};
+  for (const key of CONTENT_KEYS) if (dashboard[key] !== undefined) content[key] = dashboard[key];
+  const list = ((dashboard.templating as { list?: unknown[] } | undefined)?.list ?? []).filter(
     (variable) => (variable as { name?: string }).name !== PROVISION_MARK,
   );
-  return { ...rest, templating: { list } };
+  return { ...content, templating: { list } };
 }
 
 /** `sha256:…` of a dashboard's content (see {@link contentOf}). */

@@ -61,10 +61,13 @@ export interface ProvisionResult {
 
 type Json = Record<string, unknown>;
 
+/** Grafana answers an unset field as "" or leaves it out; both mean unset. */
+function normal(value: unknown): string {
+  return value === undefined || value === null || value === '' ? '' : JSON.stringify(value);
+}
+
 function differences(desired: Json, existing: Json, keys: readonly string[], prefix = ''): string[] {
-  return keys
-    .filter((key) => JSON.stringify(desired[key] ?? null) !== JSON.stringify(existing[key] ?? null))
-    .map((key) => `${prefix}${key}`);
+  return keys.filter((key) => normal(desired[key]) !== normal(existing[key])).map((key) => `${prefix}${key}`);
 }
 
 async function planDataSource(

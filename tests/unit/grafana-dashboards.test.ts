@@ -180,7 +180,7 @@ describe('dashboards from the facility file', () => {
       expect(provisionedHash(dashboard)).toBe(contentHash(dashboard));
       expect(unchangedSinceProvisioning(dashboard)).toBe(true);
       // What Grafana adds when it stores a dashboard is not a change.
-      expect(unchangedSinceProvisioning({ ...dashboard, id: 42, version: 7 })).toBe(true);
+      expect(unchangedSinceProvisioning({ ...dashboard, id: 42, version: 7, gnetId: null })).toBe(true);
       const edited = JSON.parse(JSON.stringify(dashboard)) as Json;
       (edited.panels as Json[])[1] = { ...(edited.panels as Json[])[1], title: 'edited' };
       expect(unchangedSinceProvisioning(edited)).toBe(false);
