@@ -98,7 +98,7 @@ export function departmentsDashboard(model: SiteModel, options: DashboardOptions
     .title('部门用电（含公共分摊）')
     .description(
       describe(
-        "Electricity per department over the selected period, kWh: its department meters plus, in each building where it has space, its share (its area there ÷ all departments' area there) of the building's main meters less all department meters there.",
+        "Electricity per department over the selected period, kWh: its department meters plus, in each building where it has space, its share (its area there ÷ all departments' area there) of the building's main meters less all department meters there — the API's figure. Every department is shown, for comparison; the department variable picks the panels of the last row.",
       ),
     )
     .unit('kwatth')
@@ -110,7 +110,7 @@ export function departmentsDashboard(model: SiteModel, options: DashboardOptions
     new BarGaugePanel()
       .title(title)
       .description(describe(english))
-      .unit('kgce')
+      .unit('suffix: kgce/人')
       .decimals(2)
       .displayMode(BarGaugeDisplayMode.Gradient)
       .orientation(VizOrientation.Horizontal)

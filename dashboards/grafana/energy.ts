@@ -297,7 +297,7 @@ export function energyDashboard(model: SiteModel, options: DashboardOptions): Da
           { alias: b.name.zh },
         ),
       )
-      .unit('kwatth')
+      .unit('suffix: kWh/m²·a')
       .decimals(1)
       .min(0)
       .height(7)
