@@ -25,6 +25,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { DeadLetterSink } from '../core/dead-letter.ts';
 import type { Facility } from '../core/facility/schema.ts';
 import type { IngestWorkersHealth } from '../core/ingest-workers.ts';
@@ -328,15 +329,16 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
         schema: {
           tags: ['ingest'],
           summary: 'Prometheus text exposition',
-          description: '503 when nothing in this process exports metrics. Not for department tokens.',
+          description:
+            'The counters of the parts running in this process (broker, ingest) and of the process itself (nodejs_eventloop_lag_*, heap, CPU, GC). Not for department tokens.',
           produces: ['text/plain'],
-          response: { 200: { type: 'string' }, ...errorResponses(401, 403, 429, 503) },
+          response: { 200: { type: 'string' }, ...errorResponses(401, 403, 429) },
         },
       },
       async (_request, reply) => {
-        if (!metrics) throw new ApiError(503, 'NO_METRICS', 'nothing in this process exports metrics');
         void reply.type('text/plain; version=0.0.4; charset=utf-8');
-        return metrics();
+        // The parts' counters, then the process's own (event-loop delay, heap, CPU, GC).
+        return `${metrics ? await metrics() : ''}${await processMetrics().metrics()}`;
       },
     );
   });
@@ -397,4 +399,18 @@ function authenticate(tokens: TokenStore, request: FastifyRequest): Principal {
   const principal = tokens.verify(token);
   if (!principal) throw new ApiError(401, 'UNAUTHORIZED', 'unknown or revoked token');
   return principal;
+}
+
+let processRegistry: Registry | undefined;
+
+/**
+ * The process's own metrics (prom-client's defaults: event-loop delay, heap, CPU, GC, handles),
+ * collected once per process however many apps it builds.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, eventLoopMonitoringPrecision: 10 });
+  }
+  return processRegistry;
 }
