@@ -102,6 +102,8 @@ export interface ApiDeps {
   readonly ingestWorkers?: () => IngestWorkersHealth;
   /** Prometheus text exposition of every registry of this process. */
   readonly metrics?: () => Promise<string>;
+  /** How long an answer over a period reaching past now is given again, ms (default 5,000; 0: never). */
+  readonly liveAnswerTtlMs?: number;
   readonly logger?: Logger;
   /** The clock, epoch ms (uptime, year-end projections). */
   readonly now?: () => number;
@@ -159,7 +161,11 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     services: deps.services ?? kpiServices,
   };
 
-  const cache = new ResponseCache({ keep: deps.changes !== undefined, now });
+  const cache = new ResponseCache({
+    keep: deps.changes !== undefined,
+    now,
+    ...(deps.liveAnswerTtlMs === undefined ? {} : { liveTtlMs: deps.liveAnswerTtlMs }),
+  });
   const unsubscribe = deps.changes?.((changes) => {
     let from = Number.POSITIVE_INFINITY;
     for (const change of changes) from = Math.min(from, change.from);
