@@ -79,6 +79,11 @@ export interface ApiDeps {
   readonly ingestStats?: () => unknown;
   /** Prometheus text exposition of every registry of this process. */
   readonly metrics?: () => Promise<string>;
+  /**
+   * The health of what runs in this process besides the API (the ingest: a store that hangs or
+   * fails); `degraded` with the reasons turns `/api/v1/health` degraded. Default: always ok.
+   */
+  readonly health?: () => { readonly status: 'ok' | 'degraded'; readonly reasons: readonly string[] };
   readonly logger?: Logger;
   /** The clock, epoch ms (uptime, year-end projections). */
   readonly now?: () => number;
@@ -200,17 +205,25 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
         config: { access: 'open', rateLimit: false },
         schema: {
           tags: ['health'],
-          summary: 'Liveness; the only endpoint without a token',
+          summary: 'Liveness and health; the only endpoint without a token',
+          description:
+            '`status` is `degraded`, with `reasons` a person can read, while something the platform ' +
+            'depends on is in trouble (a store write that fails, or has not answered for 3 s); the ' +
+            'process itself is up, so the answer is 200 either way.',
           security: [],
           response: { 200: HealthSchema },
         },
       },
-      async () => ({
-        status: 'ok',
-        version: deps.version,
-        store: deps.store.name,
-        uptimeSeconds: Math.round((now() - started) / 1000),
-      }),
+      async () => {
+        const health = deps.health?.() ?? { status: 'ok' as const, reasons: [] };
+        return {
+          status: health.status,
+          version: deps.version,
+          store: deps.store.name,
+          uptimeSeconds: Math.round((now() - started) / 1000),
+          reasons: [...health.reasons],
+        };
+      },
     );
     instance.get('/api/v1/openapi.json', { config: { access: 'open' }, schema: { hide: true } }, async () =>
       app.swagger(),

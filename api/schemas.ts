@@ -396,8 +396,9 @@ export const FacilityResponseSchema = Type.Object({
 // ------------------------------------------------------------------ health
 
 export const HealthSchema = Type.Object({
-  status: Type.String(),
+  status: StringEnum(['ok', 'degraded'] as const),
   version: Type.String(),
   store: Type.String(),
   uptimeSeconds: Type.Number(),
+  reasons: Type.Array(Type.String(), { description: 'Why the status is degraded; empty when ok.' }),
 });

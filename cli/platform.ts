@@ -13,9 +13,6 @@ import type { DeadLetterSink } from '../core/dead-letter.ts';
 import { formatProblem } from '../core/facility/load.ts';
 import type { Facility } from '../core/facility/schema.ts';
 import type { TimeSeriesStore } from '../core/store.ts';
-import { DuckDbDeadLetterSink } from '../storage/duckdb/dead-letter.ts';
-import { DuckDbStore } from '../storage/duckdb/duckdb-store.ts';
-import { InfluxStore } from '../storage/influx/influx-store.ts';
 import { FacilityFileError, readFacilityFile } from './read-facility.ts';
 
 /** Something with an idempotent async life cycle. */
@@ -119,17 +116,23 @@ export async function loadSecrets(config: RuntimeConfig): Promise<Secrets> {
   return { serviceSecret, adminToken, adminTokenGenerated: config.adminToken === undefined };
 }
 
-/** The store the settings name, and a dead-letter sink beside it. Neither is started. */
-export function createStorage(config: RuntimeConfig): {
+/**
+ * The store the settings name, and a dead-letter sink beside it. Neither is started. Only the
+ * adapters chosen are loaded.
+ */
+export async function createStorage(config: RuntimeConfig): Promise<{
   store: TimeSeriesStore;
   deadLetters: DeadLetterSink & Component;
-} {
+}> {
   const data = resolve(config.data);
+  const { DuckDbDeadLetterSink } = await import('../storage/duckdb/dead-letter.ts');
   if (config.store === 'duckdb') {
+    const { DuckDbStore } = await import('../storage/duckdb/duckdb-store.ts');
     const store = new DuckDbStore({ path: join(data, 'facility.duckdb') });
     // The dead-letter table lives in the store's own file: one process, one handle.
     return { store, deadLetters: new DuckDbDeadLetterSink({ database: store }) };
   }
+  const { InfluxStore } = await import('../storage/influx/influx-store.ts');
   const store = new InfluxStore({
     url: config.influxUrl,
     database: config.influxDatabase,

@@ -7,6 +7,31 @@ import { ConfigError, parseConfig, type RuntimeConfig, settingNames } from '../c
 
 type Key = keyof RuntimeConfig;
 
+/** The MQTT settings every command that runs a broker takes. */
+export const BROKER_SETTINGS = [
+  'host',
+  'mqttPort',
+  'mqttWsPort',
+  'mqttTlsPort',
+  'tlsCert',
+  'tlsKey',
+  'maxPayloadBytes',
+  'maxConnections',
+  'devicePublishRate',
+  'redisUrl',
+] as const satisfies readonly Key[];
+
+/** The settings of the store and its InfluxDB server. */
+export const STORE_SETTINGS = [
+  'store',
+  'influxUrl',
+  'influxDatabase',
+  'influxOrg',
+  'influxToken',
+  'influxUsername',
+  'influxPassword',
+] as const satisfies readonly Key[];
+
 const HELP: Readonly<Record<Key, string>> = {
   facility: 'facility file (YAML); default: the built-in demo 设施文件',
   data: 'data folder: DuckDB file, MQTT sessions, secrets 数据目录 (default: data)',
@@ -35,6 +60,10 @@ const HELP: Readonly<Record<Key, string>> = {
   influxUsername: 'InfluxDB 1.x user',
   influxPassword: 'InfluxDB 1.x password',
   brokerUrl: 'MQTT broker URL for parts run alone (default: mqtt://127.0.0.1:1883)',
+  ingest:
+    'run the ingest in the broker process: store what devices publish, then acknowledge it 同进程数据接入 (default: off)',
+  spoolMaxMb:
+    'most MB the in-process ingest spools for an InfluxDB that is down, in DATA/spool (default: 1024)',
   shared: 'subscribe with the MQTT 5 shared subscription $share/ingest/fac/# (Mosquitto 2, EMQX)',
   ingestId: 'name of this ingest worker (MQTT client id svc-ingest-NAME); one per worker (default: main)',
   serviceSecret: "password of the platform's own MQTT clients; default: generated into the data folder",
@@ -42,7 +71,7 @@ const HELP: Readonly<Record<Key, string>> = {
   logLevel: 'fatal | error | warn | info | debug | trace | silent (default: info)',
 };
 
-const BOOLEAN: ReadonlySet<Key> = new Set(['simulators', 'shared']);
+const BOOLEAN: ReadonlySet<Key> = new Set(['simulators', 'shared', 'ingest']);
 
 /** Add the flags of `keys` to a command. Booleans that default on get a `--no-…` form. */
 export function addSettings(command: Command, keys: readonly Key[]): Command {

@@ -58,6 +58,16 @@ export const RuntimeConfigSchema = Type.Object({
   influxPassword: Type.Optional(Type.String()),
   /** Broker URL for parts run alone (`ingest`, `simulate`). */
   brokerUrl: Type.String({ default: 'mqtt://127.0.0.1:1883' }),
+  /**
+   * `facility broker`: run the ingest inside the broker's process (as `facility start` does),
+   * storing what devices publish before acknowledging it, instead of the broker alone.
+   */
+  ingest: Type.Boolean({ default: false }),
+  /**
+   * Most megabytes the in-process ingest's spool may hold (`{data}/spool`, with `--store influx`):
+   * messages acknowledged to devices and not yet taken by the store.
+   */
+  spoolMaxMb: Type.Integer({ minimum: 1, maximum: 1_048_576, default: 1024 }),
   /** Use the MQTT 5 shared subscription `$share/ingest/fac/#` (Mosquitto 2, EMQX). */
   shared: Type.Boolean({ default: false }),
   /**

@@ -10,25 +10,34 @@
  *
  * Counting only: whether a message is written or acknowledged never depends on this window, so a
  * copy arriving after it has forgotten the original is counted twice, never lost.
+ *
+ * A message is remembered by a 53-bit hash of its topic and payload (two 32-bit multiplicative
+ * hashes, each finalised with MurmurHash3's mixer): with the window full, the chance that a new
+ * message collides with one of the 65,536 remembered is about 65,536 / 2⁵³ ≈ 7 × 10⁻¹², which
+ * would count it as a copy. Cheap enough for every message (a number key, no string built).
  */
-import { createHash } from 'node:crypto';
 
 /** Default of {@link RecentMessages} `capacity`: about 11 minutes of the demo compound's stream. */
 export const DEFAULT_DUPLICATE_WINDOW = 65_536;
 
-/** Payloads up to this many bytes are keyed as they are; longer ones by their SHA-1. */
-const INLINE_BYTES = 160;
-
 /** A window of the `capacity` most recently stored messages (topic and payload). */
 export class RecentMessages {
   readonly #capacity: number;
-  readonly #keys = new Set<string>();
+  readonly #keys = new Set<number>();
+  /**
+   * The keys in the order they came, as a ring: the oldest is evicted from here. (Taking the
+   * oldest from the Set's own iterator costs more and more: it walks over the deleted entries.)
+   */
+  readonly #ring: Float64Array;
+  #next = 0;
+  #filled = 0;
 
   constructor(capacity: number = DEFAULT_DUPLICATE_WINDOW) {
     if (!Number.isSafeInteger(capacity) || capacity < 0) {
       throw new RangeError(`duplicate window must be a whole number ≥ 0, got ${capacity}`);
     }
     this.#capacity = capacity;
+    this.#ring = new Float64Array(capacity);
   }
 
   /**
@@ -37,14 +46,13 @@ export class RecentMessages {
    */
   add(topic: string, payload: Uint8Array): boolean {
     if (this.#capacity === 0) return true;
-    const key = keyOf(topic, payload);
+    const key = messageKey(topic, payload);
     if (this.#keys.has(key)) return false;
+    if (this.#filled === this.#capacity) this.#keys.delete(this.#ring[this.#next] as number);
+    else this.#filled++;
+    this.#ring[this.#next] = key;
+    this.#next = (this.#next + 1) % this.#capacity;
     this.#keys.add(key);
-    if (this.#keys.size > this.#capacity) {
-      // A Set iterates in insertion order: the first key is the oldest.
-      const oldest = this.#keys.values().next();
-      if (!oldest.done) this.#keys.delete(oldest.value);
-    }
     return true;
   }
 
@@ -54,10 +62,34 @@ export class RecentMessages {
   }
 }
 
-function keyOf(topic: string, payload: Uint8Array): string {
-  if (payload.length <= INLINE_BYTES) {
-    // latin1 maps each byte to one character: distinct bytes, distinct keys.
-    return `${topic}\u0000${Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('latin1')}`;
+/** The 53-bit identity of a message: see the module comment. */
+export function messageKey(topic: string, payload: Uint8Array): number {
+  let a = 0x811c9dc5; // FNV-1a offset basis
+  let b = 0x9747b28c;
+  for (let i = 0; i < topic.length; i++) {
+    const c = topic.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193); // FNV prime
+    b = Math.imul(b ^ c, 0x5bd1e995); // MurmurHash2's multiplier
   }
-  return `${topic}\u0001${createHash('sha1').update(payload).digest('base64')}`;
+  // A separator no topic character can make, so `a/b`+`c` and `a/`+`bc` differ.
+  a = Math.imul(a ^ 0x10000, 0x01000193);
+  b = Math.imul(b ^ 0x10000, 0x5bd1e995);
+  for (let i = 0; i < payload.length; i++) {
+    const c = payload[i] as number;
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  a = fmix32(a ^ payload.length);
+  b = fmix32(b ^ topic.length);
+  return (a >>> 0) * 0x200000 + (b >>> 11);
+}
+
+/** MurmurHash3's 32-bit finaliser: every input bit reaches every output bit. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h;
 }

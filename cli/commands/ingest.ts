@@ -1,16 +1,9 @@
-/** `facility ingest`: one ingest worker alone, against any MQTT broker. */
+/**
+ * `facility ingest`: one ingest worker alone, an MQTT client of any broker (the scale-out path,
+ * with `--shared` on an MQTT 5 broker). What it does is in `../run/ingest.ts`, loaded when it runs.
+ */
 import { Command } from 'commander';
-import type { IngestStats } from '../../ingest/metrics.ts';
-import { createIngest } from '../parts.ts';
-import {
-  createLogger,
-  createStorage,
-  Lifecycle,
-  loadFacilityOrExit,
-  loadSecrets,
-  untilSignal,
-} from '../platform.ts';
-import { addSettings, readSettings } from '../settings.ts';
+import { addSettings, STORE_SETTINGS } from '../settings.ts';
 
 export function ingestCommand(): Command {
   const command = new Command('ingest')
@@ -18,7 +11,9 @@ export function ingestCommand(): Command {
     .description(
       'Subscribe to the telemetry of a broker (fac/#, or the MQTT 5 shared subscription ' +
         '$share/ingest/fac/# with --shared), validate every message, store it, and acknowledge it ' +
-        'only once the store has committed it. Rejected messages go to the dead-letter.',
+        'only once the store has committed it. Rejected messages go to the dead-letter. On the ' +
+        'embedded broker, `facility broker --ingest` (or `facility start`) runs the ingest inside ' +
+        'the broker instead.',
     );
   addSettings(command, [
     'facility',
@@ -27,54 +22,11 @@ export function ingestCommand(): Command {
     'shared',
     'ingestId',
     'serviceSecret',
-    'store',
-    'influxUrl',
-    'influxDatabase',
-    'influxOrg',
-    'influxToken',
-    'influxUsername',
-    'influxPassword',
+    ...STORE_SETTINGS,
     'logLevel',
   ]);
   return command.action(async () => {
-    const config = readSettings(command);
-    const logger = createLogger(config);
-    const facility = await loadFacilityOrExit(config.facility, 'ingest');
-    const { serviceSecret } = await loadSecrets(config);
-    const life = new Lifecycle(logger);
-    const { store, deadLetters } = createStorage(config);
-    try {
-      await life.start('store', store);
-      await life.start('dead-letter', deadLetters);
-      const ingest = createIngest(config, facility, {
-        store,
-        deadLetters,
-        serviceSecret,
-        brokerUrl: config.brokerUrl,
-        logger,
-      });
-      await life.start('ingest', ingest);
-      process.stdout.write(`ingest ${config.ingestId}: ${config.brokerUrl} → ${store.name}\n`);
-      await untilSignal();
-      // Stopped first, so that the line also counts what the ingest committed while stopping.
-      await life.stop();
-      process.stdout.write(`${ingestSummary(config.ingestId, ingest.stats())}\n`);
-    } finally {
-      await life.stop();
-    }
+    const { runIngest } = await import('../run/ingest.ts');
+    await runIngest(command);
   });
-}
-
-/**
- * The line `facility ingest` prints when it stops, e.g.
- * `ingest a: stored 1,234 messages (56,789 points), rejected 0, dead-lettered 0`: what this
- * worker took of the stream, for an operator comparing the workers of a shared subscription.
- */
-export function ingestSummary(name: string, stats: IngestStats): string {
-  const n = (value: number) => value.toLocaleString('en-US');
-  const { stored, rejected, deadLettered } = stats.messages;
-  return (
-    `ingest ${name}: stored ${n(stored)} messages (${n(stats.points.stored)} points), ` +
-    `rejected ${n(rejected)}, dead-lettered ${n(deadLettered)}`
-  );
 }
