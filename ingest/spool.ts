@@ -255,7 +255,10 @@ export class Spool<H> {
     };
   }
 
-  /** Stops handing out records, writes where the store is up to, closes the files. Idempotent. */
+  /**
+   * Stops handing out records, writes where the store is up to, closes the files; when the store
+   * has everything, deletes the segments too. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -267,6 +270,10 @@ export class Spool<H> {
     this.#readers.clear();
     this.#writer = undefined;
     await Promise.all(files.map((fd) => fd.close().catch(() => undefined)));
+    if (this.#records.length === 0) {
+      for (const segment of this.#segments.splice(0)) await rm(this.#segmentPath(segment), { force: true });
+      await rm(join(this.#dir, 'drained'), { force: true });
+    }
   }
 
   async #append(body: Buffer, messages: number, points: number, hot: H): Promise<void> {
