@@ -14,13 +14,17 @@
  * The in-process ingest with its spool (issue 10): while `influxd` is down the devices go on
  * being acknowledged — each batch is synced into the spool — and when it is back the spool
  * drains into it in order; every message is stored once. And the process killed with SIGKILL
- * while the spool holds messages: the next start writes them to the store, each once.
+ * while the spool holds messages: the next start writes them to the store, each once. And
+ * `influxd` frozen with SIGSTOP (a store that takes a write and never answers): `/api/v1/health`
+ * says so within 5 s, with the reason, and a warning is logged; after SIGCONT the recovery is.
  */
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { buildApp } from '../../api/app.ts';
 import { FacilityBroker } from '../../broker/broker.ts';
 import type { Facility } from '../../core/facility/index.ts';
 import type { TimeSeriesStore } from '../../core/store.ts';
@@ -397,3 +401,125 @@ async function spoolBytes(dir: string): Promise<number> {
   }
   return bytes;
 }
+
+describe('in-process ingest: a store that hangs (influxd stopped with SIGSTOP)', () => {
+  it('turns /api/v1/health degraded with the reason within 5 s and logs it; logs the recovery after SIGCONT', {
+    timeout: 120_000,
+  }, async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'sfp-hung-'));
+    onTestFinished(() => rm(folder, { recursive: true, force: true }));
+    const influxd = await InfluxdProcess.create();
+    onTestFinished(() => influxd.dispose());
+    await influxd.start();
+    const lines: Array<{ level: number; msg: string; time: number }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+
+    const store = new InfluxStore({ url: influxd.url, database: 'hung' });
+    onTestFinished(() => store.stop());
+    await store.start();
+    const deadLetters = new DuckDbDeadLetterSink({ path: join(folder, 'state.duckdb') });
+    onTestFinished(() => deadLetters.stop());
+    await deadLetters.start();
+    const ingest = new BrokerIngest({
+      facility,
+      store,
+      deadLetters,
+      maxAgeMs: 400 * 86_400_000,
+      spool: { dir: join(folder, 'spool') },
+      logger,
+    });
+    onTestFinished(() => ingest.stop());
+    await ingest.start();
+    const broker = new FacilityBroker({
+      facility,
+      services: [INGEST],
+      mqttPort: 0,
+      persistence: { kind: 'memory' },
+      rateLimit: { perSecond: 10_000, burst: 10_000 },
+      gate: ingest,
+    });
+    onTestFinished(() => broker.stop());
+    await broker.start();
+    const app = buildApp({
+      version: '0.0.0-test',
+      facility,
+      store,
+      deadLetters,
+      data: folder,
+      adminToken: 'hung-store-admin-token',
+      ingestStats: () => ingest.stats(),
+      health: () => ingest.health(),
+      rateLimit: false,
+    });
+    onTestFinished(() => app.close());
+    const health = async () =>
+      (await app.inject({ url: '/api/v1/health' })).json() as { status: string; reasons: string[] };
+
+    const start = Date.now() - 10 * 60_000;
+    const stream = await ReadingStream.connect({
+      url: `mqtt://127.0.0.1:${broker.ports.mqtt}`,
+      site: SITE,
+      meters: METERS,
+      ratePerMeter: RATE_PER_METER,
+      start,
+    });
+    onTestFinished(() => stream.close());
+    const streaming = stream.run();
+    await until(() => ingest.stats().messages.stored >= 200, 'the first 200 messages stored', 15_000);
+    expect(await health()).toMatchObject({ status: 'ok', reasons: [] });
+
+    influxd.signal('SIGSTOP');
+    onTestFinished(() => influxd.signal('SIGCONT'));
+    const stopped = Date.now();
+    let noticedMs = Number.NaN;
+    await until(
+      async () => {
+        const now = await health();
+        if (now.status !== 'degraded') return false;
+        noticedMs = Date.now() - stopped;
+        return true;
+      },
+      'the health degraded',
+      10_000,
+      50,
+    );
+    expect(noticedMs).toBeLessThan(5_000);
+    const degraded = await health();
+    expect(degraded.reasons).toEqual([
+      expect.stringMatching(/^influxdb \S+ has not answered a write for \d+\.\d s$/),
+    ]);
+    const warning = lines.find((line) => line.level === 40 && /has not answered a write/.test(line.msg));
+    expect(warning, JSON.stringify(lines.slice(-5))).toBeDefined();
+    expect((warning?.time ?? Number.POSITIVE_INFINITY) - stopped).toBeLessThan(5_000);
+    // The devices are not held meanwhile: the spool takes their messages.
+    const acked = stream.ackedCount;
+    await sleep(3_000);
+    expect(stream.ackedCount - acked).toBeGreaterThan(3 * RATE_PER_METER * METERS.length * 0.7);
+
+    influxd.signal('SIGCONT');
+    await until(async () => (await health()).status === 'ok', 'the health ok again', 30_000, 100);
+    expect(lines.some((line) => line.level === 30 && /store answering again after \d/.test(line.msg))).toBe(
+      true,
+    );
+
+    await stream.stop();
+    await streaming;
+    expect(stream.errors).toEqual([]);
+    const all = stream.acked;
+    await until(
+      async () => {
+        const stored = await storedTimes(store, start);
+        return METERS.every((meter) => stored.get(meter)?.length === all.get(meter)?.length);
+      },
+      'every acknowledged message in InfluxDB',
+      60_000,
+      250,
+    );
+    const stored = await storedTimes(store, start);
+    for (const meter of METERS) expect(stored.get(meter), meter).toEqual(all.get(meter));
+    console.info(
+      `hung store: noticed ${noticedMs} ms after SIGSTOP (${degraded.reasons.join('; ')}); ` +
+        `${stream.ackedCount} messages, each stored once`,
+    );
+  });
+});
