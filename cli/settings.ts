@@ -1,9 +1,11 @@
 /**
- * Command-line flags of the runtime settings (core/config.ts): one option per setting, its
- * environment variable named in the help, and one validation for flags and environment alike.
+ * Command-line flags of the runtime settings (core/config.ts): one option per setting, with its
+ * environment variable named in the help. Validating them is `read-settings.ts`, loaded by the
+ * commands when they run, so that describing them (`--help`) loads no schema library.
  */
 import { type Command, Option } from 'commander';
-import { ConfigError, parseConfig, type RuntimeConfig, settingNames } from '../core/config.ts';
+import type { RuntimeConfig } from '../core/config.ts';
+import { settingNames } from '../core/setting-names.ts';
 
 type Key = keyof RuntimeConfig;
 
@@ -83,38 +85,4 @@ export function addSettings(command: Command, keys: readonly Key[]): Command {
     else command.addOption(new Option(`${flag} <value>`, help));
   }
   return command;
-}
-
-/** Validated settings from the command's flags and the environment; prints and exits on error. */
-export function readSettings(
-  command: Command,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): RuntimeConfig {
-  const flags: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(command.opts())) {
-    // Commander sets `simulators: true` by default for `--no-simulators`; only an explicit flag counts.
-    if (command.getOptionValueSource(key) === 'cli') flags[key] = value;
-  }
-  return withSettings(command, () => parseConfig(flags, env));
-}
-
-/**
- * Runs `make`, turning a {@link ConfigError} (a bad setting found late, e.g. an unreadable TLS
- * key) into the same usage error as a bad flag: the message and exit status 2.
- */
-export function withSettings<T>(command: Command, make: () => T): T {
-  try {
-    const result = make();
-    if (result instanceof Promise) {
-      return result.catch((error: unknown) => failOnConfig(command, error)) as T;
-    }
-    return result;
-  } catch (error) {
-    return failOnConfig(command, error);
-  }
-}
-
-function failOnConfig(command: Command, error: unknown): never {
-  if (!(error instanceof ConfigError)) throw error;
-  command.error(`facility ${command.name()}: ${error.message}`, { exitCode: 2, code: 'facility.config' });
 }

@@ -6,6 +6,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { settingNames } from './setting-names.ts';
 
 const Port = (description: string, defaultPort: number) =>
   Type.Integer({ minimum: 0, maximum: 65_535, default: defaultPort, description });
@@ -87,11 +88,7 @@ export const RuntimeConfigSchema = Type.Object({
 
 export type RuntimeConfig = Static<typeof RuntimeConfigSchema>;
 
-/** How a setting is named on the command line and in the environment, for messages and help. */
-export function settingNames(key: keyof RuntimeConfig): { flag: string; env: string } {
-  const kebab = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-  return { flag: `--${kebab}`, env: `FACILITY_${kebab.replace(/-/g, '_').toUpperCase()}` };
-}
+export { settingNames } from './setting-names.ts';
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];

@@ -13,7 +13,7 @@ import {
   loadSecrets,
   untilSignal,
 } from '../platform.ts';
-import { readSettings, withSettings } from '../settings.ts';
+import { readSettings, withSettings } from '../read-settings.ts';
 import { ingestSummary } from './ingest.ts';
 
 export async function runBroker(command: Command): Promise<void> {

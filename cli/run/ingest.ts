@@ -13,7 +13,7 @@ import {
   loadSecrets,
   untilSignal,
 } from '../platform.ts';
-import { readSettings } from '../settings.ts';
+import { readSettings } from '../read-settings.ts';
 
 export async function runIngest(command: Command): Promise<void> {
   const config = readSettings(command);

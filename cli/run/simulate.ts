@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { LiveSimulator, type LiveStats } from '../../simulators/live.ts';
 import { createSimulation } from '../../simulators/simulation.ts';
 import { createLogger, Lifecycle, loadFacilityOrExit, untilSignal } from '../platform.ts';
-import { readSettings } from '../settings.ts';
+import { readSettings } from '../read-settings.ts';
 
 const MINUTE_MS = 60_000;
 

@@ -24,7 +24,7 @@ import {
   loadSecrets,
   untilSignal,
 } from '../platform.ts';
-import { readSettings, withSettings } from '../settings.ts';
+import { readSettings, withSettings } from '../read-settings.ts';
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
