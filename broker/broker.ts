@@ -157,6 +157,14 @@ export const BROKER_DEFAULTS = {
  */
 const PACKET_OVERHEAD_BYTES = 4096;
 
+/**
+ * Bytes a connection buffers for aedes to read at once (the socket's `highWaterMark`): Node 22's
+ * default, set here so Node 20 (16 KiB) reads as much. aedes handles the packets of one read
+ * together and reads on only once all are done; with the in-process ingest holding each QoS 1
+ * PUBLISH until its batch is committed, this is how much of a device's stream one commit lets in.
+ */
+const SOCKET_READ_BYTES = 64 * 1024;
+
 /** One refusal is logged per client and reason per this period; the rest are counted. */
 const LOG_EVERY_MS = 60_000;
 
@@ -356,7 +364,9 @@ export class FacilityBroker {
       // Nagle's algorithm holds small writes until the previous one is acknowledged, which puts
       // a QoS 1 PUBLISH → PUBACK round trip at ~40 ms (the peer's delayed ACK); MQTT packets are
       // small and latency-bound, so every socket sets no-delay.
-      const tcp = createNetServer({ noDelay: true }, (socket: Socket) => accept(socket));
+      const tcp = createNetServer({ noDelay: true, highWaterMark: SOCKET_READ_BYTES }, (socket: Socket) =>
+        accept(socket),
+      );
       running.servers.push(tcp);
       running.ports.mqtt = await listen(tcp, host, options.mqttPort ?? BROKER_DEFAULTS.mqttPort);
 
