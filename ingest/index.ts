@@ -5,7 +5,12 @@
  * composition root builds the store and the dead-letter sink (`storage/…`) and hands them in.
  */
 export { BATCHER_DEFAULTS, type RetryPolicy } from './batcher.ts';
-export { BrokerIngest, type BrokerIngestOptions, IN_PROCESS_BATCH_DELAY_MS } from './broker-ingest.ts';
+export {
+  BrokerIngest,
+  type BrokerIngestOptions,
+  IN_PROCESS_BATCH_DELAY_MS,
+  IN_PROCESS_BATCH_POINTS,
+} from './broker-ingest.ts';
 export { type Clock, systemClock } from './clock.ts';
 export { MemoryDeadLetterSink } from './dead-letter.ts';
 export { Ingest, type IngestMqttOptions, type IngestOptions } from './ingest.ts';
