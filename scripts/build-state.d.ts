@@ -2,8 +2,6 @@
 
 /** The package's root folder. */
 export const ROOT: string;
-/** Files the compiled code reads beside itself (paths from the root), copied into dist/. */
-export const ASSETS: readonly string[];
 /** Where the build writes down what it compiled, from the root. */
 export const STAMP: string;
 /** What the build notes of a file (a path from `root`): the SHA-256 of its contents, size and time. */

@@ -4,8 +4,8 @@
  * compiled. Plain JavaScript, so it runs before anything is built.
  *
  * The build lists every source file it compiled (cli/main.ts and all it imports, statically or
- * not) and the assets copied beside them, each with the SHA-256 of its contents, its size and its
- * modification time, and the package version. dist/ is fresh while every listed file still has
+ * not), each with the SHA-256 of its contents, its size and its modification time, and the
+ * package version. (Data files such as the demo facility are read from the sources.) dist/ is fresh while every listed file still has
  * its contents: a file whose size and time are as listed is taken as unchanged (a few `stat`s,
  * so the command starts at once); any other is hashed again. A changed, moved or deleted source
  * makes dist/ stale; a new file does once something imports it (which changes that file).
@@ -17,9 +17,6 @@ import { fileURLToPath } from 'node:url';
 
 /** The package's root folder. */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/** Files the compiled code reads beside itself (paths from the root), copied into dist/. */
-export const ASSETS = ['core/facility/demo-facility.yaml'];
 
 /** Where the build writes down what it compiled. */
 export const STAMP = 'dist/build.json';

@@ -9,17 +9,16 @@
  * file by file is what `isolatedModules` (tsconfig.json) guarantees works; type errors are
  * `npm run check`'s business. A syntax error fails the build.
  *
- * It copies the assets the code reads beside itself, writes dist/package.json (the version the
- * code reads as `../package.json`, and `"type": "module"`), and dist/build.json: the files it
- * compiled and their fingerprints, which `bin/facility.js` checks before it runs dist/
+ * It writes dist/package.json (the version the code reads as `../package.json`, and
+ * `"type": "module"`), and dist/build.json: the files it compiled and their fingerprints, which `bin/facility.js` checks before it runs dist/
  * (scripts/build-state.js).
  *
  * Without TypeScript installed (`npm ci --omit=dev`) it says so and leaves no dist/; `facility`
  * then runs the sources through tsx.
  */
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { ASSETS, fingerprint, ROOT, STAMP } from './build-state.js';
+import { fingerprint, ROOT, STAMP } from './build-state.js';
 
 /** The entry point of the command; everything it imports is compiled with it. */
 const ENTRY = 'cli/main.ts';
@@ -87,10 +86,6 @@ export async function build(root = ROOT) {
     throw new Error(`build failed:\n${ts.formatDiagnostics(problems, host)}`);
   }
   sources.sort();
-  for (const asset of ASSETS) {
-    mkdirSync(dirname(join(dist, asset)), { recursive: true });
-    copyFileSync(join(root, asset), join(dist, asset));
-  }
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   writeFileSync(
     join(dist, 'package.json'),
@@ -99,8 +94,7 @@ export async function build(root = ROOT) {
   const stamp = {
     version: pkg.version,
     sources,
-    assets: ASSETS,
-    files: Object.fromEntries([...sources, ...ASSETS].map((file) => [file, fingerprint(root, file)])),
+    files: Object.fromEntries(sources.map((file) => [file, fingerprint(root, file)])),
   };
   writeFileSync(join(root, STAMP), `${JSON.stringify(stamp, null, 2)}\n`);
   const ms = Math.round(performance.now() - started);
