@@ -172,14 +172,20 @@ interface Run {
   readonly points: Batcher<PendingMessage>;
   readonly deadLetters: DeadLetterQueue;
   /** With a spool: the spool, the batcher that feeds the store from it, and its feeding loop. */
-  readonly spool?: {
-    readonly file: Spool<PendingMessage[]>;
-    readonly store: Batcher<PendingMessage>;
-    feeding: Promise<void>;
-    stopping: boolean;
-    room: (() => void) | undefined;
-  };
+  readonly spool?: RunSpool;
   closing: boolean;
+}
+
+/** The spool of a run, and what writes it to the store. */
+interface RunSpool {
+  readonly file: Spool<PendingMessage[]>;
+  /** The batcher the spool feeds, writing to the store. */
+  readonly store: Batcher<PendingMessage>;
+  /** The loop handing the spool's records to {@link store}, in order. */
+  feeding: Promise<void>;
+  stopping: boolean;
+  /** Wakes the loop when {@link store} has room again. */
+  room: (() => void) | undefined;
 }
 
 /** Messages of a spool record read back: those to store, and those the decoder refuses now. */
@@ -249,11 +255,6 @@ export class IngestPipeline {
     return this.#metrics;
   }
 
-  /** Whether it takes messages now. */
-  get isOpen(): boolean {
-    return this.#run !== undefined && !this.#run.closing;
-  }
-
   /** Whether the readings not yet committed reached `maxPendingPoints`: the transport holds back. */
   get full(): boolean {
     return this.#run?.points.full ?? false;
@@ -292,12 +293,7 @@ export class IngestPipeline {
   async open(): Promise<void> {
     if (this.#run) return;
     const options = this.#options;
-    const run: Run = {
-      decoder: this.#decoderOnce(),
-      points: this.#pointsBatcher(() => run),
-      deadLetters: this.#deadLetterQueue(),
-      closing: false,
-    };
+    let spool: RunSpool | undefined;
     if (options.spool) {
       const file = new Spool<PendingMessage[]>(options.spool, this.#log);
       const recovered = await file.open();
@@ -307,16 +303,22 @@ export class IngestPipeline {
           'spool: messages acknowledged before the last stop are written to the store now',
         );
       }
-      const spool: NonNullable<Run['spool']> = {
+      spool = {
         file,
         store: this.#storeBatcher(() => run, 'from-spool'),
         feeding: Promise.resolve(),
         stopping: false,
         room: undefined,
       };
-      (run as { spool?: Run['spool'] }).spool = spool;
-      spool.feeding = this.#feed(run, spool);
     }
+    const run: Run = {
+      decoder: this.#decoderOnce(),
+      points: this.#pointsBatcher(() => run),
+      deadLetters: this.#deadLetterQueue(),
+      ...(spool ? { spool } : {}),
+      closing: false,
+    };
+    if (spool) spool.feeding = this.#feed(run, spool);
     this.#run = run;
   }
 
@@ -589,7 +591,7 @@ export class IngestPipeline {
   }
 
   /** Feeds the store from the spool, record after record, in order, while the store batcher has room. */
-  async #feed(run: Run, spool: NonNullable<Run['spool']>): Promise<void> {
+  async #feed(run: Run, spool: RunSpool): Promise<void> {
     for (;;) {
       while (spool.store.full && !spool.stopping) {
         await new Promise<void>((resolve) => {
@@ -618,12 +620,7 @@ export class IngestPipeline {
    * Hands a record's messages to the store batcher (and the refused ones to the dead-letter); the
    * spool forgets the record once every one of them is settled.
    */
-  #hand(
-    run: Run,
-    spool: NonNullable<Run['spool']>,
-    record: SpoolRecord<PendingMessage[]>,
-    decoded: Decoded,
-  ): void {
+  #hand(run: Run, spool: RunSpool, record: SpoolRecord<PendingMessage[]>, decoded: Decoded): void {
     let left = decoded.messages.length + decoded.refused.length + 1;
     const settled = () => {
       left--;
