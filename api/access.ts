@@ -1,5 +1,5 @@
 /**
- * Who sees what: pure rules over the facility and the caller (ARCHITECTURE.md, "API callers
+ * Who sees what: pure rules over the facility and the caller (docs/architecture.md, "API callers
  * authenticate, viewers cannot change anything, and a department user sees only the
  * department's data").
  *

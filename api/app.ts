@@ -17,14 +17,22 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { DeadLetterSink } from '../core/dead-letter.ts';
 import type { Facility } from '../core/facility/schema.ts';
+import type { IngestWorkersHealth } from '../core/ingest-workers.ts';
+import type { KpiData } from '../core/kpi/data.ts';
 import type { KpiContext } from '../core/kpi/types.ts';
 import type { TimeSeriesStore } from '../core/store.ts';
-import { ApiError, errorHandler, forbidden } from './errors.ts';
+import { ApiError, badParameter, errorHandler, forbidden } from './errors.ts';
 import { type KpiServices, kpiServices } from './kpi-services.ts';
+import { formatInstant } from './period.ts';
 import type { RouteContext } from './reply.ts';
 import { energyRoutes } from './routes/energy.ts';
 import { facilityRoutes } from './routes/facility.ts';
@@ -75,8 +83,15 @@ export interface ApiDeps {
   readonly adminToken: string | undefined;
   /** A token store in place of `{data}/tokens.json` (then `data` and `adminToken` are unused). */
   readonly tokens?: TokenStore;
+  /** Where the KPI services get their numbers (core/kpi/data.ts); default the store's rollups. */
+  readonly kpiData?: KpiData;
   /** The ingest's counters (see ingest/metrics.ts), or undefined when no ingest runs here. */
   readonly ingestStats?: () => unknown;
+  /**
+   * The ingest workers of a shared subscription, when the api runs apart from them (`facility
+   * api`): shown in the health, which is `degraded` while a worker's share is queuing.
+   */
+  readonly ingestWorkers?: () => IngestWorkersHealth;
   /** Prometheus text exposition of every registry of this process. */
   readonly metrics?: () => Promise<string>;
   /**
@@ -97,9 +112,23 @@ const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
 
 /** Build the fastify app; the caller listens (or injects). */
 export function buildApp(deps: ApiDeps): FastifyInstance {
+  const options = {
+    // find-my-way refuses a path parameter over 100 characters with a 414 of its own shape,
+    // before any schema runs; the schemas bound each parameter (and Node the whole URL), so the
+    // router lets them through and the answer is a 400 naming the parameter.
+    routerOptions: { maxParamLength: 16_384 },
+    // A path that is not valid percent-encoding is refused before routing; answer it in the
+    // error shape too.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      void reply
+        .status(400)
+        .type('application/json; charset=utf-8')
+        .send({ error: { code: 'BAD_URL', message: `the URL is not valid: ${error.message}` } });
+    },
+  };
   const base: FastifyInstance = deps.logger
-    ? (Fastify({ loggerInstance: deps.logger }) as unknown as FastifyInstance)
-    : Fastify({ logger: false });
+    ? (Fastify({ ...options, loggerInstance: deps.logger }) as unknown as FastifyInstance)
+    : Fastify({ ...options, logger: false });
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
   const now = deps.now ?? Date.now;
   const started = now();
@@ -112,7 +141,12 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     });
   const context: RouteContext = {
     facility: deps.facility,
-    kpi: { facility: deps.facility, store: deps.store, now } satisfies KpiContext,
+    kpi: {
+      facility: deps.facility,
+      store: deps.store,
+      now,
+      ...(deps.kpiData === undefined ? {} : { data: deps.kpiData }),
+    } satisfies KpiContext,
     services: deps.services ?? kpiServices,
   };
 
@@ -173,20 +207,23 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
         new ApiError(
           429,
           'RATE_LIMITED',
-          `more than ${context.max} requests in ${context.after}; try again in ${Math.ceil(context.ttl / 1000)} s`,
+          `more than ${context.max} requests in ${describeWindow(limit.timeWindowMs)} from this address; ` +
+            `try again in ${Math.ceil(context.ttl / 1000)} s`,
         ),
     });
   }
 
-  // Docs and health are open; everything else authenticates here, before validation, so a
-  // request without a valid token is a 401 whatever its parameters.
+  // Docs and health are open; everything else authenticates here. The hook is `preParsing`, which
+  // runs after every `onRequest` hook — the rate limit's among them, so a request with a bad or
+  // missing token counts against its address like any other — and before the body is parsed and
+  // the parameters validated, so a request without a valid token is a 401 whatever it carries.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'open' };
   });
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('preParsing', async (request, _reply, payload) => {
     const access: Access = request.routeOptions.config.access ?? 'site';
-    if (request.is404 || access === 'open') return;
+    if (request.is404 || access === 'open') return payload;
     request.principal = authenticate(tokens, request);
     const principal = request.principal;
     if (access === 'admin' && principal.role !== 'admin') {
@@ -195,6 +232,16 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     if ((access === 'admin' || access === 'site') && principal.department !== undefined) {
       throw forbidden(`this is site-wide; a token of department "${principal.department}" cannot see it`);
     }
+    return payload;
+  });
+
+  // Ajv's type coercion turns a query text such as `1e309` into Infinity and then skips every range
+  // check (they are guarded by isFinite), so `limit=1e309` would reach the services as Infinity;
+  // integers past 2^53 (`before=1e23`) are not exact either. Numbers are checked here, once,
+  // after validation, for every route.
+  app.addHook('preHandler', async (request) => {
+    checkNumbers(request.query, request.raw.url ?? '');
+    checkNumbers(request.params, request.raw.url ?? '');
   });
 
   // Registered as a plugin so that @fastify/swagger, loaded before it, sees these routes too.
@@ -205,23 +252,52 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
         config: { access: 'open', rateLimit: false },
         schema: {
           tags: ['health'],
-          summary: 'Liveness and health; the only endpoint without a token',
+          summary: 'Liveness and health, with the ingest workers; the only endpoint without a token',
           description:
-            '`status` is `degraded`, with `reasons` a person can read, while something the platform ' +
-            'depends on is in trouble (a store write that fails, or has not answered for 3 s); the ' +
-            'process itself is up, so the answer is 200 either way.',
+            'Always 200 while the api serves. `status` is `degraded`, with `reasons` a person can read, ' +
+            'while something needs a person: a store write of the ingest in this process that fails, ' +
+            'or has not answered for 3 s; or, run apart from the ingest (`facility api`), an ingest ' +
+            'worker whose share of the shared subscription is queuing at the broker (stopped, dead, ' +
+            'cut off), also named in `ingest.queuing`.',
           security: [],
           response: { 200: HealthSchema },
         },
       },
       async () => {
-        const health = deps.health?.() ?? { status: 'ok' as const, reasons: [] };
+        const own = deps.health?.() ?? { status: 'ok' as const, reasons: [] };
+        const workers = deps.ingestWorkers?.();
+        const reasons = [
+          ...own.reasons,
+          ...(workers === undefined
+            ? []
+            : [
+                ...(workers.watching
+                  ? []
+                  : ["not connected to the broker: the ingest workers' state is not current"]),
+                ...workers.problems,
+              ]),
+        ];
         return {
-          status: health.status,
+          status: own.status === 'degraded' || reasons.length > 0 ? ('degraded' as const) : ('ok' as const),
           version: deps.version,
           store: deps.store.name,
           uptimeSeconds: Math.round((now() - started) / 1000),
-          reasons: [...health.reasons],
+          reasons,
+          ...(workers === undefined
+            ? {}
+            : {
+                ingest: {
+                  watching: workers.watching,
+                  queuing: workers.queuing,
+                  workers: workers.workers.map((worker) => ({
+                    ...worker,
+                    lastSeen:
+                      worker.lastSeen === null
+                        ? null
+                        : formatInstant(worker.lastSeen, deps.facility.site.timezone),
+                  })),
+                },
+              }),
         };
       },
     );
@@ -261,6 +337,33 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   void app.register(tokenRoutes, { ...context, tokens });
 
   return app as unknown as FastifyInstance;
+}
+
+/**
+ * A 400 for the first parameter holding a number that is not finite (a text like `1e309`, which
+ * coercion turned into Infinity) or an integer beyond 2^53 (`1e23`), where no figure is exact.
+ */
+function checkNumbers(values: unknown, url: string): void {
+  if (values === null || typeof values !== 'object') return;
+  for (const [name, value] of Object.entries(values)) {
+    if (typeof value !== 'number') continue;
+    const raw = new URLSearchParams(url.split('?')[1] ?? '').get(name) ?? String(value);
+    if (!Number.isFinite(value)) {
+      throw badParameter(name, `"${raw}" is beyond the range of numbers; give a finite number`);
+    }
+    if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      throw badParameter(name, `"${raw}" is too large to be exact; give a whole number up to 2^53 − 1`);
+    }
+  }
+}
+
+/** A rate-limit window for a person: `1 minute`, `5 minutes`, `30 s`, `1.5 s`. */
+export function describeWindow(ms: number): string {
+  if (ms >= 60_000 && ms % 60_000 === 0) {
+    const minutes = ms / 60_000;
+    return minutes === 1 ? '1 minute' : `${minutes} minutes`;
+  }
+  return `${Number((ms / 1000).toFixed(3))} s`;
 }
 
 function authenticate(tokens: TokenStore, request: FastifyRequest): Principal {

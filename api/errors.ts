@@ -64,7 +64,8 @@ export function describeValidation(
   if (!issue) return { parameter: undefined, message: `invalid ${context ?? 'request'}` };
   const path = issue.instancePath.replace(/^\//, '').replace(/\//g, '.');
   const missing = typeof issue.params.missingProperty === 'string' ? issue.params.missingProperty : undefined;
-  const parameter = missing ?? (path === '' ? undefined : path);
+  // A fault of the whole body (not an object, say) is the body's.
+  const parameter = missing ?? (path !== '' ? path : context === 'body' ? 'body' : undefined);
   const got =
     parameter !== undefined && missing === undefined ? valueAt(input, issue.instancePath) : undefined;
   const gotText = got === undefined ? '' : ` (got ${JSON.stringify(got)})`;
@@ -157,6 +158,10 @@ function errorBody(
   // describe the request, not the server.
   const code =
     typeof fastifyError.code === 'string' ? fastifyError.code.replace(/^FST_ERR_/, '') : 'BAD_REQUEST';
+  // The content-type parser's errors (not JSON, empty, too large, unsupported type) are the body's.
+  if (typeof fastifyError.code === 'string' && fastifyError.code.startsWith('FST_ERR_CTP_')) {
+    return { status, error: { code, message: `body: ${error.message}`, parameter: 'body' } };
+  }
   return { status, error: { code, message: error.message } };
 }
 

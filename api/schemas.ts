@@ -17,6 +17,7 @@ import {
   TariffsSchema,
   VehicleSchema,
 } from '../core/facility/schema.ts';
+import { NULL_REASONS, type NullReason } from '../core/kpi/types.ts';
 import { MAX_PERIOD_DAYS, PERIOD_DESCRIPTION } from './period.ts';
 
 /** A string enum as JSON Schema `enum` (one clear validation message, one OpenAPI `enum`). */
@@ -74,44 +75,141 @@ export const ENERGY_SCOPES = ['site', 'building', 'department', 'meter'] as cons
 export const ENERGY_KINDS = ['electricity', 'water', 'gas'] as const;
 export const SERIES_EVERY = ['15m', '1h', '1d'] as const;
 
+/**
+ * Defaults of the optional query parameters. Ajv writes them into the query (`useDefaults`); the
+ * routes read them from here too, since the query's type calls them optional.
+ */
+export const QUERY_DEFAULTS = {
+  groupBy: 'site',
+  kind: 'electricity',
+  every: '1h',
+  limit: 100,
+} as const satisfies {
+  groupBy: (typeof ENERGY_GROUP_BY)[number];
+  kind: (typeof ENERGY_KINDS)[number];
+  every: (typeof SERIES_EVERY)[number];
+  limit: number;
+};
+
 export const EnergySummaryQuery = Type.Object({
   ...PeriodQuery,
-  groupBy: StringEnum(ENERGY_GROUP_BY, {
-    description:
-      'Rows per site, building, department, meter or sub-system (分项). Default site. ' +
-      'A department token may ask only department (its own row) or meter (its own meters).',
-    default: 'site',
-  }),
+  groupBy: Type.Optional(
+    StringEnum(ENERGY_GROUP_BY, {
+      description:
+        'Rows per site, building, department, meter or sub-system (分项). Default site. ' +
+        'A department token may ask only department (its own row) or meter (its own meters).',
+      default: QUERY_DEFAULTS.groupBy,
+    }),
+  ),
 });
+
+/** A `nulls` map: for each field of the object that is null, why (the reasons are listed). */
+const NullsSchema = Type.Record(Type.String(), StringEnum(Object.keys(NULL_REASONS) as NullReason[]), {
+  description:
+    'Why each null figure of this object is null: field name → reason. Reasons: ' +
+    Object.entries(NULL_REASONS)
+      .map(([reason, text]) => `\`${reason}\` ${text}`)
+      .join('; ') +
+    '.',
+});
+
+const Percent = (description: string) => Type.Number({ description: `${description}, 0–100 %.` });
 
 const QuotaSchema = Type.Object({
   kind: Type.String(),
   unit: Type.String(),
   annual: Type.Number(),
   year: Type.Integer(),
-  amount: Type.Number({ description: 'Annual quota pro-rated to the period by days.' }),
-  usedPercent: Type.Number(),
-  projectedYearEnd: Type.Number(),
-  projectedPercent: Type.Number(),
+  amount: Type.Number({
+    description: 'Annual quota pro-rated by days to the elapsed (measured) part of the period in the year.',
+  }),
+  used: Nullable(Type.Number({ description: 'Consumption measured in that part, in unit.' })),
+  periodCoverage: Percent('Coverage of that part'),
+  usedPercent: Nullable(
+    Type.Number({
+      description: 'Use at the measured rate over that part ÷ amount × 100 (covered time only).',
+    }),
+  ),
+  asOf: Type.String({ description: 'End of the year-to-date (the measured end, or the year end).' }),
+  usedToDate: Nullable(Type.Number({ description: 'Consumption measured from 1 January to asOf.' })),
+  coverage: Percent('Share of the year so far (1 January → asOf) with data'),
+  basis: StringEnum(['measured', 'partial'] as const, {
+    description: 'measured: the year so far is measured throughout; partial: part of it is estimated.',
+  }),
+  projectedYearEnd: Nullable(
+    Type.Number({
+      description:
+        'Measured use + the rest of the year (days not measured and days to come) at the covered days’ average per day type.',
+    }),
+  ),
+  projectedPercent: Nullable(Type.Number({ description: 'projectedYearEnd ÷ annual × 100.' })),
+  nulls: NullsSchema,
 });
 
 const StandardSchema = Type.Object({
   source: Type.String(),
   constraintKwhPerM2: Type.Number({ description: 'GB/T 51161 constraint value, kWh/m²·a.' }),
   guideKwhPerM2: Type.Number({ description: 'GB/T 51161 guide value, kWh/m²·a.' }),
-  annualisedKwhPerM2: Type.Number(),
-  rating: StringEnum(['below-guide', 'between', 'over-constraint'] as const),
+  areaM2: Type.Number({ description: 'Floor area the intensity is over, m².' }),
+  coverage: Percent('Coverage of the meters behind the intensity over the measured period'),
+  annualisedKwhPerM2: Nullable(Type.Number({ description: 'kWh/m² of a year; see annualisedMethod.' })),
+  annualisedMethod: StringEnum(['measured-year', 'last-year-profile', 'days'] as const, {
+    description:
+      'measured-year: the period is 12 months; last-year-profile: this period × the 12 months before it ÷ ' +
+      'the same part a year earlier (estimate); days: × 365 ÷ the days measured (estimate).',
+  }),
+  estimate: Type.Boolean({ description: 'true unless annualisedMethod is measured-year.' }),
+  hoursOfUse: Nullable(
+    Type.Number({ description: 'T: working hours of the calendar over the 12 months, h.' }),
+  ),
+  gamma: Nullable(Type.Number({ description: 'γ = 0.3 + 0.7 × 2500 ÷ T.' })),
+  correctedKwhPerM2: Nullable(Type.Number({ description: 'annualisedKwhPerM2 × γ: the rated value.' })),
+  rating: Nullable(
+    StringEnum(['below-guide', 'between', 'over-constraint'] as const, {
+      description: 'Only over 12 consecutive months that are over, ≥ 90 % covered.',
+    }),
+  ),
+  nulls: NullsSchema,
 });
 
 const PreviousSchema = Type.Object({
-  from: Type.String(),
+  from: Type.String({ description: 'The compared period (a calendar period, or the equal-length range).' }),
   to: Type.String(),
-  electricityKwh: Type.Number(),
-  waterM3: Type.Number(),
-  gasM3: Type.Number(),
-  kgce: Type.Number(),
-  changePercent: Nullable(Type.Number()),
+  measuredTo: Type.String({
+    description: 'End of the part compared: the same elapsed part as the current one.',
+  }),
+  electricityKwh: Nullable(Type.Number()),
+  waterM3: Nullable(Type.Number()),
+  gasM3: Nullable(Type.Number()),
+  kgce: Nullable(Type.Number({ description: 'Buildings and cars, kgce.' })),
+  coverage: Percent('Coverage of the meters behind kgce over the compared part'),
+  currentCoverage: Percent('The same over the current measured period'),
+  changePercent: Nullable(
+    Type.Number({
+      description: '% change of kgce on covered time; null when either side is under 90 % covered.',
+    }),
+  ),
+  nulls: NullsSchema,
 });
+
+const VehicleEnergySchema = Type.Object(
+  {
+    count: Type.Integer({ description: 'Official cars of the item.' }),
+    reporting: Type.Integer({ description: 'Cars that reported their fuel counter in the period.' }),
+    gasolineL: Nullable(Type.Number()),
+    dieselL: Nullable(Type.Number()),
+    electricKwh: Nullable(Type.Number()),
+    kgce: Nullable(Type.Number()),
+    co2Kg: Nullable(Type.Number()),
+    costCny: Nullable(
+      Type.Number({
+        description: 'Fuel at its price; electricity at the time-of-use price of when it was used.',
+      }),
+    ),
+    nulls: NullsSchema,
+  },
+  { description: 'Site and departments: their official cars, counted in kgce, co2Kg and costCny.' },
+);
 
 export const EnergyItemSchema = Type.Object({
   id: Type.String(),
@@ -119,33 +217,56 @@ export const EnergyItemSchema = Type.Object({
   building: Type.Optional(Type.String()),
   department: Type.Optional(Type.String()),
   sharedServices: Type.Optional(Type.Boolean()),
-  electricityKwh: Type.Number(),
-  waterM3: Type.Number(),
-  gasM3: Type.Number(),
-  kgce: Type.Number({ description: 'Standard coal, kgce.' }),
-  co2Kg: Type.Number(),
-  costCny: Type.Number(),
+  electricityKwh: Nullable(Type.Number({ description: 'Buildings’ meters, kWh.' })),
+  waterM3: Nullable(Type.Number()),
+  gasM3: Nullable(Type.Number()),
+  kgce: Nullable(Type.Number({ description: 'Standard coal of meters and (site, departments) cars, kgce.' })),
+  co2Kg: Nullable(Type.Number()),
+  costCny: Nullable(Type.Number()),
   tariff: Type.Optional(
     Type.Record(Type.String(), Type.Object({ kwh: Type.Number(), costCny: Type.Number() }), {
       description: 'Electricity by time-of-use period.',
     }),
   ),
-  areaM2: Nullable(Type.Number()),
+  areaM2: Nullable(
+    Type.Number({
+      description: 'Denominator of per-m² figures; a department’s own area + its share of common area.',
+    }),
+  ),
+  ownAreaM2: Type.Optional(Type.Number({ description: 'Departments: the area of its own spaces, m².' })),
+  commonAreaM2: Type.Optional(
+    Type.Number({ description: 'Departments: its share of its buildings’ common area, m².' }),
+  ),
   headcount: Nullable(Type.Number()),
   kwhPerM2: Nullable(Type.Number()),
   kgcePerM2: Nullable(Type.Number()),
   kgcePerCapita: Nullable(Type.Number()),
   waterM3PerCapita: Nullable(Type.Number()),
   offHoursShare: Nullable(Type.Number({ description: '0–1' })),
-  coverage: Type.Number({ description: 'Data coverage, 0–100 %.' }),
+  coverage: Percent('Data coverage of the meters behind the item'),
+  coverageByKind: Type.Object(
+    {
+      electricity: Type.Optional(Type.Number()),
+      water: Type.Optional(Type.Number()),
+      gas: Type.Optional(Type.Number()),
+    },
+    { description: 'Coverage per kind the item has meters of, %.' },
+  ),
   quota: Type.Array(QuotaSchema),
   standard: Nullable(StandardSchema),
   previous: Nullable(PreviousSchema),
+  lastYear: Nullable(PreviousSchema),
+  vehicles: Type.Optional(VehicleEnergySchema),
+  nulls: NullsSchema,
 });
 
 export const EnergySummarySchema = Type.Object({
   from: Instant('Start, ISO-8601 with the site offset.'),
-  to: Instant('End (exclusive).'),
+  to: Instant('End (exclusive), as requested.'),
+  measuredTo: Instant('Where measurement stops: to, or now for a period reaching into the future.'),
+  periodKind: StringEnum(['day', 'week', 'month', 'quarter', 'year', 'range'] as const, {
+    description: 'The calendar period [from, to) is (or range); picks the previous period.',
+  }),
   groupBy: StringEnum(ENERGY_GROUP_BY),
   items: Type.Array(EnergyItemSchema),
 });
@@ -160,14 +281,18 @@ export const EnergySeriesQuery = Type.Object({
       description: 'Id of the scope; for scope=site, default the site.',
     }),
   ),
-  kind: StringEnum(ENERGY_KINDS, {
-    description: 'Energy kind; default electricity.',
-    default: 'electricity',
-  }),
-  every: StringEnum(SERIES_EVERY, {
-    description: 'Window, aligned to local midnight. Default 1h. At most 20,000 windows per answer.',
-    default: '1h',
-  }),
+  kind: Type.Optional(
+    StringEnum(ENERGY_KINDS, {
+      description: 'Energy kind; default electricity.',
+      default: QUERY_DEFAULTS.kind,
+    }),
+  ),
+  every: Type.Optional(
+    StringEnum(SERIES_EVERY, {
+      description: 'Window, aligned to local midnight. Default 1h. At most 20,000 windows per answer.',
+      default: QUERY_DEFAULTS.every,
+    }),
+  ),
 });
 
 export const EnergySeriesSchema = Type.Object({
@@ -178,8 +303,15 @@ export const EnergySeriesSchema = Type.Object({
   every: StringEnum(SERIES_EVERY),
   from: Type.String(),
   to: Type.String(),
+  measuredTo: Type.String({ description: 'Where measurement stops: to, or now.' }),
   items: Type.Array(
-    Type.Object({ start: Type.String(), end: Type.String(), value: Type.Number(), coverage: Type.Number() }),
+    Type.Object({
+      start: Type.String(),
+      end: Type.String(),
+      value: Nullable(Type.Number({ description: 'Measured consumption; null without data.' })),
+      coverage: Type.Number(),
+      nulls: NullsSchema,
+    }),
   ),
 });
 
@@ -202,7 +334,12 @@ export const VehicleItemSchema = Type.Object({
   energyPer100km: Nullable(Type.Number()),
   energyUnit: Type.String(),
   ratedPer100km: Type.Number(),
-  costPerKm: Nullable(Type.Number()),
+  costPerKm: Nullable(
+    Type.Number({
+      description: 'Cost ÷ distance; electricity at the time-of-use price of when it was used.',
+    }),
+  ),
+  costCny: Nullable(Type.Number({ description: 'Energy cost of the period, CNY.' })),
   energyUsed: Type.Optional(
     Nullable(Type.Number({ description: 'Energy used in the period, in energyUnit.' })),
   ),
@@ -299,14 +436,20 @@ export const IngestStatsSchema = Type.Object(
 export const MAX_REJECTIONS = 1000;
 
 export const RejectionsQuery = Type.Object({
-  limit: Type.Integer({
-    minimum: 1,
-    maximum: MAX_REJECTIONS,
-    default: 100,
-    description: 'Most entries, newest first.',
-  }),
+  limit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: MAX_REJECTIONS,
+      default: QUERY_DEFAULTS.limit,
+      description: 'Most entries, newest first. Default 100.',
+    }),
+  ),
   before: Type.Optional(
-    Type.Integer({ minimum: 1, description: 'Only entries with a smaller id (paging back).' }),
+    Type.Integer({
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'Only entries with a smaller id (paging back).',
+    }),
   ),
   device: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only this device id.' })),
 });
@@ -395,10 +538,40 @@ export const FacilityResponseSchema = Type.Object({
 
 // ------------------------------------------------------------------ health
 
+const WorkerCounts = {
+  messages: Type.Object({ received: Type.Integer(), stored: Type.Integer(), rejected: Type.Integer() }),
+  points: Type.Object({ stored: Type.Integer() }),
+  backlog: Type.Object({ messages: Type.Integer(), points: Type.Integer(), deadLetters: Type.Integer() }),
+};
+
+/** An ingest worker of a shared subscription, as the api sees it (core/ingest-workers.ts). */
+export const IngestWorkerSchema = Type.Object({
+  name: Type.String(),
+  state: StringEnum(['online', 'disconnected', 'silent', 'offline'] as const),
+  share: StringEnum(['taking', 'queuing'] as const, {
+    description: '`queuing`: its share of the stream waits at the broker until it is back.',
+  }),
+  lastSeen: Type.Union([Type.String(), Type.Null()], { description: 'Last heard from online.' }),
+  clientId: Type.String({ description: 'Its MQTT session at the broker.' }),
+  metricsUrl: Type.Optional(Type.String()),
+  ...WorkerCounts,
+});
+
+export const IngestWorkersSchema = Type.Object({
+  watching: Type.Boolean({
+    description: "Whether the api is connected to the broker the workers' status is on.",
+  }),
+  queuing: Type.Array(Type.String(), { description: 'Workers whose share is queuing at the broker.' }),
+  workers: Type.Array(IngestWorkerSchema),
+});
+
 export const HealthSchema = Type.Object({
-  status: StringEnum(['ok', 'degraded'] as const),
+  status: StringEnum(['ok', 'degraded'] as const, {
+    description: '`degraded`: the api serves, but something needs a person (see `reasons`).',
+  }),
   version: Type.String(),
   store: Type.String(),
   uptimeSeconds: Type.Number(),
   reasons: Type.Array(Type.String(), { description: 'Why the status is degraded; empty when ok.' }),
+  ingest: Type.Optional(IngestWorkersSchema),
 });

@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import { buildApp } from '../api/app.ts';
 import { readFacilityFile } from '../cli/read-facility.ts';
+import { RollingStore } from '../core/rollup/rolling-store.ts';
 import { backfill } from '../simulators/backfill.ts';
 import { createSimulation } from '../simulators/simulation.ts';
 import { DuckDbDeadLetterSink } from '../storage/duckdb/dead-letter.ts';
@@ -50,7 +51,8 @@ const facility = loaded.result.facility;
 const file = join(tmpdir(), `sfp-bench-api-${SEED}-${DAYS}d.duckdb`);
 const generate = args.fresh || !existsSync(file);
 if (generate) await rm(file, { force: true });
-const store = new DuckDbStore({ path: file });
+const inner = new DuckDbStore({ path: file });
+const store = new RollingStore({ store: inner, facility });
 await store.start();
 if (generate) {
   const bar = new SingleBar({
@@ -72,12 +74,7 @@ if (generate) {
   );
 }
 
-// The hourly register summary (storage/duckdb/register-sql.ts) is kept up to date as the ingest
-// writes; after a bulk backfill it is built once, here, so that the timings below are steady state.
-const t0 = performance.now();
-await store.registerIntervals({ edges: [START, END], intervalSeconds: {}, defaultIntervalSeconds: 60 });
-const primeMs = performance.now() - t0;
-process.stderr.write(`register summary ready in ${(primeMs / 1000).toFixed(1)} s\n`);
+const primeMs = 0;
 
 const counts = await Promise.all(
   (['meter', 'vehicle', 'sensor'] as const).map(async (measurement) => {
@@ -93,7 +90,7 @@ const counts = await Promise.all(
   }),
 );
 
-const deadLetters = new DuckDbDeadLetterSink({ database: store });
+const deadLetters = new DuckDbDeadLetterSink({ database: inner });
 await deadLetters.start();
 const app = buildApp({
   version: 'bench',

@@ -15,6 +15,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { Facility } from '../core/facility/schema.ts';
 import { verifySecret } from '../core/facility/secret-hash.ts';
 import { type DeviceKind, deviceTopicPrefix, parseTopic, TOPIC_ROOT } from '../core/telemetry.ts';
+import { VerificationBusyError } from './login-guard.ts';
 
 export type { DeviceKind } from '../core/telemetry.ts';
 
@@ -64,6 +65,9 @@ export type RefusalCode = (typeof CONNACK)[keyof typeof CONNACK];
 
 /** Why a login was refused; counted and logged, never told to the client beyond its code. */
 export type LoginRefusal = 'no-credentials' | 'unknown-user' | 'bad-password' | 'client-id';
+
+/** Refusals that count as a failed guess (the throttles of login-guard.ts count them). */
+export const GUESSES: ReadonlySet<LoginRefusal> = new Set(['no-credentials', 'unknown-user', 'bad-password']);
 
 /** Outcome of {@link authenticate}. */
 export type AuthResult =
@@ -126,6 +130,12 @@ export interface SecretCacheOptions {
   readonly maxEntries?: number;
   /** Clock, epoch ms; default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Runs each verification (scrypt); the broker bounds how many run at once with it
+   * (login-guard.ts). It may reject with {@link VerificationBusyError}: that login is refused as
+   * busy, and nothing is remembered of it. Default: run at once.
+   */
+  readonly schedule?: <T>(task: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -141,6 +151,7 @@ export class SecretCache {
   readonly #ttlMs: number;
   readonly #maxEntries: number;
   readonly #now: () => number;
+  readonly #schedule: <T>(task: () => Promise<T>) => Promise<T>;
   readonly #key = randomBytes(32);
   readonly #entries = new Map<string, { readonly verdict: Promise<boolean>; readonly expires: number }>();
 
@@ -148,10 +159,19 @@ export class SecretCache {
     this.#ttlMs = options.ttlMs ?? 60_000;
     this.#maxEntries = options.maxEntries ?? 10_000;
     this.#now = options.now ?? Date.now;
+    this.#schedule = options.schedule ?? ((task) => task());
   }
 
-  /** Whether `password` matches `secretHash` (see `verifySecret`), from the cache when fresh. */
-  verify(id: string, password: string, secretHash: string): Promise<boolean> {
+  /**
+   * Whether `password` matches `secretHash` (see `verifySecret`), from the cache when fresh.
+   * `schedule` runs the verification in place of the cache's own (a login's priority and slots).
+   */
+  verify(
+    id: string,
+    password: string,
+    secretHash: string,
+    schedule: <T>(task: () => Promise<T>) => Promise<T> = this.#schedule,
+  ): Promise<boolean> {
     const key = createHmac('sha256', this.#key)
       .update(id)
       .update('\0')
@@ -163,7 +183,12 @@ export class SecretCache {
     const entry = this.#entries.get(key);
     if (entry && entry.expires > now) return entry.verdict;
     if (entry) this.#entries.delete(key);
-    const verdict = verifySecret(password, secretHash).catch(() => false);
+    const verdict = schedule(() => verifySecret(password, secretHash)).catch((error: unknown) => {
+      if (!(error instanceof VerificationBusyError)) return false;
+      // Not verified at all: forget it, so the next try verifies.
+      if (this.#entries.get(key)?.verdict === verdict) this.#entries.delete(key);
+      throw error;
+    });
     this.#entries.set(key, { verdict, expires: now + this.#ttlMs });
     while (this.#entries.size > this.#maxEntries) {
       const oldest = this.#entries.keys().next();
@@ -189,6 +214,8 @@ export interface AuthenticateOptions {
   readonly clientId?: string;
   /** Cache for `secretHash` verifications; without it every login runs scrypt. */
   readonly cache?: SecretCache;
+  /** Runs this login's verification (the broker's bound, login-guard.ts); default at once. */
+  readonly schedule?: <T>(task: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -229,9 +256,15 @@ export async function authenticate(
   if (device.secret !== undefined) {
     verified = constantTimeEqual(text, device.secret);
   } else if (device.secretHash !== undefined) {
+    const hash = device.secretHash;
     verified = options.cache
-      ? await options.cache.verify(device.principal.id, text, device.secretHash)
-      : await verifySecret(text, device.secretHash).catch(() => false);
+      ? await options.cache.verify(device.principal.id, text, hash, options.schedule)
+      : await (options.schedule ?? ((task) => task()))(() => verifySecret(text, hash)).catch(
+          (error: unknown) => {
+            if (error instanceof VerificationBusyError) throw error;
+            return false;
+          },
+        );
   } else {
     verified = false;
   }

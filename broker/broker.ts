@@ -19,15 +19,18 @@ import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import { Aedes, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
 import { type Logger, pino } from 'pino';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Facility } from '../core/facility/schema.ts';
 import type { PublishGate } from '../core/publish-gate.ts';
 import { TOPIC_ROOT } from '../core/telemetry.ts';
+import { checkAedesDelivery } from './aedes-probe.ts';
 import {
   authenticate,
   authorizePublish,
   authorizeSubscribe,
   CONNACK,
+  GUESSES,
   isDevice,
   type LoginRefusal,
   type Principal,
@@ -35,6 +38,13 @@ import {
   SecretCache,
   type ServiceCredential,
 } from './auth.ts';
+import {
+  addressKey,
+  LoginGuard,
+  type LoginGuardOptions,
+  type ThrottledBy,
+  VerificationBusyError,
+} from './login-guard.ts';
 import { watchPacketSize } from './packet-size.ts';
 import {
   type BrokerEmitter,
@@ -85,6 +95,11 @@ export interface FacilityBrokerOptions {
   readonly emitter?: BrokerEmitter;
   /** How long a verified `secretHash` login is remembered, ms. Default 60 s. */
   readonly secretCacheTtlMs?: number;
+  /**
+   * Throttling of failed logins per user name and address, and the bound on concurrent secret
+   * verifications (login-guard.ts); its defaults otherwise.
+   */
+  readonly loginGuard?: Omit<LoginGuardOptions, 'now'>;
   /** Logger; the broker logs through a child `{ module: 'broker' }`. Default: silent. */
   readonly logger?: Logger;
   /** Clock, epoch ms, for rate limits, the secret cache and log throttling. Default `Date.now`. */
@@ -116,6 +131,8 @@ export type RefusalReason =
   | 'subscribe-denied'
   | 'payload-too-large'
   | 'rate-limited'
+  | 'login-throttled'
+  | 'auth-busy'
   | 'auth-error';
 
 const REFUSAL_REASONS: readonly RefusalReason[] = [
@@ -123,6 +140,8 @@ const REFUSAL_REASONS: readonly RefusalReason[] = [
   'unknown-user',
   'bad-password',
   'client-id',
+  'login-throttled',
+  'auth-busy',
   'max-connections',
   'will-denied',
   'publish-denied',
@@ -192,11 +211,57 @@ interface Running {
  * (moscajs/aedes#955, open). Measured with LevelDB: 2–4 % of a 160 msg/s stream. This makes the
  * check always pass. What it also did, sending a client whose subscriptions overlap one copy of a
  * message rather than one per match, MQTT 3.1.1 leaves to the server (§3.3.5); a QoS 1
- * subscriber handles duplicates anyway.
+ * subscriber handles duplicates anyway. `client.duplicates` is not aedes' public API: `start()`
+ * probes that this still works (aedes-probe.ts) and fails naming the aedes version otherwise, and
+ * package.json pins the version it was verified with.
  */
-function deliverOutOfOrder(client: Client): void {
+export function deliverOutOfOrder(client: Client): void {
   const target = client as unknown as { duplicates?: object };
   if (target.duplicates !== undefined) target.duplicates = NOTHING_DELIVERED;
+}
+
+/** A delivery aedes asked for before the client's CONNACK went out. */
+type HeldDelivery = (deliver: boolean) => void;
+
+const heldDeliveries = new WeakMap<Client, HeldDelivery[]>();
+
+/**
+ * aedes restores a persistent client's subscriptions before it writes the CONNACK, and delivers a
+ * message published meanwhile at once, so the client may get a PUBLISH first, against
+ * [MQTT-3.2.0-1] (the first packet from the server is the CONNACK; moscajs/aedes#80 for retained
+ * messages). MQTT.js then stalls: it answers that PUBLISH with a PUBACK it queues until connected,
+ * and handles nothing after it, the CONNACK included, until its connect timeout. Seen with two
+ * brokers on one Redis, where messages from the other broker keep arriving while a device
+ * reconnects. This holds such deliveries until the CONNACK is written ({@link releaseHeld}); the
+ * stored session is sent after the CONNACK anyway. A connection that closes first drops them:
+ * they are in the session's stored queue.
+ */
+function holdUntilConnack(client: Client, stream: Duplex): void {
+  const target = client as unknown as Record<'deliverQoS' | 'deliver0', Deliver | undefined> & {
+    connackSent?: boolean;
+  };
+  for (const name of ['deliverQoS', 'deliver0'] as const) {
+    const deliver = target[name];
+    if (typeof deliver !== 'function') continue;
+    target[name] = (packet, done) => {
+      if (target.connackSent === true) return deliver(packet, done);
+      const held = heldDeliveries.get(client) ?? [];
+      heldDeliveries.set(client, held);
+      held.push((send) => (send ? deliver(packet, done) : done()));
+    };
+  }
+  stream.once('close', () => releaseHeld(client, false));
+}
+
+/** aedes' delivery function of a client: a packet, and a callback the emitter waits for. */
+type Deliver = (packet: unknown, done: () => void) => void;
+
+/** Sends (or, `send` false, drops) what {@link holdUntilConnack} held for `client`. */
+function releaseHeld(client: Client, send: boolean): void {
+  const held = heldDeliveries.get(client);
+  if (!held) return;
+  heldDeliveries.delete(client);
+  for (const delivery of held) delivery(send);
 }
 
 /** aedes' per-client "last counter delivered, per broker" record, always empty. */
@@ -246,6 +311,10 @@ export class FacilityBroker {
   #lastConnection = 0;
   readonly #refusals = new Map<RefusalReason, number>();
   readonly #lastLogged = new Map<string, { at: number; suppressed: number }>();
+  /** The throttling key of each connection's address (login-guard.ts `addressKey`). */
+  readonly #addresses = new WeakMap<Client, string>();
+  readonly #guard: LoginGuard;
+  readonly #registry = new Registry();
   #secretCache: SecretCache | undefined;
   #rateLimiter: RateLimiter | undefined;
   #running: Running | undefined;
@@ -256,6 +325,22 @@ export class FacilityBroker {
     this.#options = options;
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ module: 'broker' });
     this.#now = options.now ?? Date.now;
+    this.#guard = new LoginGuard({ ...options.loginGuard, now: this.#now });
+    this.#registerMetrics();
+  }
+
+  /**
+   * The broker's Prometheus metrics (`broker_*`): connected clients, refusals by reason, failed and
+   * throttled logins, locks, secret verifications. The composition root merges this registry with
+   * the ingest's for `/metrics`.
+   */
+  get registry(): Registry {
+    return this.#registry;
+  }
+
+  /** Secret verifications running and waiting now (see login-guard.ts). */
+  get verifying(): { readonly active: number; readonly queued: number } {
+    return this.#guard.verifying;
   }
 
   /** The ports bound, once started. */
@@ -312,14 +397,19 @@ export class FacilityBroker {
     this.#secretCache = new SecretCache({
       ttlMs: options.secretCacheTtlMs ?? BROKER_DEFAULTS.secretCacheTtlMs,
       now: this.#now,
+      schedule: (task) => this.#guard.verify(task),
     });
     this.#rateLimiter = new RateLimiter(rateLimit, this.#now);
 
+    // deliverOutOfOrder leans on aedes internals: probe them before anything is opened.
+    await checkAedesDelivery(deliverOutOfOrder);
     const persistence = await openPersistence(persistenceChoice);
     const running: Running = { persistence, servers: [], sockets: new Set(), ports: {} };
     this.#running = running;
     try {
-      const emitter = await openEmitter(options.emitter ?? { kind: 'memory' }, CONCURRENCY);
+      const emitter = await openEmitter(options.emitter ?? { kind: 'memory' }, CONCURRENCY, (error) =>
+        this.#log.error({ err: error.message }, 'message emitter error'),
+      );
       const aedes = await Aedes.createBroker({
         concurrency: CONCURRENCY,
         preConnect: (client, packet, done) => this.#preConnect(client, packet, done),
@@ -335,6 +425,7 @@ export class FacilityBroker {
       });
       running.aedes = aedes;
       this.#watch(aedes);
+      aedes.on('connackSent', (_packet, client) => releaseHeld(client, true));
 
       for (const clientId of options.dropSessions ?? []) {
         const subscriptions = await dropSession(aedes, clientId);
@@ -345,7 +436,7 @@ export class FacilityBroker {
       const gate = options.gate;
       if (gate) gate.restore(await retainedMessages(aedes, `${TOPIC_ROOT}/#`));
 
-      const accept = (stream: Duplex, req?: IncomingMessage) => {
+      const accept = (stream: Duplex, address: string | undefined, req?: IncomingMessage) => {
         running.sockets.add(stream);
         const connection = ++this.#lastConnection;
         stream.once('close', () => {
@@ -354,7 +445,9 @@ export class FacilityBroker {
         });
         const client = aedes.handle(stream, req);
         this.#connections.set(client, connection);
+        this.#addresses.set(client, addressKey(address));
         deliverOutOfOrder(client);
+        holdUntilConnack(client, stream);
         watchPacketSize(stream, maxPayloadBytes + PACKET_OVERHEAD_BYTES, (length) => {
           this.#refuse('payload-too-large', client.id ?? 'unknown', { packetBytes: length });
           stream.destroy();
@@ -365,7 +458,7 @@ export class FacilityBroker {
       // a QoS 1 PUBLISH → PUBACK round trip at ~40 ms (the peer's delayed ACK); MQTT packets are
       // small and latency-bound, so every socket sets no-delay.
       const tcp = createNetServer({ noDelay: true, highWaterMark: SOCKET_READ_BYTES }, (socket: Socket) =>
-        accept(socket),
+        accept(socket, socket.remoteAddress),
       );
       running.servers.push(tcp);
       running.ports.mqtt = await listen(tcp, host, options.mqttPort ?? BROKER_DEFAULTS.mqttPort);
@@ -373,7 +466,7 @@ export class FacilityBroker {
       if (options.tls) {
         const tls = createTlsServer({ cert: options.tls.cert, key: options.tls.key }, (socket: TLSSocket) => {
           socket.setNoDelay(true);
-          accept(socket);
+          accept(socket, socket.remoteAddress);
         });
         tls.on('tlsClientError', (error) => this.#log.debug({ err: error.message }, 'TLS handshake failed'));
         running.servers.push(tls);
@@ -394,7 +487,7 @@ export class FacilityBroker {
           const stream = createWebSocketStream(websocket);
           // A client that vanishes mid-frame errors the stream; aedes sees the close.
           stream.on('error', (error) => this.#log.debug({ err: error.message }, 'WebSocket stream error'));
-          accept(stream, req);
+          accept(stream, req.socket.remoteAddress, req);
         });
         wss.on('error', (error) => this.#log.warn({ err: error.message }, 'WebSocket server error'));
         running.wss = wss;
@@ -499,16 +592,51 @@ export class FacilityBroker {
       done(new ConnackError(CONNACK.SERVER_UNAVAILABLE, 'server unavailable'), null);
       return;
     }
+    const address = this.#addresses.get(client) ?? 'unknown';
+    const admission = this.#guard.admit(username, address);
+    if (!admission.ok) {
+      // Refused before the password is looked at, so guessing costs no scrypt. CONNACK 3: the
+      // service is unavailable to this client for now (MQTT 3.1.1 §3.2.2.3); 3.1.1 has no code
+      // for "rate limited".
+      const { by, key, blocked } = admission;
+      this.#refuse('login-throttled', key, {
+        by,
+        client: client.id,
+        user: username,
+        address,
+        ...(blocked
+          ? {
+              retryInSeconds: Math.ceil((blocked.untilMs - this.#now()) / 1000),
+              hint: `too many failed logins from this ${by === 'user' ? 'user name' : 'address'}${blocked.locked ? ' (locked)' : ''}; refused without checking the password until the back-off ends`,
+            }
+          : {
+              hint: `another login of this ${by === 'user' ? 'user name' : 'address'} is being checked; one at a time`,
+            }),
+      });
+      done(new ConnackError(CONNACK.SERVER_UNAVAILABLE, 'login throttled'), null);
+      return;
+    }
     authenticate(this.#options.facility, this.#options.services, username, password, {
       clientId: client.id,
       ...(this.#secretCache ? { cache: this.#secretCache } : {}),
+      schedule: admission.schedule,
     }).then(
       (result) => {
         if (!result.ok) {
-          this.#refuse(result.reason, username ?? client.id, { client: client.id });
+          if (GUESSES.has(result.reason)) this.#guard.failed(username, address);
+          this.#refuse(result.reason, username ?? client.id, {
+            client: client.id,
+            address,
+            ...(result.reason === 'client-id'
+              ? {
+                  hint: `client id must equal the device id: connect as "${username}" with client id "${username}" (mosquitto_pub -i ${username})`,
+                }
+              : {}),
+          });
           done(new ConnackError(result.returnCode, result.reason), null);
           return;
         }
+        this.#guard.succeeded(username as string, address);
         const will = this.#wills.get(client);
         if (will !== undefined && !authorizePublish(result.principal, will)) {
           this.#refuse('will-denied', who(result.principal), { topic: will });
@@ -519,6 +647,15 @@ export class FacilityBroker {
         done(null, true);
       },
       (error: unknown) => {
+        if (error instanceof VerificationBusyError) {
+          this.#refuse('auth-busy', username ?? client.id, {
+            client: client.id,
+            address,
+            hint: `${error.message}; refused, try again shortly`,
+          });
+          done(new ConnackError(CONNACK.SERVER_UNAVAILABLE, 'authentication busy'), null);
+          return;
+        }
         this.#refuse('auth-error', username ?? client.id, { err: String(error) });
         done(new ConnackError(CONNACK.SERVER_UNAVAILABLE, 'authentication failed'), null);
       },
@@ -595,6 +732,91 @@ export class FacilityBroker {
       this.#log.error({ err: String(error) }, 'authorizeSubscribe failed');
       done(null, null);
     }
+  }
+
+  #registerMetrics(): void {
+    const registers = [this.#registry];
+    const broker = this;
+    const guard = this.#guard;
+    const BY: readonly ThrottledBy[] = ['user', 'address'];
+    new Gauge({
+      name: 'broker_clients_connected',
+      help: 'MQTT clients connected now',
+      registers,
+      collect() {
+        this.set(broker.connectedClients);
+      },
+    });
+    // Counters read from the broker's own tallies at each scrape (reset, then the running total).
+    new Counter({
+      name: 'broker_refusals_total',
+      help: 'Connections, publishes and subscriptions the broker refused, by reason',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, count] of Object.entries(broker.refusals)) this.inc({ reason }, count);
+      },
+    });
+    new Counter({
+      name: 'broker_login_failures_total',
+      help: 'Failed MQTT logins counted by the throttles (unknown user, wrong or missing password)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(guard.counters.failures);
+      },
+    });
+    new Counter({
+      name: 'broker_login_throttled_total',
+      help: 'MQTT logins refused at once (CONNACK 3) because their user name or address is backing off',
+      labelNames: ['by'],
+      registers,
+      collect() {
+        this.reset();
+        for (const by of BY) this.inc({ by }, guard.counters.throttled[by]);
+      },
+    });
+    new Counter({
+      name: 'broker_login_locks_total',
+      help: 'Times a user name or address reached the login lock',
+      labelNames: ['by'],
+      registers,
+      collect() {
+        this.reset();
+        for (const by of BY) this.inc({ by }, guard.counters.locks[by]);
+      },
+    });
+    new Gauge({
+      name: 'broker_login_blocked',
+      help: 'User names and addresses whose logins are held back now',
+      labelNames: ['by'],
+      registers,
+      collect() {
+        const blocked = guard.blockedKeys();
+        for (const by of BY) this.set({ by }, blocked[by]);
+      },
+    });
+    new Counter({
+      name: 'broker_secret_verifications_total',
+      help: 'secretHash verifications (scrypt) run; refusals for a full queue are refusals{reason="auth-busy"}',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(guard.counters.verifications);
+      },
+    });
+    new Gauge({
+      name: 'broker_secret_verifications',
+      help: 'secretHash verifications running and waiting now',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const { active, queued } = guard.verifying;
+        this.set({ state: 'running' }, active);
+        this.set({ state: 'queued' }, queued);
+      },
+    });
   }
 
   /** Counts a refusal and logs it, at most once per client and reason per {@link LOG_EVERY_MS}. */

@@ -10,6 +10,7 @@
  *
  * The Redis packages are loaded only when chosen.
  */
+import type { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
@@ -63,7 +64,12 @@ export async function openPersistence(choice: BrokerPersistence): Promise<Opened
     case 'redis': {
       const options = redisOptions(choice.url);
       const { default: aedesPersistenceRedis } = await import('aedes-persistence-redis');
-      const persistence = aedesPersistenceRedis(options);
+      const persistence = aedesPersistenceRedis({
+        ...options,
+        // A client's stored QoS 1 messages are handed out when it connects, by default only the
+        // first 1,001 (LRANGE 0 1000); the rest would wait for its next reconnection. -1: all.
+        maxSessionDelivery: -1,
+      });
       return {
         instance: persistence,
         close: () => persistence.destroy(),
@@ -73,17 +79,33 @@ export async function openPersistence(choice: BrokerPersistence): Promise<Opened
   }
 }
 
-/** Opens the chosen emitter. `concurrency` is aedes' option of the same name. */
-export async function openEmitter(choice: BrokerEmitter, concurrency: number): Promise<OpenedEmitter> {
+/**
+ * Opens the chosen emitter. `concurrency` is aedes' option of the same name; `onError` hears the
+ * Redis connections' errors (ioredis reconnects by itself), which mqemitter-redis would otherwise
+ * raise as an unhandled 'error' event and so end the process.
+ */
+export async function openEmitter(
+  choice: BrokerEmitter,
+  concurrency: number,
+  onError: (error: Error) => void = () => {},
+): Promise<OpenedEmitter> {
   if (choice.kind === 'memory') return { instance: undefined, description: 'memory' };
   const options = redisOptions(choice.url);
   const { default: mqemitterRedis } = await import('mqemitter-redis');
   const instance = mqemitterRedis({
-    connectionString: choice.url,
+    ...options,
+    // ioredis 5 may send its ready check (INFO) after the SUBSCRIBE of a connection that subscribes
+    // while it connects; Redis refuses it on a subscriber connection and ioredis makes that a fatal
+    // error (redis/ioredis#2037, fixed in ioredis 6). Seen here as the second of two brokers on one
+    // Redis dying at start-up. Neither check is needed: a Redis still loading answers LOADING to the
+    // commands themselves.
+    enableReadyCheck: false,
+    disableClientInfo: true,
     concurrency,
     // As aedes' default emitter, which cites [MQTT-4.7.1-3] for it: empty topic levels match `+`.
     matchEmptyLevels: true,
   });
+  (instance as unknown as { state: EventEmitter }).state.on('error', onError);
   return { instance, description: `redis ${options.host}:${options.port}` };
 }
 

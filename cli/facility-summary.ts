@@ -246,8 +246,8 @@ export function renderFacilitySummary(facility: Facility, file: string): string 
     defaults === 0
       ? 'all from the facility file 均由文件给定'
       : defaults === FACTOR_ENERGIES.length * 2
-        ? 'all defaults 均为默认值 (reference/standards.md)'
-        : '* default 默认值 (reference/standards.md), others from the facility file',
+        ? 'all defaults 均为默认值 (docs/standards.md)'
+        : '* default 默认值 (docs/standards.md), others from the facility file',
   );
   sub('标准煤 coal', factorLine('standardCoal', 'kgce'));
   sub('CO2', factorLine('co2', 'kg'));

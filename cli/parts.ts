@@ -2,9 +2,12 @@
  * Builders of the runnable parts from validated settings, shared by `start` (all in one
  * process) and the commands that run one part alone (`broker`, `ingest`).
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { type ApiDeps, buildApp } from '../api/app.ts';
 import type { ServiceCredential } from '../broker/auth.ts';
 import { type BrokerTls, FacilityBroker } from '../broker/broker.ts';
 import { ConfigError, type RuntimeConfig, settingNames } from '../core/config.ts';
@@ -155,4 +158,64 @@ export function brokerUrls(host: string, ports: FacilityBroker['ports']): string
   ]
     .filter(Boolean)
     .join('  ');
+}
+
+/** The platform's version, from package.json. */
+export const PLATFORM_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** The HTTP API as a component: listens on `start()`, closes on `stop()`. */
+export class ApiServer {
+  readonly app: FastifyInstance;
+  readonly #host: string;
+  readonly #port: number;
+
+  constructor(app: FastifyInstance, host: string, port: number) {
+    this.app = app;
+    this.#host = host;
+    this.#port = port;
+  }
+
+  /** The bound port, once started. */
+  get port(): number {
+    const address = this.app.server.address();
+    return typeof address === 'object' && address ? address.port : this.#port;
+  }
+
+  async start(): Promise<void> {
+    await this.app.listen({ host: this.#host, port: this.#port });
+  }
+
+  stop(): Promise<void> {
+    return this.app.close();
+  }
+}
+
+/**
+ * The API of the settings over a started store and dead-letter sink, shared by `start` (with its
+ * in-process ingest's counters and health) and `api` (with the ingest workers' status).
+ */
+export function createApiServer(
+  config: RuntimeConfig,
+  facility: Facility,
+  parts: Pick<ApiDeps, 'store' | 'deadLetters' | 'ingestStats' | 'ingestWorkers' | 'metrics' | 'health'> & {
+    readonly adminToken: string;
+    readonly logger: Logger;
+  },
+): ApiServer {
+  const app = buildApp({
+    version: PLATFORM_VERSION,
+    facility,
+    store: parts.store,
+    deadLetters: parts.deadLetters,
+    data: resolve(config.data),
+    adminToken: parts.adminToken,
+    ...(parts.ingestStats === undefined ? {} : { ingestStats: parts.ingestStats }),
+    ...(parts.ingestWorkers === undefined ? {} : { ingestWorkers: parts.ingestWorkers }),
+    ...(parts.metrics === undefined ? {} : { metrics: parts.metrics }),
+    ...(parts.health === undefined ? {} : { health: parts.health }),
+    logger: parts.logger.child({ module: 'api' }),
+  });
+  return new ApiServer(app, config.host, config.httpPort);
 }

@@ -4,15 +4,15 @@
  * secrets, and starts and stops components in order.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { PinoPretty } from 'pino-pretty';
 import type { RuntimeConfig } from '../core/config.ts';
-import type { DeadLetterSink } from '../core/dead-letter.ts';
+import { type DeadLetterSink, outlierEntries } from '../core/dead-letter.ts';
 import { formatProblem } from '../core/facility/load.ts';
 import type { Facility } from '../core/facility/schema.ts';
-import type { TimeSeriesStore } from '../core/store.ts';
+import { type OutlierReading, RollingStore } from '../core/rollup/rolling-store.ts';
 import { FacilityFileError, readFacilityFile } from './read-facility.ts';
 
 /** Something with an idempotent async life cycle. */
@@ -112,28 +112,68 @@ export async function loadSecrets(config: RuntimeConfig): Promise<Secrets> {
   if (saved.serviceSecret !== serviceSecret || saved.adminToken !== adminToken) {
     await mkdir(dir, { recursive: true });
     await writeFile(file, `${JSON.stringify({ serviceSecret, adminToken }, null, 2)}\n`, { mode: 0o600 });
+    // `mode` applies only when the file is created; a file that was there keeps its bits otherwise.
+    await chmod(file, 0o600);
   }
   return { serviceSecret, adminToken, adminTokenGenerated: config.adminToken === undefined };
 }
 
 /**
- * The store the settings name, and a dead-letter sink beside it. Neither is started. Only the
- * adapters chosen are loaded.
+ * How the start-up lines show the admin token. A generated token is printed only to a terminal,
+ * where the person who started the platform reads it; when the output goes to a file, a pipe or a
+ * log collector (systemd, docker, CI), where others may read it, the lines name the file that
+ * holds it (mode 600) and the example request reads it from there.
  */
-export async function createStorage(config: RuntimeConfig): Promise<{
-  store: TimeSeriesStore;
+export function adminTokenLines(options: {
+  readonly generated: boolean;
+  readonly token: string;
+  readonly file: string;
+  readonly terminal: boolean;
+}): { line: string; inCommand: string } {
+  if (!options.generated) return { line: '(from FACILITY_ADMIN_TOKEN)', inCommand: '$FACILITY_ADMIN_TOKEN' };
+  if (options.terminal)
+    return { line: `${options.token}   (saved in ${options.file})`, inCommand: options.token };
+  return {
+    line: `in ${options.file} (mode 600, "adminToken"); not printed, the output is not a terminal 输出非终端，未打印`,
+    inCommand: `$(node -p "require('${options.file}').adminToken")`,
+  };
+}
+
+/**
+ * The store the settings name, wrapped so that every write keeps its rollups
+ * (core/rollup/rolling-store.ts), and a dead-letter sink beside it that also lists the register
+ * outliers the rollups find. Neither is started; start the dead-letter sink first when it shares
+ * the store's DuckDB file (it is started by the store). Only the adapters chosen are loaded.
+ */
+export async function createStorage(
+  config: RuntimeConfig,
+  facility: Facility,
+  logger?: Logger,
+  options: { readonly catchUp?: boolean } = {},
+): Promise<{
+  store: RollingStore;
   deadLetters: DeadLetterSink & Component;
 }> {
   const data = resolve(config.data);
   const { DuckDbDeadLetterSink } = await import('../storage/duckdb/dead-letter.ts');
+  let sink: (DeadLetterSink & Component) | undefined;
+  const onOutliers = (outliers: readonly OutlierReading[]) => {
+    sink?.add(outlierEntries(facility.site.id, outliers, Date.now())).catch((error: unknown) => {
+      logger?.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'listing register outliers failed',
+      );
+    });
+  };
   if (config.store === 'duckdb') {
     const { DuckDbStore } = await import('../storage/duckdb/duckdb-store.ts');
-    const store = new DuckDbStore({ path: join(data, 'facility.duckdb') });
+    const inner = new DuckDbStore({ path: join(data, 'facility.duckdb') });
     // The dead-letter table lives in the store's own file: one process, one handle.
-    return { store, deadLetters: new DuckDbDeadLetterSink({ database: store }) };
+    sink = new DuckDbDeadLetterSink({ database: inner });
+    return { store: new RollingStore({ store: inner, facility, onOutliers, ...options }), deadLetters: sink };
   }
   const { InfluxStore } = await import('../storage/influx/influx-store.ts');
-  const store = new InfluxStore({
+  const inner = new InfluxStore({
     url: config.influxUrl,
     database: config.influxDatabase,
     ...(config.influxOrg === undefined ? {} : { org: config.influxOrg }),
@@ -142,7 +182,8 @@ export async function createStorage(config: RuntimeConfig): Promise<{
     ...(config.influxPassword === undefined ? {} : { password: config.influxPassword }),
   });
   // App state stays local even when the telemetry goes to InfluxDB.
-  return { store, deadLetters: new DuckDbDeadLetterSink({ path: join(data, 'state.duckdb') }) };
+  sink = new DuckDbDeadLetterSink({ path: join(data, 'state.duckdb') });
+  return { store: new RollingStore({ store: inner, facility, onOutliers, ...options }), deadLetters: sink };
 }
 
 /** Resolve on SIGINT or SIGTERM (once). */

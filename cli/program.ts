@@ -3,9 +3,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { apiCommand } from './commands/api.ts';
 import { brokerCommand } from './commands/broker.ts';
 import { checkCommand } from './commands/check.ts';
+import { exportCommand } from './commands/export.ts';
 import { ingestCommand } from './commands/ingest.ts';
+import { rollupsCommand } from './commands/rollups.ts';
 import { simulateCommand } from './commands/simulate.ts';
 import { startCommand } from './commands/start.ts';
 
@@ -34,11 +37,21 @@ export function buildProgram(): Command {
     checkCommand(),
     brokerCommand(),
     ingestCommand(),
+    apiCommand(),
     simulateCommand(),
+    rollupsCommand(),
+    exportCommand(),
   ]) {
-    program.addCommand(command.copyInheritedSettings(program));
+    program.addCommand(inherit(command, program));
   }
   return program;
+}
+
+/** Gives a command, and the commands under it, the program's settings (exit override, help…). */
+function inherit(command: Command, parent: Command): Command {
+  command.copyInheritedSettings(parent);
+  for (const sub of command.commands) inherit(sub, command);
+  return command;
 }
 
 /** Runs the program on `argv` (as `process.argv`); sets `process.exitCode`. */

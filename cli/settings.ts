@@ -54,6 +54,8 @@ const HELP: Readonly<Record<Key, string>> = {
   backfillDays: 'days of history generated into an empty store 回填天数 (default: 30)',
   speed: 'simulated seconds per real second 模拟倍速 (default: 1)',
   seed: 'simulator seed: the same seed gives the same data 随机种子',
+  showcase:
+    'plant a water leak, an empty conditioned room and a car outside the service area at once, for a demo 演示故障 (default: on for start, off for simulate)',
   store: 'time-series store: duckdb | influx (default: duckdb)',
   influxUrl: 'InfluxDB URL (default: http://127.0.0.1:8086)',
   influxDatabase: 'InfluxDB 1.x database, or 2.x/3.x bucket (default: facility)',
@@ -68,20 +70,29 @@ const HELP: Readonly<Record<Key, string>> = {
     'most MB the in-process ingest spools for an InfluxDB that is down, in DATA/spool (default: 1024)',
   shared: 'subscribe with the MQTT 5 shared subscription $share/ingest/fac/# (Mosquitto 2, EMQX)',
   ingestId: 'name of this ingest worker (MQTT client id svc-ingest-NAME); one per worker (default: main)',
+  metricsPort: "port of this worker's /metrics and /health, 0 = off (default: 0)",
+  deviceSecrets: 'YAML file "device-id: secret" for devices the facility file gives only by secretHash',
   serviceSecret: "password of the platform's own MQTT clients; default: generated into the data folder",
   adminToken: 'bootstrap API admin token; default: generated and printed',
   logLevel: 'fatal | error | warn | info | debug | trace | silent (default: info)',
 };
 
-const BOOLEAN: ReadonlySet<Key> = new Set(['simulators', 'shared', 'ingest']);
+const BOOLEAN: ReadonlySet<Key> = new Set(['simulators', 'shared', 'ingest', 'showcase']);
 
-/** Add the flags of `keys` to a command. Booleans that default on get a `--no-…` form. */
+/**
+ * Add the flags of `keys` to a command. Booleans that default on get a `--no-…` form; `showcase`,
+ * whose default depends on the command, gets both forms.
+ */
 export function addSettings(command: Command, keys: readonly Key[]): Command {
   for (const key of keys) {
     const { flag, env } = settingNames(key);
     const help = `${HELP[key]} [env ${env}]`;
-    if (key === 'simulators') command.addOption(new Option(`--no-${flag.slice(2)}`, help));
-    else if (BOOLEAN.has(key)) command.addOption(new Option(flag, help));
+    if (key === 'showcase') {
+      command.addOption(new Option(flag, help));
+      command.addOption(
+        new Option(`--no-${flag.slice(2)}`, 'do not plant the showcase faults 不植入演示故障'),
+      );
+    } else if (BOOLEAN.has(key)) command.addOption(new Option(flag, help));
     else command.addOption(new Option(`${flag} <value>`, help));
   }
   return command;

@@ -4,7 +4,7 @@
  * message naming the flag and the variable. Domain data (buildings, meters…) is the facility
  * file's business, not this module's.
  */
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { settingNames } from './setting-names.ts';
 
@@ -47,6 +47,12 @@ export const RuntimeConfigSchema = Type.Object({
   speed: Type.Number({ exclusiveMinimum: 0, maximum: 10_000, default: 1 }),
   /** Seed of the simulators: the same seed gives the same data. */
   seed: Type.Integer({ minimum: 0, default: 20_261_128 }),
+  /**
+   * Plant the showcase faults when the live simulators start (a water leak, a meeting room
+   * conditioned while empty, a car outside the service area; `simulators/showcase.ts`). Unset:
+   * on for `start`, off for `simulate`.
+   */
+  showcase: Type.Optional(Type.Boolean()),
   /** Time-series store. */
   store: Type.Union([Type.Literal('duckdb'), Type.Literal('influx')], { default: 'duckdb' }),
   /** InfluxDB base URL (store `influx`). */
@@ -76,6 +82,16 @@ export const RuntimeConfigSchema = Type.Object({
    * resumes its persistent session. Give each worker of a shared subscription its own name.
    */
   ingestId: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', default: 'main' }),
+  /**
+   * Port of a part's own small HTTP server: `/metrics` (Prometheus) and `/health` of an ingest
+   * worker. 0 = off.
+   */
+  metricsPort: Port('metrics and health port of a worker (0 = off)', 0),
+  /**
+   * YAML file of device secrets, `{device id}: {secret}`, for `export mosquitto`: the devices the
+   * facility file gives only by `secretHash`, which an external broker cannot check.
+   */
+  deviceSecrets: Type.Optional(Type.String({ minLength: 1 })),
   /** Password of the platform's own MQTT clients; generated into the data folder when absent. */
   serviceSecret: Type.Optional(Type.String({ minLength: 12 })),
   /** Bootstrap admin token of the API; generated and printed when absent. */
@@ -88,7 +104,7 @@ export const RuntimeConfigSchema = Type.Object({
 
 export type RuntimeConfig = Static<typeof RuntimeConfigSchema>;
 
-export { settingNames } from './setting-names.ts';
+export { NEGATED_FLAGS, settingNames } from './setting-names.ts';
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
@@ -119,8 +135,16 @@ export function parseConfig(
   const problems = [...Value.Errors(RuntimeConfigSchema, value)].map((error) => {
     const key = error.path.replace(/^\//, '') as keyof RuntimeConfig;
     const { flag, env: variable } = settingNames(key);
-    return `${flag} / ${variable}: ${error.message}, got ${JSON.stringify(raw[key] ?? null)}`;
+    return `${flag} / ${variable}: ${expected(error.schema, error.message)}, got ${JSON.stringify(raw[key] ?? null)}`;
   });
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return value as RuntimeConfig;
+}
+
+/** What a setting takes, for a person: the choices of an enumeration, the words of a boolean. */
+function expected(schema: TSchema, fallback: string): string {
+  const choices = (schema.anyOf as TSchema[] | undefined)?.map((option) => option.const);
+  if (choices?.every((choice) => typeof choice === 'string')) return `must be one of ${choices.join(', ')}`;
+  if (schema.type === 'boolean') return 'must be true or false (or 1 or 0)';
+  return fallback;
 }

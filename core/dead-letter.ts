@@ -1,17 +1,19 @@
 /**
  * The dead-letter port: where the ingest puts every MQTT message it could not store, with the
- * reason a person can read (ARCHITECTURE.md, "Reliability rules": bad input is never silently
+ * reason a person can read (docs/architecture.md, "Reliability rules": bad input is never silently
  * dropped). `storage/duckdb/dead-letter.ts` implements it on DuckDB; `ingest/dead-letter.ts`
  * holds an in-memory ring for tests and throw-away runs. Pure: no I/O here.
  */
 import type { DeviceKind, RejectReason } from './telemetry.ts';
 
 /**
- * Why a message is in the dead-letter: a {@link RejectReason} of the telemetry decoder, or
+ * Why a message is in the dead-letter: a {@link RejectReason} of the telemetry decoder,
  * `store-rejected` when the message decoded but the store refused its points for good (a
- * non-retriable `StoreError`; `detail` holds the store's message).
+ * non-retriable `StoreError`; `detail` holds the store's message), or `register-outlier` for a
+ * stored meter reading the register rules left out of consumption (core/register.ts, rule 1),
+ * listed once it is settled.
  */
-export type DeadLetterReason = RejectReason | 'store-rejected';
+export type DeadLetterReason = RejectReason | 'store-rejected' | 'register-outlier';
 
 /** How {@link DeadLetterPayload.payload} is written. */
 export type PayloadEncoding = 'utf8' | 'base64';
@@ -105,4 +107,31 @@ function utf8(bytes: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The dead-letter entries listing register outliers: each reading as it was stored, with the
+ * topic it came on, so an operator sees it beside the messages the ingest refused.
+ */
+export function outlierEntries(
+  site: string,
+  outliers: readonly { readonly meter: string; readonly time: number; readonly total: number }[],
+  now: number,
+): NewDeadLetter[] {
+  return outliers.map((o) => {
+    const payload = JSON.stringify({ ts: new Date(o.time).toISOString(), total: o.total });
+    return {
+      time: now,
+      topic: `fac/${site}/meter/${o.meter}/reading`,
+      device: { kind: 'meter', id: o.meter },
+      reason: 'register-outlier',
+      detail:
+        `reading of ${new Date(o.time).toISOString()} (total ${o.total}) breaks the register while the readings ` +
+        'around it agree: left out of consumption',
+      payload,
+      encoding: 'utf8',
+      size: Buffer.byteLength(payload),
+      truncated: false,
+    };
+  });
 }

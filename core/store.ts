@@ -1,14 +1,17 @@
 /**
  * The time-series store port. Every store adapter (`storage/duckdb`, `storage/influx`)
- * implements {@link TimeSeriesStore}; the contract suite in `tests/integration/store-contract`
- * runs unchanged against each of them.
+ * implements {@link TimeSeriesStore}: raw points, and the rollups folded from them
+ * (core/rollup/schema.ts); the contract suite in `tests/integration/store-contract` runs unchanged
+ * against each of them.
  *
  * The model is deliberately small (measurement, fields, tag filter, time range, window,
  * aggregate, group-by) so that each adapter can translate it: SQL for DuckDB, InfluxQL over
  * `/query` for InfluxDB.
  */
 
-/** The three measurements of the store model (ARCHITECTURE.md, "Store model"). */
+import type { RollupStore } from './rollup/schema.ts';
+
+/** The three measurements of the store model (docs/architecture.md, "Store model"). */
 export type Measurement = 'meter' | 'vehicle' | 'sensor';
 
 /** Storage type of a field. Aggregates other than first/last/count need `float`. */
@@ -164,51 +167,12 @@ export interface LatestPoint {
 }
 
 /**
- * How far before the first edge and after the last edge a {@link RegisterQuery} looks for the
- * readings around the edges: a meter silent for longer than this at an edge counts as having no
- * reading on that side (no extrapolation), exactly as if the older readings did not exist.
- */
-export const REGISTER_LOOKAROUND_MS = 7 * 86_400_000;
-
-/**
- * The cumulative registers (`meter` measurement, field `total`) of meters, cut at chosen instants:
- * the exact consumption and coverage of each interval between consecutive edges. This is what
- * every energy figure is built from, computed inside the store so that a year of minute readings
- * is never pulled into the process.
- */
-export interface RegisterQuery {
-  /** Tag filter on the `meter` measurement (site, building, meter…). */
-  readonly where?: TagFilter;
-  /** Instants, epoch ms (whole), strictly ascending, at least 2. Interval `i` is `[edges[i], edges[i+1])`. */
-  readonly edges: readonly number[];
-  /** A meter's reporting interval in seconds, by meter id, for coverage (gap ≤ 3 × interval is covered). */
-  readonly intervalSeconds: Readonly<Record<string, number>>;
-  /** The interval of meters not in `intervalSeconds`, seconds. */
-  readonly defaultIntervalSeconds: number;
-}
-
-/** One meter's answer to a {@link RegisterQuery}. */
-export interface RegisterSeries {
-  /** The `meter` tag. */
-  readonly meter: string;
-  /**
-   * Consumption of each interval, in the meter's unit: element `i` equals
-   * `adjustRegister(readings, { intervalSeconds }).consumption(edges[i], edges[i + 1])` (core/register.ts)
-   * over the meter's readings in `[edges[0] − REGISTER_LOOKAROUND_MS, edges[last] + REGISTER_LOOKAROUND_MS]`,
-   * up to float rounding: counter resets, interpolation at the edges, no extrapolation.
-   */
-  readonly consumption: readonly number[];
-  /** Covered milliseconds of each interval (coverage % × interval length / 100 in register.ts terms). */
-  readonly coveredMs: readonly number[];
-}
-
-/**
  * A time-series store. `start()` and `stop()` are idempotent.
  *
  * Errors that may succeed on retry (server down, timeout, 5xx, 429) are {@link StoreError}
  * with `retriable: true`; the ingest holds its acknowledgements and retries them.
  */
-export interface TimeSeriesStore {
+export interface TimeSeriesStore extends RollupStore {
   /** A short name for logs and benchmarks, e.g. `duckdb` or `influxdb 1.6.7`. */
   readonly name: string;
   start(): Promise<void>;
@@ -228,11 +192,6 @@ export interface TimeSeriesStore {
   queryColumns?(query: Query): Promise<ColumnSeries[]>;
   /** The latest point of each series matching the filter (one per device), sorted by site, then device. */
   latest(query: LatestQuery): Promise<LatestPoint[]>;
-  /**
-   * Consumption and coverage of meters between edges (see {@link RegisterQuery}); one series per
-   * meter holding at least one reading in the looked-at range, sorted by meter id.
-   */
-  registerIntervals(query: RegisterQuery): Promise<RegisterSeries[]>;
 }
 
 /** An error from a store. `retriable` says whether the same call may succeed later. */
@@ -284,35 +243,6 @@ export function validateLatest(query: LatestQuery): void {
   validateQuery({ measurement: query.measurement, fields: query.fields, from: 0, to: 0 });
   validateTags(query.measurement, Object.keys(query.where ?? {}));
   if (query.before !== undefined && !Number.isFinite(query.before)) throw invalid('before: not a time');
-}
-
-/**
- * Check a {@link RegisterQuery}: whole, finite, strictly ascending edges (at least 2) within the
- * date range, reporting intervals > 0, and tags of the `meter` measurement in the filter.
- */
-export function validateRegisterQuery(query: RegisterQuery): void {
-  validateTags('meter', Object.keys(query.where ?? {}));
-  const { edges } = query;
-  if (!Array.isArray(edges) || edges.length < 2) throw invalid('edges: at least 2 edges are needed');
-  edges.forEach((edge, i) => {
-    if (!Number.isInteger(edge) || Math.abs(edge) > MAX_TIME_MS) {
-      throw invalid(`edges[${i}]: ${edge} is not whole epoch milliseconds within the date range`);
-    }
-    if (i > 0 && !(edge > (edges[i - 1] as number))) {
-      throw invalid(
-        `edges[${i}]: ${edge} is not after edges[${i - 1}] (${edges[i - 1]}); edges must be strictly ascending`,
-      );
-    }
-  });
-  const positive = (value: number) => typeof value === 'number' && Number.isFinite(value) && value > 0;
-  if (!positive(query.defaultIntervalSeconds)) {
-    throw invalid(`defaultIntervalSeconds: ${query.defaultIntervalSeconds} is not a number of seconds > 0`);
-  }
-  for (const [meter, seconds] of Object.entries(query.intervalSeconds)) {
-    if (!positive(seconds)) {
-      throw invalid(`intervalSeconds["${meter}"]: ${seconds} is not a number of seconds > 0`);
-    }
-  }
 }
 
 const timeZones = new Map<string, boolean>();

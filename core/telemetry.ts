@@ -1,5 +1,5 @@
 /**
- * The telemetry contract (ARCHITECTURE.md, "Telemetry contract (v1)"), shared by the broker,
+ * The telemetry contract (docs/architecture.md, "Telemetry contract (v1)"), shared by the broker,
  * ingest, simulators and tests. Pure: no I/O.
  *
  * - `telemetry/topic.ts`: topics `fac/{site}/{kind}/{id}/{channel}`; parse, build, ACL prefix.

@@ -1,7 +1,7 @@
 /**
  * The ingest: an MQTT client that decodes every telemetry message, writes readings to the store
  * in batches, puts refused messages in the dead-letter, and acknowledges each QoS 1 message to
- * the broker only once what it carried is committed (ARCHITECTURE.md, "Reliability rules").
+ * the broker only once what it carried is committed (docs/architecture.md, "Reliability rules").
  *
  * How acknowledgements are withheld. mqtt.js handles incoming packets strictly one at a time:
  * the next packet is read only after the PUBACK of a QoS 1 PUBLISH went out, whether the ack is
@@ -11,7 +11,8 @@
  * with an error, on which mqtt.js moves on to the next packet *without* sending the PUBACK
  * (`handlers/publish.js`, QoS 1 branch); the PUBACK is sent later, by packet id, through the
  * client's `_sendPacket`, once the store (or the dead-letter) committed. `_sendPacket` is not
- * public API: `start()` checks it is there, and the integration test shows the whole behaviour
+ * public API: `start()` probes both behaviours (mqtt-probe.ts) and fails naming the mqtt.js version
+ * when either is gone, package.json pins the version they were verified with, and the integration test shows the whole behaviour
  * (withheld acknowledgements, redelivery after reconnecting) against the mqtt.js in use.
  *
  * An acknowledgement belongs to the connection its message came on: after a reconnection the
@@ -36,6 +37,7 @@ import { TOPIC_ROOT } from '../core/telemetry.ts';
 import type { RetryPolicy } from './batcher.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { IngestMetrics, IngestStats } from './metrics.ts';
+import { checkMqttAcknowledgements } from './mqtt-probe.ts';
 import {
   type BatchOptions,
   DEFAULT_BATCH_POINTS,
@@ -145,6 +147,8 @@ export class Ingest {
   #session: Session | undefined;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
+  /** Set by {@link retire}: the next stop ends the broker's session instead of keeping it. */
+  #endSession = false;
 
   constructor(options: IngestOptions) {
     this.#options = options;
@@ -217,6 +221,40 @@ export class Ingest {
     return this.#stopping;
   }
 
+  /**
+   * Leaves a shared subscription for good (`facility ingest --retire`). The broker keeps a
+   * worker's session, and queues its share of the stream in it, for as long as the worker is away;
+   * retiring hands that share back. It unsubscribes, so the broker gives this worker no new
+   * messages; stores what the broker still delivers from the session; and, once nothing has
+   * arrived for `quietMs` and everything received is committed and acknowledged, stops with a
+   * DISCONNECT that ends the session (Session Expiry Interval 0, MQTT 5 §3.14.2.2.2). Needs MQTT 5.
+   */
+  async retire(quietMs = 2_000): Promise<void> {
+    await this.#starting;
+    const session = this.#session;
+    if (!session) throw new Error('ingest: retire() needs a started ingest');
+    if (this.#options.mqtt.protocolVersion !== 5) {
+      throw new Error('ingest: only an MQTT 5 session can be ended (mqtt.protocolVersion: 5)');
+    }
+    await session.client.unsubscribeAsync(this.filter);
+    let received = this.#pipeline.metrics.snapshot().messages.received;
+    let quietSince = this.#clock.now();
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await this.flush();
+      const now = this.#clock.now();
+      const count = this.#pipeline.metrics.snapshot().messages.received;
+      if (count !== received) {
+        received = count;
+        quietSince = now;
+      } else if (now - quietSince >= quietMs && session.owed.size === 0 && session.client.connected) {
+        break;
+      }
+    }
+    this.#endSession = true;
+    await this.stop();
+  }
+
   /** Writes what is queued now, without waiting for the batch delay; resolves once committed. */
   async flush(): Promise<void> {
     if (!this.#session) return;
@@ -232,6 +270,8 @@ export class Ingest {
     const maxPoints = options.batch?.maxPoints ?? DEFAULT_BATCH_POINTS;
     const maxPendingPoints = options.batch?.maxPendingPoints ?? 4 * maxPoints;
     const v5 = mqttOptions.protocolVersion === 5;
+    // Delayed acknowledgements rest on mqtt.js behaviour that is not public API: probe it first.
+    await checkMqttAcknowledgements();
     const client = mqtt.connect(mqttOptions.url, {
       ...mqttOptions.extra,
       manualConnect: true,
@@ -259,10 +299,7 @@ export class Ingest {
           }
         : {}),
     });
-    if (typeof (client as unknown as Partial<PacketSender>)._sendPacket !== 'function') {
-      client.end(true);
-      throw new Error('ingest: this mqtt.js has no MqttClient._sendPacket; delayed acknowledgements need it');
-    }
+
     const session: Session = {
       client,
       connection: 0,
@@ -315,8 +352,11 @@ export class Ingest {
         'stopped with messages not committed; left unacknowledged for the broker to deliver again',
       );
     }
-    // A graceful end: the PUBACKs written above go out before the DISCONNECT.
-    await session.client.endAsync(false).catch((error: unknown) => {
+    // A graceful end: the PUBACKs written above go out before the DISCONNECT. A retired worker's
+    // DISCONNECT also ends its session at the broker (see retire()).
+    const disconnect = this.#endSession ? { properties: { sessionExpiryInterval: 0 } } : {};
+    this.#endSession = false;
+    await session.client.endAsync(false, disconnect).catch((error: unknown) => {
       this.#log.warn({ err: errorText(error) }, 'MQTT disconnect failed');
     });
     this.#session = undefined;

@@ -18,16 +18,27 @@
  * | `out-of-area-trip` | 2 weeks | a car's first trip of a working day goes outside the `service-area` geofence |
  * | `speeding` | 1 week | a car drives 85–98 km/h for 2–4 km of a trip across the city |
  * | `hvac-empty-room` | 1 week | a meeting room's HVAC stays on from 18:00 to 08:30 the next day, nobody there |
- * | `setpoint-violation` | 2 weeks | a meeting room is cooled to 23 °C (heated to 24 °C on a day colder than 16 °C) 09:00–17:00 |
+ * | `setpoint-violation` | 2 weeks | a meeting room is cooled to 23 °C 09:00–17:00 (heated to 24 °C when the plant's dead band's middle, 19 °C, is warmer than those hours' mean outdoor temperature) |
  * | `co2-packed-meeting` | 1 week | a meeting of 110 % of the seats, 14:00–16:30, with the fresh air at 60 %: CO2 well over 1000 ppm |
  *
  * A kind without a suitable device in the facility (no water meter, no meeting room with HVAC…)
  * is not planted.
+ *
+ * Besides the weekly schedule, a simulation may be given showcase episodes (`showcase.ts`): a
+ * leak, an empty conditioned room and a car out of the service area, planted at once at the start
+ * of a live run. They are faults like the others, flagged `showcase`.
  */
 import type { HvacMode } from '../core/telemetry.ts';
 import { Draw, keyOf } from './random.ts';
-import { HOUR_MS, MINUTE_MS, type SiteClock } from './site-clock.ts';
-import type { Weather } from './weather.ts';
+import {
+  SHOWCASE_LEAK_FLOW,
+  SHOWCASE_LEAK_LEAD_HOURS,
+  SHOWCASE_LEAK_MS,
+  SHOWCASE_ROOM_LEAD_MS,
+  SHOWCASE_ROOM_MS,
+} from './showcase.ts';
+import { DAY_MS, HOUR_MS, MINUTE_MS, type SiteClock } from './site-clock.ts';
+import { COOLING_BALANCE_C, HEATING_BALANCE_C, type Weather } from './weather.ts';
 
 /** The kinds of planted fault. */
 export const FAULT_KINDS = [
@@ -70,6 +81,8 @@ export interface MeterFault {
   readonly to: number;
   /** `water-leak`: flow, m³/h. `base-load-creep`: extra night load at the end, × the night base. */
   readonly amount: number;
+  /** Planted by a showcase episode, not the weekly schedule. */
+  readonly showcase?: true;
 }
 
 /** A fault of a vehicle: a trip planted on one day. */
@@ -92,6 +105,23 @@ export interface RoomFault {
   readonly setpoint?: number;
   /** People in the packed meeting (`co2-packed-meeting`). */
   readonly attendance?: number;
+  /** Planted by a showcase episode, not the weekly schedule. */
+  readonly showcase?: true;
+}
+
+/** A car a showcase episode sends out of the service area (the vehicle model plans the trip). */
+export interface ShowcaseTrip {
+  readonly vehicle: string;
+  /** The car must be outside the service area, driving, from a little before this, epoch ms. */
+  readonly at: number;
+}
+
+/** The faults of one showcase episode. */
+interface Episode {
+  readonly at: number;
+  readonly meters: readonly MeterFault[];
+  readonly rooms: readonly RoomFault[];
+  readonly trips: readonly ShowcaseTrip[];
 }
 
 /** The faults drawn for one week. */
@@ -114,6 +144,10 @@ export interface FaultCandidates {
   readonly hvacRooms: readonly string[];
   /** Sensors that report `co2` and `occupancy` in meeting rooms of at most 60 seats, with capacities. */
   readonly packableRooms: ReadonlyArray<{ readonly sensor: string; readonly capacity: number }>;
+  /** Sensors that report `hvac` and `occupancy` in meeting rooms (the showcase's empty room). */
+  readonly emptyRooms: readonly string[];
+  /** Devices with a plain `secret`, which a live run can log in as (the showcase prefers them). */
+  readonly runnable: ReadonlySet<string>;
 }
 
 const NO_FAULTS: WeekFaults = { meters: [], vehicles: [], rooms: [] };
@@ -130,19 +164,28 @@ export class FaultSchedule {
   /** Reset instants per meter, ascending, for weeks below {@link #resetsKnownTo}. */
   readonly #resets = new Map<string, number[]>();
   #resetsKnownTo = 0;
+  /** Instants of the showcase episodes, ascending. */
+  readonly #showcaseAt: readonly number[];
+  #episodes: readonly Episode[] | undefined;
 
+  /**
+   * @param enabled plant the weekly schedule
+   * @param showcase instants of showcase episodes (epoch ms), planted whether `enabled` or not
+   */
   constructor(
     clock: SiteClock,
     weather: Weather,
     seed: number,
     enabled: boolean,
     candidates: FaultCandidates,
+    showcase: readonly number[] = [],
   ) {
     this.#clock = clock;
     this.#weather = weather;
     this.#seed = seed;
     this.#enabled = enabled;
     this.#candidates = candidates;
+    this.#showcaseAt = [...new Set(showcase)].sort((a, b) => a - b);
     this.#phase = Object.fromEntries(
       FAULT_KINDS.map((kind) => [kind, keyOf(seed, 'fault-phase', kind) % FAULT_PERIOD_WEEKS[kind]]),
     ) as Record<FaultKind, number>;
@@ -171,8 +214,17 @@ export class FaultSchedule {
     return out;
   }
 
-  /** Meter faults overlapping `[from, to)` (a reset counts at its instant). */
+  /** Meter faults overlapping `[from, to)` (a reset counts at its instant), showcase included. */
   meterFaults(from: number, to: number): MeterFault[] {
+    const out = this.#scheduledMeterFaults(from, to);
+    for (const episode of this.#showcase()) {
+      for (const fault of episode.meters) if (fault.from < to && fault.to > from) out.push(fault);
+    }
+    return out;
+  }
+
+  /** Meter faults of the weekly schedule overlapping `[from, to)`. */
+  #scheduledMeterFaults(from: number, to: number): MeterFault[] {
     const out: MeterFault[] = [];
     const first = this.#clock.dayIndexOf(from);
     const last = this.#clock.dayIndexOf(Math.max(from, to - 1));
@@ -188,8 +240,17 @@ export class FaultSchedule {
     return out;
   }
 
-  /** Room faults overlapping `[from, to)`. */
+  /** Room faults overlapping `[from, to)`, showcase included. */
   roomFaults(from: number, to: number): RoomFault[] {
+    const out = this.#scheduledRoomFaults(from, to);
+    for (const episode of this.#showcase()) {
+      for (const fault of episode.rooms) if (fault.from < to && fault.to > from) out.push(fault);
+    }
+    return out;
+  }
+
+  /** Room faults of the weekly schedule overlapping `[from, to)`. */
+  #scheduledRoomFaults(from: number, to: number): RoomFault[] {
     const out: RoomFault[] = [];
     const first = this.#clock.dayIndexOf(from);
     const last = this.#clock.dayIndexOf(Math.max(from, to - 1));
@@ -197,6 +258,91 @@ export class FaultSchedule {
       for (const fault of week.rooms) if (fault.from < to && fault.to > from) out.push(fault);
     }
     return out;
+  }
+
+  /** Cars sent out of the service area by the showcase episodes, by instant. */
+  showcaseTrips(): ShowcaseTrip[] {
+    return this.#showcase().flatMap((episode) => episode.trips);
+  }
+
+  /** The showcase episodes, drawn once, each knowing the earlier ones. */
+  #showcase(): readonly Episode[] {
+    if (this.#episodes === undefined) {
+      const episodes: Episode[] = [];
+      for (const at of this.#showcaseAt) episodes.push(this.#drawEpisode(at, episodes));
+      this.#episodes = episodes;
+    }
+    return this.#episodes;
+  }
+
+  /** One showcase episode at `at` (see `showcase.ts`), from the seed and `at` alone. */
+  #drawEpisode(at: number, earlier: readonly Episode[]): Episode {
+    const clock = this.#clock;
+    const c = this.#candidates;
+    const draw = new Draw(keyOf(this.#seed, 'showcase', at));
+    const prefer = (ids: readonly string[]) => {
+      const runnable = ids.filter((id) => c.runnable.has(id));
+      return runnable.length > 0 ? runnable : ids;
+    };
+    const meters: MeterFault[] = [];
+    const rooms: RoomFault[] = [];
+    const trips: ShowcaseTrip[] = [];
+    const day = clock.day(clock.dayIndexOf(at));
+
+    // The leak starts on a whole local hour, the meter model's anchors.
+    const hourOfAt = day.start + Math.floor((at - day.start) / HOUR_MS) * HOUR_MS;
+    const leakFrom = hourOfAt - SHOWCASE_LEAK_LEAD_HOURS * HOUR_MS;
+    const leakTo = leakFrom + SHOWCASE_LEAK_MS;
+    const busyMeters = new Set([
+      ...this.#scheduledMeterFaults(leakFrom - HOUR_MS, leakTo + HOUR_MS)
+        .filter((f) => f.kind === 'water-leak' || f.kind === 'meter-silent' || f.kind === 'meter-reset')
+        .map((f) => f.meter),
+      ...earlier.flatMap((e) =>
+        e.meters.filter((f) => f.from < leakTo && f.to > leakFrom).map((f) => f.meter),
+      ),
+    ]);
+    const waterMeters = prefer(c.waterMeters.filter((id) => !busyMeters.has(id)));
+    if (waterMeters.length > 0) {
+      const [low, high] = SHOWCASE_LEAK_FLOW;
+      meters.push({
+        kind: 'water-leak',
+        meter: draw.pick(waterMeters),
+        from: leakFrom,
+        to: leakTo,
+        amount: Math.round(draw.between(low, high) * 100) / 100,
+        showcase: true,
+      });
+    }
+
+    const roomFrom = at - SHOWCASE_ROOM_LEAD_MS;
+    const roomTo = at + SHOWCASE_ROOM_MS;
+    const busyRooms = new Set([
+      ...this.#scheduledRoomFaults(roomFrom - HOUR_MS, roomTo + HOUR_MS).map((f) => f.sensor),
+      ...earlier.flatMap((e) =>
+        e.rooms.filter((f) => f.from < roomTo && f.to > roomFrom).map((f) => f.sensor),
+      ),
+    ]);
+    const emptyRooms = prefer(c.emptyRooms.filter((id) => !busyRooms.has(id)));
+    if (emptyRooms.length > 0) {
+      rooms.push({
+        kind: 'hvac-empty-room',
+        sensor: draw.pick(emptyRooms),
+        from: roomFrom,
+        to: roomTo,
+        showcase: true,
+      });
+    }
+
+    // A car with no planted trip around that day, nor one of an earlier episode within a day.
+    const busyCars = new Set([
+      ...[day.index - 1, day.index, day.index + 1].flatMap((d) =>
+        this.vehicleFaults(d).map((f) => f.vehicle),
+      ),
+      ...earlier.flatMap((e) => e.trips.filter((t) => Math.abs(t.at - at) < DAY_MS).map((t) => t.vehicle)),
+    ]);
+    const vehicles = prefer(c.vehicles.filter((id) => !busyCars.has(id)));
+    if (vehicles.length > 0) trips.push({ vehicle: draw.pick(vehicles), at });
+    return { at, meters, rooms, trips };
   }
 
   /** Vehicle faults planted on local day `day`. */
@@ -315,8 +461,11 @@ export class FaultSchedule {
       const sensor = draw.pick(freeOf(c.hvacRooms));
       usedRooms.add(sensor);
       const day = clock.day(draw.pick(worked));
-      // Someone cools a warm room, or heats a cold one, past the rule.
-      const heating = this.#weather.dayMean(day) < 16;
+      // Someone cools a warm room, or heats a cold one, past the rule: the mode the plant is
+      // nearer to over those hours (a room is not cooled on a cold day).
+      let outdoor = 0;
+      for (let hour = 9; hour < 17; hour++) outdoor += this.#weather.temperature(day, hour + 0.5) / 8;
+      const heating = outdoor < (HEATING_BALANCE_C + COOLING_BALANCE_C) / 2;
       rooms.push({
         kind: 'setpoint-violation',
         sensor,

@@ -14,11 +14,15 @@
  * (the same readings a backfill gives for that range): one reading as an object, several as an
  * array (a gateway batch of up to 200), so a device sends at most one message a tick whatever the
  * speed and stays far below the broker's per-device rate limit.
+ *
+ * With `showcase`, the run plants a showcase episode at its start (`showcase.ts`): a water leak,
+ * a meeting room conditioned while empty and a car outside the service area, all under way from
+ * the first minute, so an alert engine has something to find at once.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { type Logger, pino } from 'pino';
 import { DATA_CHANNEL, topicFor } from '../core/telemetry.ts';
-import type { SimulatedDevice, Simulation } from './simulation.ts';
+import type { PlantedFault, SimulatedDevice, Simulation } from './simulation.ts';
 
 /** Options of {@link LiveSimulator}. */
 export interface LiveSimulatorOptions {
@@ -45,6 +49,12 @@ export interface LiveSimulatorOptions {
   readonly logger?: Logger;
   /** Real clock, epoch ms. Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Plant a showcase episode at the run's start (`showcase.ts`): a water leak, a meeting room
+   * conditioned while empty, a car outside the service area, under way within the first minute.
+   * Nothing is added when the simulation already has an episode at that instant. Default false.
+   */
+  readonly showcase?: boolean;
 }
 
 /** Counters of a live simulation. */
@@ -82,6 +92,8 @@ export class LiveSimulator {
   readonly #options: LiveSimulatorOptions;
   readonly #log: Logger;
   readonly #now: () => number;
+  #simulation: Simulation;
+  #showcase: PlantedFault[] = [];
   #devices: RunningDevice[] = [];
   #timer: NodeJS.Timeout | undefined;
   #running = false;
@@ -101,6 +113,15 @@ export class LiveSimulator {
     this.#options = options;
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ module: 'simulators' });
     this.#now = options.now ?? Date.now;
+    this.#simulation = options.simulation;
+  }
+
+  /**
+   * The showcase faults under way at the run's start (empty before `start()`, or when neither
+   * the option nor the simulation plants any).
+   */
+  showcase(): PlantedFault[] {
+    return [...this.#showcase];
   }
 
   /** Counters since construction. */
@@ -159,6 +180,13 @@ export class LiveSimulator {
     }
     this.#realStart = this.#now();
     this.#simStart = options.start ?? this.#realStart;
+    this.#simulation = options.showcase ? simulation.withShowcase(this.#simStart) : simulation;
+    this.#showcase =
+      this.#simulation.showcase.length === 0
+        ? []
+        : this.#simulation
+            .faults(this.#simStart, this.#simStart + 1)
+            .filter((fault) => fault.showcase === true);
     this.#devices = usable.map((device) => {
       const status = topicFor(device.kind, site, device.id, 'status');
       const client = mqtt.connect(options.brokerUrl, {
@@ -211,6 +239,12 @@ export class LiveSimulator {
       { devices: this.#devices.length, connected, speed, start: new Date(this.#simStart).toISOString() },
       'simulated devices connected',
     );
+    for (const fault of this.#showcase) {
+      this.#log.info(
+        { kind: fault.kind, device: fault.device, until: new Date(fault.to).toISOString() },
+        `showcase: ${fault.description}`,
+      );
+    }
     this.#running = true;
     this.#timer = setInterval(() => this.#tick(), options.tickMs ?? 1000);
     this.#tick();
@@ -230,7 +264,7 @@ export class LiveSimulator {
     try {
       const until = Math.floor(this.#simNow());
       this.#simulatedTime = until;
-      const { simulation } = this.#options;
+      const simulation = this.#simulation;
       const qos = this.#options.qos ?? 1;
       for (const running of this.#devices) {
         // Readings wait while the device is offline, and go out when it is back.

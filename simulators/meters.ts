@@ -19,7 +19,6 @@ import type { MeterReading } from '../core/telemetry.ts';
 import type { FaultSchedule, MeterFault } from './faults.ts';
 import {
   annualUnitSum,
-  hvacLoad,
   isHvacProfile,
   type MeterSizing,
   nightBase,
@@ -28,14 +27,14 @@ import {
 } from './meter-profiles.ts';
 import { keyOf, signed, unit } from './random.ts';
 import { HOUR_MS, type LocalDay, type SiteClock } from './site-clock.ts';
-import { hvacSeason, type Weather } from './weather.ts';
+import { plantLoad, type Weather } from './weather.ts';
 
 /** Anchors per meter and day: up to 25 hours (a daylight-saving day) and the closing anchor. */
 const STRIDE = 26;
 const DAY_FACTOR_SPREAD = 0.06;
 const HOUR_JITTER = 0.04;
 const POWER_NOISE = 0.015;
-/** Load of an HVAC plant left on, × its working load at that hour (at least the shoulder floor). */
+/** Load of an HVAC plant left on, × its working load at that hour (at least this floor). */
 const LEFT_ON_SHARE = 0.6;
 const LEFT_ON_FLOOR = 0.25;
 const ANCHOR_CACHE_DAYS = 16;
@@ -167,7 +166,7 @@ export class MeterModel {
       if (fault.meter !== state.meter.id || t < fault.from || t >= fault.to) continue;
       switch (fault.kind) {
         case 'hvac-left-on': {
-          const working = Math.max(hvacLoad(hvacSeason(day.month), outdoorC), LEFT_ON_FLOOR);
+          const working = Math.max(plantLoad(outdoorC), LEFT_ON_FLOOR);
           load = Math.max(load, state.hvacScale * LEFT_ON_SHARE * working);
           break;
         }

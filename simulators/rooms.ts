@@ -21,15 +21,18 @@
  * - Temperature relaxes to outdoor + 4 °C (internal gains) with a 5 h time constant (2.5 h with
  *   fresh air); each person adds 100 W against 60 kJ/K per m² of room; while cooling or heating
  *   the plant pulls to its set point with a 10 min time constant. Set points follow the national
- *   rule with a margin: cooling 26.5 °C, heating 19.5 °C.
+ *   rule with a margin: cooling 26.5 °C, heating 19.5 °C (`weather.ts`).
  * - Humidity: absolute humidity relaxes to outdoor air's, people add 50 g/h, a cooling coil
  *   dries toward 55 % at the set point.
  *
- * The HVAC season (cooling June–September, heating December–February, fans only in between)
- * says what the plant can do; it cools only while the room would otherwise settle above the set
- * point (+0.5 °C to start), and reports `cool` only while above 26.2 °C (`heat` below 19.8 °C),
- * `fan` otherwise; so without a planted fault no reading shows cooling below 26 °C or heating
- * above 20 °C.
+ * The building plant says what a room can do, minute by minute from the outdoor temperature
+ * (`weather.ts`, the same balance points as the HVAC meters): cool above 22.5 °C outdoors, heat
+ * below 15.5 °C, fans only in between — so a room is never cooled on a cold day nor heated on a
+ * warm one, and rooms and HVAC meters change over together, with no step at a month boundary. A
+ * room cools only while it would otherwise settle above the set point (+0.5 °C to start), heats
+ * only while it would settle below it (−0.5 °C), and reports `cool` only while above 26.2 °C
+ * (`heat` below 19.8 °C), `fan` otherwise; so without a planted fault no reading shows cooling
+ * below 26 °C or heating above 20 °C.
  *
  * Each day is simulated from a nominal state at the start of the day before (24 h of warm-up),
  * so a reading does not depend on where generation started; what the nominal start leaves at
@@ -40,7 +43,14 @@ import type { HvacMode, SensorState } from '../core/telemetry.ts';
 import type { FaultSchedule, RoomFault } from './faults.ts';
 import { Draw, keyOf, signed, unit } from './random.ts';
 import { type LocalDay, MINUTE_MS, type SiteClock } from './site-clock.ts';
-import { hvacSeason, saturationVapour, type Weather } from './weather.ts';
+import {
+  COOL_SETPOINT_C,
+  HEAT_SETPOINT_C,
+  INTERNAL_GAIN_C,
+  plantMode,
+  saturationVapour,
+  type Weather,
+} from './weather.ts';
 
 const OUTDOOR_CO2 = 420;
 /** ppm·m³ per minute per person: 0.3 L/min exhaled. */
@@ -48,9 +58,8 @@ const CO2_PER_PERSON = 300;
 /** Fresh air per seat while the plant runs, m³/h. */
 const FRESH_AIR_PER_SEAT = 30;
 const INFILTRATION_ACH = 0.3;
-const COOL_SET = 26.5;
-const HEAT_SET = 19.5;
-const INTERNAL_GAIN_C = 4;
+const COOL_SET = COOL_SETPOINT_C;
+const HEAT_SET = HEAT_SETPOINT_C;
 const TAU_CLOSED_MIN = 300;
 const TAU_VENTILATED_MIN = 150;
 const TAU_PLANT_MIN = 10;
@@ -261,6 +270,10 @@ export class RoomModel {
       book(h(10), 120, draw.between(0.3, 0.5));
     }
     for (const fault of this.#roomFaults(state, day)) {
+      // A room conditioned while empty: the meetings booked in it then were called off.
+      if (fault.kind === 'hvac-empty-room') {
+        meetings = meetings.filter((m) => m.end <= fault.from || m.start >= fault.to);
+      }
       if (fault.kind !== 'co2-packed-meeting') continue;
       meetings = meetings.filter((m) => m.end <= fault.from || m.start >= fault.to);
       meetings.push({
@@ -377,7 +390,6 @@ export class RoomModel {
     trace: Trace | undefined,
   ): void {
     const drive = this.#drive(state, day);
-    const season = hvacSeason(day.month);
     const { volume, room } = state;
     const n = day.hours * 60;
     const base = day.index * 1500;
@@ -394,6 +406,7 @@ export class RoomModel {
       const gain = (HEAT_PER_PERSON * people) / room.area;
       const tau = fresh ? TAU_VENTILATED_MIN : TAU_CLOSED_MIN;
       const free = outdoor + INTERNAL_GAIN_C + gain * tau;
+      const plant = plantMode(outdoor);
 
       let mode = on ? FAN : OFF;
       let set = 0;
@@ -403,14 +416,14 @@ export class RoomModel {
         mode = forced;
         set = drive.setpoint[i] as number;
         active = forced === COOL ? climate.temperature > set : climate.temperature < set;
-      } else if (on && season === 'cooling') {
+      } else if (on && plant === 'cool') {
         climate.cooling = free > COOL_SET + (climate.cooling ? 0 : 0.5);
         if (climate.cooling) {
           set = COOL_SET;
           active = climate.temperature > set;
           if (climate.temperature > COOL_SET - 0.3) mode = COOL;
         }
-      } else if (on && season === 'heating') {
+      } else if (on && plant === 'heat') {
         climate.heating = free < HEAT_SET - (climate.heating ? 0 : 0.5);
         if (climate.heating) {
           set = HEAT_SET;

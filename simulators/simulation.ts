@@ -8,6 +8,7 @@
  * const sim = createSimulation(facility, { seed: 42 });
  * sim.readings('meter', 'b1-e-main', from, to);   // MeterReading[] on the meter's grid
  * sim.faults(from, to);                             // the planted faults in that range
+ * sim.withShowcase(start);                          // the same, with the showcase faults under way at start
  * ```
  *
  * Each device draws from streams keyed by (seed, its id, …), so one device's readings do not
@@ -21,7 +22,7 @@ import { isHvacProfile, type MeterSizing, sizeMeters } from './meter-profiles.ts
 import { MeterModel } from './meters.ts';
 import { type Place, placesFor } from './places.ts';
 import { type Meeting, RoomModel } from './rooms.ts';
-import { SiteClock } from './site-clock.ts';
+import { HOUR_MS, SiteClock } from './site-clock.ts';
 import { type MissionInfo, VehicleModel } from './vehicles.ts';
 import { Weather } from './weather.ts';
 
@@ -33,6 +34,12 @@ export interface SimulationOptions {
   readonly faults?: boolean;
   /** Destinations for the cars. Default: real places in Chengdu for a site near Chengdu. */
   readonly places?: readonly Place[];
+  /**
+   * Instants (epoch ms) of showcase episodes: a water leak, a meeting room conditioned while
+   * empty and a car outside the service area, under way at each instant (see `showcase.ts`).
+   * Planted whatever `faults` says. Give every earlier episode too: they are history. Default none.
+   */
+  readonly showcase?: readonly number[];
 }
 
 /** A device the simulation drives. */
@@ -59,6 +66,8 @@ export interface PlantedFault {
   readonly description: string;
   /** Parameters: building, flow (m³/h), destination, set point (°C)… */
   readonly detail: Readonly<Record<string, string | number>>;
+  /** Planted by a showcase episode (`showcase.ts`), not the weekly schedule. */
+  readonly showcase?: true;
 }
 
 /** A seeded simulation of a facility. See the module comment. */
@@ -86,11 +95,22 @@ export interface Simulation {
   meetings(id: string, from: number, to: number): Meeting[];
   /** The `compound` polygon the vehicles park in (the facility's geofence, or a square). */
   readonly compound: ReadonlyArray<readonly [number, number]>;
+  /** Simulated outdoor air temperature at the site at `t` (epoch ms), °C: what the plant and the rooms answer. */
+  outdoorTemperature(t: number): number;
+  /** Instants of the showcase episodes planted, ascending. */
+  readonly showcase: readonly number[];
+  /**
+   * The same simulation with one more showcase episode at `at` (epoch ms); itself when it has one
+   * there already.
+   */
+  withShowcase(at: number): Simulation;
 }
 
 /** Builds the simulation of a validated facility. Pure and quick (models are computed lazily). */
 export function createSimulation(facility: Facility, options: SimulationOptions): Simulation {
   if (!Number.isInteger(options.seed)) throw new RangeError(`seed must be an integer, got ${options.seed}`);
+  const showcase = [...new Set(options.showcase ?? [])].sort((a, b) => a - b);
+  if (!showcase.every(Number.isFinite)) throw new RangeError('showcase instants must be finite epoch ms');
   const seed = options.seed;
   const clock = new SiteClock(facility);
   const weather = new Weather(seed);
@@ -129,8 +149,22 @@ export function createSimulation(facility: Facility, options: SimulationOptions)
         ? [{ sensor: s.id, capacity: room.capacity }]
         : [];
     }),
+    emptyRooms: facility.sensors
+      .filter(
+        (s) =>
+          rooms.get(s.room)?.type === 'meeting' &&
+          s.measures.includes('hvac') &&
+          s.measures.includes('occupancy'),
+      )
+      .map((s) => s.id),
+    runnable: new Set(
+      [...facility.meters, ...facility.vehicles, ...facility.sensors]
+        .filter((d) => d.secret !== undefined)
+        .map((d) => d.id),
+    ),
   };
-  const schedule = new FaultSchedule(clock, weather, seed, options.faults ?? true, candidates);
+  for (const at of showcase) clock.assertSimulated(at, 'showcase');
+  const schedule = new FaultSchedule(clock, weather, seed, options.faults ?? true, candidates, showcase);
   const meters = new MeterModel(facility, clock, weather, schedule, sizing, seed);
   const { lon, lat } = facility.site.location;
   const vehicles = new VehicleModel(
@@ -153,7 +187,13 @@ export function createSimulation(facility: Facility, options: SimulationOptions)
     const out: PlantedFault[] = [];
     for (const fault of schedule.meterFaults(from, to)) {
       const meter = meterById.get(fault.meter);
-      const base = { deviceKind: 'meter' as const, device: fault.meter, from: fault.from, to: fault.to };
+      const base = {
+        deviceKind: 'meter' as const,
+        device: fault.meter,
+        from: fault.from,
+        to: fault.to,
+        ...(fault.showcase ? { showcase: true as const } : {}),
+      };
       switch (fault.kind) {
         case 'hvac-left-on':
           out.push({
@@ -217,6 +257,7 @@ export function createSimulation(facility: Facility, options: SimulationOptions)
         device: mission.vehicle,
         from: start,
         to: end,
+        ...(mission.showcase ? { showcase: true as const } : {}),
         description,
         detail: {
           destination: destination.id,
@@ -226,14 +267,22 @@ export function createSimulation(facility: Facility, options: SimulationOptions)
       });
     }
     for (const fault of schedule.roomFaults(from, to)) {
-      const base = { deviceKind: 'sensor' as const, device: fault.sensor, from: fault.from, to: fault.to };
+      const base = {
+        deviceKind: 'sensor' as const,
+        device: fault.sensor,
+        from: fault.from,
+        to: fault.to,
+        ...(fault.showcase ? { showcase: true as const } : {}),
+      };
       const room = facility.sensors.find((s) => s.id === fault.sensor)?.room ?? '';
       switch (fault.kind) {
         case 'hvac-empty-room':
           out.push({
             ...base,
             kind: fault.kind,
-            description: `HVAC of room ${room} left on overnight with nobody there`,
+            description: fault.showcase
+              ? `HVAC of room ${room} on with nobody there (its meetings were called off)`
+              : `HVAC of room ${room} left on overnight with nobody there`,
             detail: { room },
           });
           break;
@@ -260,7 +309,7 @@ export function createSimulation(facility: Facility, options: SimulationOptions)
     );
   }
 
-  return {
+  const simulation: Simulation = {
     facility,
     seed,
     epoch: clock.epoch,
@@ -283,7 +332,19 @@ export function createSimulation(facility: Facility, options: SimulationOptions)
     meterEnergy: (id, from, to) => meters.energy(id, from, to),
     missions: (id, from, to) => vehicles.missions(id, from, to),
     meetings: (id, from, to) => roomModel.meetings(id, from, to),
+    outdoorTemperature(t) {
+      clock.assertSimulated(t, 'outdoor temperature');
+      const day = clock.day(clock.dayIndexOf(t));
+      return weather.temperature(day, (t - day.start) / HOUR_MS);
+    },
+    showcase,
+    withShowcase(at) {
+      return showcase.includes(at)
+        ? simulation
+        : createSimulation(facility, { ...options, showcase: [...showcase, at] });
+    },
   };
+  return simulation;
 }
 
 /** Hours of a duration, 2 decimals. */

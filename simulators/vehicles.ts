@@ -20,13 +20,19 @@
  * the tank level, so fuel per 100 km over any period is Δfuel / Δodometer × 100. Consumption is
  * the car's `ratedConsumption` × 0.92–1.04 per mission while moving (× 1.3 while speeding), plus
  * idling: 0.8 L/h gasoline, 1.2 L/h diesel, 1.0 kWh/h electric (climate control).
+ *
+ * A showcase trip (`showcase.ts`) is a mission to the destination outside the `service-area`
+ * geofence farthest from the compound, leaving so that the car crosses out of the area two minutes
+ * before the episode's instant; the car's other missions overlapping it (with 15 min either side)
+ * are dropped.
  */
 import { type LonLat, pointInPolygon } from '../core/facility/geometry.ts';
 import type { Facility, Vehicle } from '../core/facility/schema.ts';
 import type { VehicleGps } from '../core/telemetry.ts';
-import type { FaultSchedule, VehicleFault } from './faults.ts';
+import type { FaultSchedule, ShowcaseTrip, VehicleFault } from './faults.ts';
 import { bearingDeg, distanceM, LocalPlane, type Place } from './places.ts';
 import { Draw, keyOf, signed } from './random.ts';
+import { SHOWCASE_CAR_MARGIN_MS } from './showcase.ts';
 import { HOUR_MS, type LocalDay, MINUTE_MS, type SiteClock } from './site-clock.ts';
 
 /** Heartbeat period while parked, ms. */
@@ -38,6 +44,10 @@ const MIN_TRIP_M = 800;
 /** Destinations for a speeding trip are at least this far, so the trip crosses the city. */
 const MIN_SPEEDING_TRIP_M = 5000;
 const PLAN_CACHE = 256;
+/** A showcase trip keeps the car's other missions this far away, ms. */
+const SHOWCASE_CLEARANCE_MS = 15 * MINUTE_MS;
+/** Step of the search for where a showcase trip leaves the service area, ms. */
+const SHOWCASE_PROBE_MS = 5000;
 const IDLE_PER_HOUR: Readonly<Record<Vehicle['energy'], number>> = {
   gasoline: 0.8,
   diesel: 1.2,
@@ -83,6 +93,8 @@ interface Mission {
   readonly destination: Place;
   readonly legs: readonly [Leg, Leg];
   readonly fault?: VehicleFault['kind'];
+  /** A showcase trip. */
+  readonly showcase?: true;
 }
 
 interface DayPlan {
@@ -123,6 +135,8 @@ export interface MissionInfo {
   readonly legs: readonly LegInfo[];
   /** The planted fault this mission carries, if any. */
   readonly fault?: VehicleFault['kind'];
+  /** Planted by a showcase episode, not the weekly schedule. */
+  readonly showcase?: true;
 }
 
 interface VehicleState {
@@ -169,7 +183,11 @@ export class VehicleModel {
   readonly #inside: readonly Place[];
   readonly #far: readonly Place[];
   readonly #outside: readonly Place[];
+  /** The destination of showcase trips: outside the service area, farthest from the compound. */
+  readonly #farthestOutside: Place | undefined;
   readonly #plans = new Map<string, DayPlan>();
+  /** Showcase missions by vehicle index, in departure order. */
+  readonly #showcase = new Map<number, readonly Mission[]>();
 
   constructor(
     facility: Facility,
@@ -198,6 +216,13 @@ export class VehicleModel {
     this.#inside = places.filter((p) => inArea(p) && distanceM(centre, [p.lon, p.lat]) >= MIN_TRIP_M);
     this.#far = this.#inside.filter((p) => distanceM(centre, [p.lon, p.lat]) >= MIN_SPEEDING_TRIP_M);
     this.#outside = places.filter((p) => !inArea(p));
+    this.#farthestOutside = this.#outside.reduce<Place | undefined>(
+      (best, p) =>
+        best === undefined || distanceM(centre, [p.lon, p.lat]) > distanceM(centre, [best.lon, best.lat])
+          ? p
+          : best,
+      undefined,
+    );
     this.#states = facility.vehicles.map((vehicle, index) => {
       const draw = new Draw(keyOf(seed, 'vehicle', vehicle.id));
       const initialOdometer = Math.round(draw.between(8000, 90_000));
@@ -418,6 +443,23 @@ export class VehicleModel {
         : day.start + 10 * HOUR_MS + draw.int(0, 300) * MINUTE_MS;
       missions.push(this.#mission(state, draw, depart, draw.pick(this.#inside), 'off-hours-trip'));
     }
+    const showcase = this.#showcaseMissions(state);
+    if (showcase.length > 0) {
+      // The showcase trip replaces whatever else the car would have done meanwhile.
+      const clear = (m: Mission) =>
+        showcase.every(
+          (s) =>
+            m.legs[1].end + SHOWCASE_CLEARANCE_MS <= s.legs[0].start ||
+            m.legs[0].start >= s.legs[1].end + SHOWCASE_CLEARANCE_MS,
+        );
+      const kept = missions.filter(clear);
+      missions.length = 0;
+      missions.push(...kept);
+      for (const mission of showcase) {
+        if (mission.legs[0].start >= day.start && mission.legs[0].start < day.end) missions.push(mission);
+      }
+      missions.sort((a, b) => a.legs[0].start - b.legs[0].start);
+    }
     let distance = 0;
     let used = 0;
     for (const mission of missions) {
@@ -430,6 +472,46 @@ export class VehicleModel {
     if (this.#plans.size >= PLAN_CACHE) this.#plans.delete(this.#plans.keys().next().value as string);
     this.#plans.set(cacheKey, plan);
     return plan;
+  }
+
+  /**
+   * The showcase trips of a car (see the module comment): none without a `service-area` geofence
+   * or a destination outside it.
+   */
+  #showcaseMissions(state: VehicleState): readonly Mission[] {
+    const cached = this.#showcase.get(state.index);
+    if (cached) return cached;
+    const area = this.#serviceArea;
+    const destination = this.#farthestOutside;
+    const trips = this.#faults.showcaseTrips().filter((trip) => trip.vehicle === state.vehicle.id);
+    const missions =
+      area === undefined || destination === undefined
+        ? []
+        : trips.map((trip) => this.#showcaseMission(state, trip, area, destination));
+    this.#showcase.set(state.index, missions);
+    return missions;
+  }
+
+  #showcaseMission(
+    state: VehicleState,
+    trip: ShowcaseTrip,
+    area: readonly LonLat[],
+    destination: Place,
+  ): Mission {
+    const key = keyOf(this.#seed, 'showcase-trip', state.vehicle.id, trip.at);
+    // Plan the trip from time 0 to find when it leaves the area for good, then again from the
+    // departure that puts that a little before `at` (the same draws, so the same trip, shifted by
+    // whole minutes).
+    const probe = this.#mission(state, new Draw(key), 0, destination, 'out-of-area-trip').legs[0];
+    let lastInside = probe.start;
+    for (let t = probe.start; t <= probe.end; t += SHOWCASE_PROBE_MS) {
+      const fix = this.#fix(state, probe, t, 0, 0);
+      if (pointInPolygon([fix.lon, fix.lat], area)) lastInside = t;
+    }
+    const leaves = lastInside + SHOWCASE_PROBE_MS - probe.start;
+    const depart = Math.floor((trip.at - SHOWCASE_CAR_MARGIN_MS - leaves) / MINUTE_MS) * MINUTE_MS;
+    const mission = this.#mission(state, new Draw(key), depart, destination, 'out-of-area-trip');
+    return { ...mission, showcase: true };
   }
 
   /** Odometer (km) and energy used at the start of local day `index`. */
@@ -477,6 +559,7 @@ export class VehicleModel {
             ...(leg.speeding ? { speeding: leg.speeding } : {}),
           })),
           ...(mission.fault ? { fault: mission.fault } : {}),
+          ...(mission.showcase ? { showcase: true as const } : {}),
         });
       }
     }
@@ -589,16 +672,23 @@ export class VehicleModel {
     };
   }
 
-  /** Missions carrying a planted fault on local days `first`…`last`. */
+  /** Missions carrying a planted fault (showcase trips included) departing on local days `first`…`last`. */
   faultMissions(first: number, last: number): MissionInfo[] {
     const out: MissionInfo[] = [];
     for (let d = Math.max(0, first); d <= last; d++) {
+      const day = this.#clock.day(d);
       for (const fault of this.#faults.vehicleFaults(d)) {
-        const day = this.#clock.day(d);
         for (const mission of this.missions(fault.vehicle, day.start, day.end)) {
-          if (mission.fault === fault.kind) out.push(mission);
+          if (mission.fault === fault.kind && !mission.showcase) out.push(mission);
         }
       }
+    }
+    if (first > last) return out;
+    const from = this.#clock.day(Math.max(0, first)).start;
+    const to = this.#clock.day(last).end;
+    for (const vehicle of new Set(this.#faults.showcaseTrips().map((trip) => trip.vehicle))) {
+      if (!this.#byId.has(vehicle)) continue;
+      for (const mission of this.missions(vehicle, from, to)) if (mission.showcase) out.push(mission);
     }
     return out;
   }

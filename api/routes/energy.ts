@@ -12,6 +12,7 @@ import {
   EnergySummaryQuery,
   EnergySummarySchema,
   errorResponses,
+  QUERY_DEFAULTS,
 } from '../schemas.ts';
 
 /** Most windows one series answer holds. */
@@ -30,9 +31,12 @@ export const energyRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
       config: { access: 'read' },
       schema: {
         tags: ['energy'],
-        summary: 'Consumption, standard coal, CO2, cost, intensities, quota and standard per group',
+        summary:
+          'Consumption, standard coal, CO2, cost, intensities, quota, standard, 环比/同比 and official cars per group',
         description:
-          'One item per site, building, department, meter or sub-system for [from, to). A department ' +
+          'One item per site, building, department, meter or sub-system for [from, to), measured up to ' +
+          '`measuredTo` (now, for a period reaching into the future). A figure the maths cannot give is ' +
+          'null, with its reason in the `nulls` beside it. A department ' +
           'token may group by `department` (its own row) or `meter` (its own meters); other group-bys are ' +
           `403.${CSV_NOTE}`,
         querystring: EnergySummaryQuery,
@@ -42,7 +46,7 @@ export const energyRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const { groupBy } = request.query;
+      const { groupBy = QUERY_DEFAULTS.groupBy } = request.query;
       const period = parsePeriod(request.query, timezone);
       checkGroupBy(principal, groupBy);
       const department = principal.department;
@@ -76,7 +80,7 @@ export const energyRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const { scope, kind, every } = request.query;
+      const { scope, kind = QUERY_DEFAULTS.kind, every = QUERY_DEFAULTS.every } = request.query;
       const id = request.query.id ?? (scope === 'site' ? facility.site.id : undefined);
       if (id === undefined) throw badParameter('id', `is required for scope=${scope}`);
       const period = parsePeriod(request.query, timezone);

@@ -7,6 +7,7 @@ import { CSV_NOTE, LIST_PRODUCES, type RouteContext, sendList } from '../reply.t
 import {
   errorResponses,
   IngestStatsSchema,
+  QUERY_DEFAULTS,
   RejectionSchema,
   RejectionsQuery,
   RejectionsSchema,
@@ -52,7 +53,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRouteOptions> = async
       },
     },
     async (request, reply) => {
-      const { limit, before, device } = request.query;
+      const { limit = QUERY_DEFAULTS.limit, before, device } = request.query;
       const entries = await deadLetters.list({
         limit,
         ...(before === undefined ? {} : { before }),

@@ -34,7 +34,7 @@ export function simulateCommand(): Command {
         'and then goes on in real time).\n\n' +
         '以设施文件中的设备身份向 MQTT 服务发布模拟数据。',
     );
-  addSettings(command, ['facility', 'brokerUrl', 'speed', 'seed', 'logLevel']);
+  addSettings(command, ['facility', 'brokerUrl', 'speed', 'seed', 'showcase', 'logLevel']);
   command
     .addOption(
       new Option('--from <instant>', 'simulated start, ISO 8601 (default: now) 模拟起点').argParser(
@@ -51,7 +51,8 @@ export function simulateCommand(): Command {
       'after',
       '\nExamples:\n' +
         '  facility simulate --broker-url mqtt://127.0.0.1:1883\n' +
-        '  facility simulate --from 2026-11-27T00:00:00+08:00 --speed 60   # replay yesterday at 60×\n',
+        '  facility simulate --from 2026-11-27T00:00:00+08:00 --speed 60   # replay yesterday at 60×\n' +
+        '  facility simulate --showcase   # a water leak, an empty room conditioned, a car out of the area, at once\n',
     );
   return command.action(async () => {
     const { runSimulate } = await import('../run/simulate.ts');

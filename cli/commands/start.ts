@@ -25,6 +25,7 @@ export function startCommand(): Command {
     'backfillDays',
     'speed',
     'seed',
+    'showcase',
     ...STORE_SETTINGS,
     'spoolMaxMb',
     'serviceSecret',
@@ -36,6 +37,7 @@ export function startCommand(): Command {
     '\nExamples:\n' +
       '  facility start                               # demo compound, data in ./data\n' +
       '  facility start --no-simulators --facility site.yaml\n' +
+      '  facility start --no-showcase                 # simulators without the showcase faults\n' +
       '  FACILITY_STORE=influx FACILITY_INFLUX_URL=http://influx:8086 facility start\n',
   );
   return command.action(async () => {

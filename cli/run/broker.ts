@@ -26,8 +26,9 @@ export async function runBroker(command: Command): Promise<void> {
     let ingest: BrokerIngest | undefined;
     let storeName: string | undefined;
     if (config.ingest) {
-      const { store, deadLetters } = await createStorage(config);
-      await life.start('store', store);
+      const { store, deadLetters } = await createStorage(config, facility, logger);
+      // A DuckDB file another process holds is one line and exit status 2, as a bad setting.
+      await withSettings(command, () => life.start('store', store));
       await life.start('dead-letter', deadLetters);
       ingest = createBrokerIngest(config, facility, { store, deadLetters, logger });
       await life.start('ingest', ingest);

@@ -34,6 +34,9 @@ export async function runSimulate(command: Command): Promise<void> {
     speed: config.speed,
     start: options.from ?? Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS,
     ...(devices ? { devices } : {}),
+    // Off unless asked: this command keeps no state, and a restart would forget an episode whose
+    // leak and trip the store already holds (see simulators/showcase.ts).
+    showcase: config.showcase ?? false,
     logger,
   });
   try {
@@ -42,6 +45,9 @@ export async function runSimulate(command: Command): Promise<void> {
     process.stdout.write(
       `simulate: ${stats.devices} devices 台 → ${config.brokerUrl}, speed ×${config.speed}, seed ${config.seed}\n`,
     );
+    for (const fault of live.showcase()) {
+      process.stdout.write(`simulate: showcase 演示故障: ${fault.description}\n`);
+    }
     const { duration } = options;
     await (duration === undefined
       ? untilSignal()

@@ -1,22 +1,31 @@
 /**
  * What `facility start` does (its options are in `../commands/start.ts`): the whole platform in
- * one process — store, the broker with the in-process ingest as its publish gate, API and
- * simulators — with history backfilled on first start so the panels are full at once.
+ * one process — store (with its rollups), the broker with the in-process ingest as its publish
+ * gate, API and simulators — with history backfilled on first start so the panels are full at
+ * once.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { buildApp } from '../../api/app.ts';
+import { Registry } from 'prom-client';
 import type { RuntimeConfig } from '../../core/config.ts';
 import type { Facility } from '../../core/facility/schema.ts';
 import type { TimeSeriesStore } from '../../core/store.ts';
 import { backfill } from '../../simulators/backfill.ts';
 import { LiveSimulator } from '../../simulators/live.ts';
+import { nextShowcase } from '../../simulators/showcase.ts';
 import { createSimulation } from '../../simulators/simulation.ts';
-import { brokerUrls, createBroker, createBrokerIngest } from '../parts.ts';
 import {
+  brokerUrls,
+  createApiServer,
+  createBroker,
+  createBrokerIngest,
+  PLATFORM_VERSION as version,
+} from '../parts.ts';
+import {
+  adminTokenLines,
   createLogger,
   createStorage,
   Lifecycle,
@@ -28,10 +37,6 @@ import { readSettings, withSettings } from '../read-settings.ts';
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
-
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
 
 export async function runStart(command: Command): Promise<void> {
   const config = readSettings(command);
@@ -45,53 +50,60 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
   const life = new Lifecycle(logger);
   const stopping = untilSignal();
   try {
-    const { store, deadLetters } = await createStorage(config);
+    const { store, deadLetters } = await createStorage(config, facility, logger);
     await life.start('store', store);
     await life.start('dead-letter', deadLetters);
 
-    const simulation = createSimulation(facility, { seed: config.seed });
     // Whole minutes, so backfill and the live simulators meet on the readings' grid.
     const now = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS;
+    const showcase = config.simulators
+      ? await showcaseEpisodes(config.data, now, config.showcase ?? true)
+      : [];
+    const simulation = createSimulation(facility, { seed: config.seed, showcase });
     if (config.simulators && config.backfillDays > 0) {
       await fillHistory(store, simulation, config.backfillDays, now);
     }
 
     // The ingest runs inside the broker, as its publish gate: started first, stopped after it.
+    // It writes to the rolling store, so every batch it commits has its rollups folded.
     const ingest = createBrokerIngest(config, facility, { store, deadLetters, logger });
     await life.start('ingest', ingest);
     const broker = await createBroker(config, facility, secrets.serviceSecret, logger, ingest);
     await life.start('broker', broker);
     const brokerUrl = `mqtt://127.0.0.1:${broker.ports.mqtt}`;
 
-    const app = buildApp({
-      version,
-      facility,
+    const api = createApiServer(config, facility, {
       store,
       deadLetters,
-      data: resolve(config.data),
       adminToken: secrets.adminToken,
       ingestStats: () => ingest.stats(),
-      metrics: () => ingest.metrics.prometheus(),
+      // One exposition for the process: the ingest's counters and the broker's (logins, refusals).
+      metrics: () => Registry.merge([ingest.metrics.registry, broker.registry]).metrics(),
       health: () => ingest.health(),
-      logger: logger.child({ module: 'api' }),
+      logger,
     });
-    await life.start('api', {
-      start: async () => {
-        await app.listen({ host: config.host, port: config.httpPort });
-      },
-      stop: () => app.close(),
-    });
-    const address = app.server.address();
-    const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+    await life.start('api', api);
+    const httpPort = api.port;
 
     let simulated = 0;
+    let planted = '';
     if (config.simulators) {
       const live = new LiveSimulator({ simulation, brokerUrl, speed: config.speed, start: now, logger });
       await life.start('simulators', live);
       simulated = simulation.devices().filter((d) => d.secret !== undefined).length;
+      planted = live
+        .showcase()
+        .map((f) => f.description)
+        .join('; ');
     }
 
     const http = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${httpPort}`;
+    const token = adminTokenLines({
+      generated: secrets.adminTokenGenerated,
+      token: secrets.adminToken,
+      file: resolve(config.data, 'secrets.json'),
+      terminal: process.stdout.isTTY === true,
+    });
     process.stdout.write(
       [
         '',
@@ -99,9 +111,10 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
         `  store 存储          ${store.name} (${config.store === 'duckdb' ? resolve(config.data, 'facility.duckdb') : config.influxUrl})`,
         `  MQTT               ${brokerUrls(config.host, broker.ports)}   (ingest in-process 同进程接入${config.store === 'duckdb' ? '' : `, spool ${resolve(config.data, 'spool')}`})`,
         `  API                ${http}/api/v1   (docs 文档 ${http}/docs/, OpenAPI ${http}/api/v1/openapi.json)`,
-        `  try 试试            curl -H "Authorization: Bearer ${secrets.adminTokenGenerated ? secrets.adminToken : '$FACILITY_ADMIN_TOKEN'}" "${http}/api/v1/energy/summary?from=${today(facility, -7)}&to=${today(facility, 0)}&groupBy=building"`,
+        `  try 试试            curl -H "Authorization: Bearer ${token.inCommand}" "${http}/api/v1/energy/summary?from=${today(facility, -7)}&to=${today(facility, 0)}&groupBy=building"`,
         `  simulators 模拟器   ${config.simulators ? `${simulated} devices 台, speed ×${config.speed}, seed ${config.seed}` : 'off 关闭'}`,
-        `  admin token 管理令牌 ${secrets.adminTokenGenerated ? `${secrets.adminToken}   (saved in ${resolve(config.data, 'secrets.json')})` : '(from FACILITY_ADMIN_TOKEN)'}`,
+        ...(planted ? [`  showcase 演示故障    ${planted}`] : []),
+        `  admin token 管理令牌 ${token.line}`,
         '  Ctrl-C to stop 按 Ctrl-C 停止',
         '',
       ].join('\n'),
@@ -111,6 +124,33 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
   } finally {
     await life.stop();
   }
+}
+
+/**
+ * The showcase episodes of this data folder (`DATA/showcase.json`): those of earlier starts,
+ * which the history holds (a leak and a trip move a register and an odometer on for good), and a
+ * new one at `now` when `plant` is on and the latest is over (`simulators/showcase.ts`).
+ */
+async function showcaseEpisodes(data: string, now: number, plant: boolean): Promise<number[]> {
+  const file = join(resolve(data), 'showcase.json');
+  let saved: number[] = [];
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as { episodes?: unknown };
+    if (Array.isArray(parsed.episodes)) {
+      saved = parsed.episodes.map((at) => Date.parse(String(at))).filter(Number.isFinite);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new Error(`cannot read ${file}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const episodes = nextShowcase(saved, now, plant);
+  if (episodes.length !== saved.length) {
+    await mkdir(resolve(data), { recursive: true });
+    const iso = episodes.map((at) => new Date(at).toISOString());
+    await writeFile(file, `${JSON.stringify({ episodes: iso }, null, 2)}\n`);
+  }
+  return episodes;
 }
 
 /** The site's local date `days` from today, `YYYY-MM-DD`, for the example request. */

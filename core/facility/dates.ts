@@ -58,7 +58,17 @@ export function parseDay(text: string): Parsed<number> {
       reason: `"${text}" is not a date (${MONTH_NAMES[month - 1]} ${year} has ${length} days)`,
     };
   }
-  return { ok: true, value: Date.UTC(year, month - 1, day) / DAY_MS };
+  return { ok: true, value: utcDate(year, month - 1, day) / DAY_MS };
+}
+
+/**
+ * `Date.UTC` for every year: `Date.UTC` itself reads years 0–99 as 1900–1999, so a date of the
+ * years 0–99 would land in the wrong century (and 0000-02-29, a leap day, would not exist).
+ */
+function utcDate(year: number, monthIndex: number, day: number): number {
+  const date = new Date(0);
+  date.setUTCFullYear(year, monthIndex, day);
+  return date.getTime();
 }
 
 /** Parses `YYYY-MM-DD` or an inclusive range `YYYY-MM-DD..YYYY-MM-DD`. */
@@ -88,7 +98,7 @@ export function weekdayOf(day: number): Weekday {
 
 /** Number of days of a month (1–12) in a proleptic Gregorian year. */
 export function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return new Date(utcDate(year, month, 0)).getUTCDate();
 }
 
 function parseClock(text: string, isEnd: boolean): Parsed<number> {

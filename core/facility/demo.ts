@@ -6,9 +6,9 @@
 import { fileURLToPath } from 'node:url';
 
 /**
- * Absolute path of `demo-facility.yaml`, a copy of `reference/facility.yaml` (format version 1),
- * beside this module. Compiled into `dist/core/facility/` (scripts/build.js), this module names
- * the same file in the sources: there is one demo file to read, edit and show.
+ * Absolute path of `demo-facility.yaml`, the reference facility (format version 1), beside this
+ * module. Compiled into `dist/core/facility/` (scripts/build.js), this module names the same file
+ * in the sources: there is one demo file to read, edit and show.
  */
 export const DEMO_FACILITY_PATH: string = fileURLToPath(
   new URL(

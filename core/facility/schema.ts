@@ -188,7 +188,7 @@ export type VehicleEnergy = (typeof VEHICLE_ENERGIES)[number];
 export const ROOM_TYPES = ['meeting', 'office', 'canteen', 'other'] as const;
 export type RoomType = (typeof ROOM_TYPES)[number];
 
-/** What a room sensor can report (ARCHITECTURE.md, telemetry contract). */
+/** What a room sensor can report (docs/architecture.md, telemetry contract). */
 export const SENSOR_MEASURES = ['occupancy', 'temperature', 'humidity', 'co2', 'hvac', 'lights'] as const;
 export type SensorMeasure = (typeof SENSOR_MEASURES)[number];
 
@@ -373,6 +373,35 @@ export const MeterSchema = Type.Object(
     department: Type.Optional(Ref('Department measured; required for system `department`.')),
     interval: PositiveInt('Seconds between readings; silent for 3 intervals means offline.'),
     serial: Type.Optional(Text('Manufacturer serial or utility meter number (表号).')),
+    // Register rules (core/register.ts); defaults per kind in meter-rules.ts.
+    resolution: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        description:
+          'Backward steps of the register up to this are jitter and count as zero, in the meter unit. Default 0.05.',
+      }),
+    ),
+    maxRate: Type.Optional(
+      Positive(
+        'Highest plausible rate of use: kW for electricity, m³/h for water and gas. A lasting faster step is ' +
+          'counted but flagged. Defaults: electricity 10000 kW, water 200 m³/h, gas 2000 m³/h.',
+      ),
+    ),
+    outlierRun: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 10,
+        description:
+          'Longest run of readings left out as outliers when the readings around them agree; also how many ' +
+          'readings after a drop decide it is a reset. Default 3.',
+      }),
+    ),
+    registerMax: Type.Optional(
+      Positive(
+        'Highest value the register can show; it rolls over to 0 there. A reading above it is refused at ingest. ' +
+          'Default 1e9.',
+      ),
+    ),
     ...credentialFields,
   },
   { additionalProperties: false },
@@ -527,13 +556,13 @@ export interface Factors {
   standardCoal: Record<FactorEnergy, number>;
   /** kg CO2 per kWh, m³, L, L. */
   co2: Record<FactorEnergy, number>;
-  /** Where each figure comes from, for display next to it (standards.md asks for this). */
+  /** Where each figure comes from, for display next to it (docs/standards.md asks for this). */
   sources: { standardCoal: Record<FactorEnergy, string>; co2: Record<FactorEnergy, string> };
 }
 
 /**
  * Default factors, used for every one the facility file omits. Each source is the one given in
- * `reference/standards.md`, with its confidence there.
+ * `docs/standards.md`, with its confidence there.
  */
 export const DEFAULT_FACTORS: Factors = {
   standardCoal: {

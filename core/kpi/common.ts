@@ -25,8 +25,13 @@ export function isoAt(epochMs: number, timezone: string): string {
   }) as string;
 }
 
-/** `value` rounded to `digits` decimals (no negative zero). */
+/**
+ * `value` rounded to `digits` decimals (no negative zero). A value too large to carry decimals
+ * (|value| ≥ 2⁵², where every double is a whole number) is returned as it is: scaling it first
+ * could overflow to Infinity.
+ */
 export function round(value: number, digits: number): number {
+  if (!(Math.abs(value) < 2 ** 52)) return value === 0 ? 0 : value;
   const scale = 10 ** digits;
   const out = Math.round(value * scale) / scale;
   return out === 0 ? 0 : out;

@@ -13,7 +13,15 @@
  *   common use = the building's total meters − all department meters in that building, kind by
  *   kind. Without department meters of a kind (water, gas) the whole building figure is common.
  *   A kind the building has no total meter for has no common use (its department meters count
- *   as their own only).
+ *   as their own only). Its official cars (vehicles of the department) are part of it too.
+ * - **Department area** (the denominator of its per-m² figures): since it carries that share of
+ *   its buildings' common use, it carries the same share of their common area. In each building
+ *   b: common area = floor area of b − Σ areas of the departments in b (0 if they add up to more);
+ *   the department's area there = its own area aᵈ + aᵈ ÷ Σ a × common area. Summed over its
+ *   buildings: `areaM2` = `ownAreaM2` + `commonAreaM2`. When the departments' spaces fill the
+ *   building (common area ≥ 0), that is floor area of b × aᵈ ÷ Σ a, so the department rows of a
+ *   building add up to its floor area, as their consumption adds up to its meters.
+ * - **Site**: every official car as well (vehicles are its own line of the figures, not meters).
  * - **Shared services**: a building where no department has space, as a row of its own in
  *   groupBy=department (never spread over departments). Department rows + shared-services rows
  *   add up to the site.
@@ -63,7 +71,16 @@ export interface EnergyScopeDef {
   readonly terms: Terms;
   /** Every meter the item's figures depend on (for coverage), sorted. */
   readonly meters: readonly string[];
+  /**
+   * Site and departments: the official cars whose fuel and electricity count in the item, sorted
+   * (possibly none). Absent for the other items, which have no vehicles line.
+   */
+  readonly vehicles?: readonly string[];
+  /** The denominator of per-m² figures, m² (for a department: own + its share of common area). */
   readonly areaM2: number | null;
+  /** Departments only: the area of its own spaces and its share of common area, m². */
+  readonly ownAreaM2?: number;
+  readonly commonAreaM2?: number;
   readonly headcount: number | null;
   /** Quotas of this scope apply to the item. */
   readonly quotaScope: { readonly scope: QuotaScope; readonly id: string } | null;
@@ -143,6 +160,7 @@ function siteDef(index: Index): EnergyScopeDef {
     name: facility.site.name,
     terms,
     meters: sortedKeys(terms),
+    vehicles: facility.vehicles.map((v) => v.id).sort(),
     areaM2: facility.buildings.reduce((sum, b) => sum + b.floorArea, 0),
     headcount: headcount > 0 ? headcount : null,
     quotaScope: { scope: 'site', id: facility.site.id },
@@ -186,6 +204,8 @@ function departmentDef(index: Index, department: Department): EnergyScopeDef {
   const buildings = [...new Set(department.spaces.map((s) => s.building))];
   const standardParts: { area: number; constraint: number; guide: number }[] = [];
   let allCovered = buildings.length > 0;
+  let ownArea = 0;
+  let commonArea = 0;
   for (const b of buildings) {
     const occupants = index.occupants(b);
     const totalArea = occupants.reduce((sum, o) => sum + o.area, 0);
@@ -193,8 +213,12 @@ function departmentDef(index: Index, department: Department): EnergyScopeDef {
     const share = mine / totalArea;
     const building = index.buildings.get(b);
     if (!building) continue;
+    // Its share of the building's common area, as of its common use (module comment).
+    const common = share * Math.max(0, building.floorArea - totalArea);
+    ownArea += mine;
+    commonArea += common;
     const values = standardValues(building, index.facility.site.climateZone);
-    if (values) standardParts.push({ area: mine, ...values });
+    if (values) standardParts.push({ area: mine + common, ...values });
     else allCovered = false;
     for (const kind of ['electricity', 'water', 'gas'] as const satisfies readonly MeterKind[]) {
       const mains = index.metersOf(b, (m) => m.kind === kind && m.system === 'total');
@@ -206,7 +230,7 @@ function departmentDef(index: Index, department: Department): EnergyScopeDef {
       }
     }
   }
-  const area = department.spaces.reduce((sum, s) => sum + s.area, 0);
+  const area = ownArea + commonArea;
   const weighted = allCovered ? areaWeightedValues(standardParts) : null;
   return {
     id: department.id,
@@ -214,7 +238,13 @@ function departmentDef(index: Index, department: Department): EnergyScopeDef {
     department: department.id,
     terms,
     meters: sortedKeys(terms, behind),
+    vehicles: index.facility.vehicles
+      .filter((v) => v.department === department.id)
+      .map((v) => v.id)
+      .sort(),
     areaM2: area > 0 ? area : null,
+    ownAreaM2: ownArea,
+    commonAreaM2: commonArea,
     headcount: department.headcount,
     quotaScope: { scope: 'department', id: department.id },
     standard: weighted && area > 0 ? { ...weighted, areaM2: area, terms, buildings } : null,

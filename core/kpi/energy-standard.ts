@@ -1,7 +1,8 @@
 /**
- * GB/T 51161-2016 《民用建筑能耗标准》 energy-use intensity values, as `reference/standards.md`
- * gives them: office buildings in the hot-summer-cold-winter zone only (Liu & Ren 2018, table 7;
- * secondary (1)). Values for other zones and other building uses are not verified, so they are
+ * GB/T 51161-2016 《民用建筑能耗标准》 energy-use intensity values, as the platform's reference
+ * of standards gives them: office buildings in the hot-summer-cold-winter zone only (Liu & Ren
+ * 2018, *Energy, Sustainability and Society* 8, doi 10.1186/s13705-018-0165-0, table 7; read in
+ * that secondary source, one copy). Values for other zones and other building uses are not verified, so they are
  * not invented: such a building simply has no standard (`null`).
  */
 import type { Building, ClimateZone, VentilationClass } from '../facility/schema.ts';
@@ -50,6 +51,20 @@ export function annualise(kwhPerM2: number, periodMs: number): number {
   return (kwhPerM2 * 365 * 86_400_000) / periodMs;
 }
 
+/** Annual hours of use the GB/T 51161 office values assume, h. */
+export const STANDARD_HOURS_OF_USE = 2500;
+
+/**
+ * GB/T 51161's correction of a measured office intensity for the building's actual annual hours
+ * of use T (the standard's office values assume 2 500 h; read in one secondary source, as the
+ * values above): γ = 0.3 + 0.7 × (2500 ÷ T); the corrected value is the measured one × γ, so a building used longer than 2 500 h a year is rated on a
+ * lower figure, one used less on a higher. Null for T ≤ 0.
+ */
+export function hoursOfUseCorrection(hoursOfUse: number): number | null {
+  if (!(hoursOfUse > 0) || !Number.isFinite(hoursOfUse)) return null;
+  return 0.3 + 0.7 * (STANDARD_HOURS_OF_USE / hoursOfUse);
+}
+
 /**
  * Rating of an annualised intensity: at or below the guide value `below-guide`, above the
  * constraint value `over-constraint`, otherwise `between`.
@@ -57,7 +72,7 @@ export function annualise(kwhPerM2: number, periodMs: number): number {
 export function rateIntensity(
   annualised: number,
   values: { constraint: number; guide: number },
-): StandardFigure['rating'] {
+): NonNullable<StandardFigure['rating']> {
   if (annualised <= values.guide) return 'below-guide';
   if (annualised > values.constraint) return 'over-constraint';
   return 'between';

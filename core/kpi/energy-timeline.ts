@@ -2,7 +2,7 @@
  * The edges at which the energy engine cuts the meters' registers, and what each interval between
  * two edges is.
  *
- * Every energy figure is a sum of per-interval consumption (the store's `registerIntervals`), so
+ * Every energy figure is a sum of per-interval consumption (core/kpi/data.ts), so
  * each boundary a figure splits on must be an edge: every local midnight of the site (days and
  * years), every start and end of working time (work calendar, holidays, make-up workdays), every
  * change of time-of-use period of the season, and the period's `from` and `to`. Between two
@@ -24,6 +24,12 @@ export interface TimelineInterval {
   readonly tou: TouPeriod;
   /** Working time of the site calendar (the interval is wholly in or wholly out). */
   readonly working: boolean;
+  /**
+   * The interval lies on a working day of the site calendar (a workday or a make-up workday, not
+   * a weekend or holiday): the day type the quota projection averages by. Lead-in intervals are
+   * cut wherever the day type changes, so each is wholly one type too.
+   */
+  readonly workday: boolean;
   /** Local calendar year of the interval (it never straddles a local new year). */
   readonly year: number;
   /** Inside the requested period [from, to); false for lead-in intervals (year-to-date). */
@@ -78,13 +84,20 @@ export function energyTimeline(input: TimelineInput): EnergyTimeline {
     start: number;
     end: number;
     year: number;
+    workday: boolean;
     segments: { start: number; period: TouPeriod }[];
   }[] = [];
   let midnight = DateTime.fromMillis(from, { zone }).startOf('day');
   while (midnight.toMillis() < to) {
     const next = midnight.plus({ days: 1 }).startOf('day');
     const segments = schedule.daySegments(midnight);
-    days.push({ start: midnight.toMillis(), end: next.toMillis(), year: midnight.year, segments });
+    days.push({
+      start: midnight.toMillis(),
+      end: next.toMillis(),
+      year: midnight.year,
+      workday: calendar.isWorkday(midnight.toISODate() as string),
+      segments,
+    });
     for (const segment of segments) set.add(segment.start);
     midnight = next;
   }
@@ -97,12 +110,17 @@ export function energyTimeline(input: TimelineInput): EnergyTimeline {
   const first = lead.reduce((min, t) => Math.min(min, t), from);
   for (const t of lead) set.add(t);
   // Lead-in intervals (before `from`) only need to split where an extra edge asks; they must
-  // still not straddle a local new year, so add the new years between the first edge and from.
+  // still not straddle a local new year nor a change of day type (working day or not), so add
+  // the new years and the midnights where the day type changes between the first edge and from.
   if (first < from) {
-    let year = DateTime.fromMillis(first, { zone }).startOf('year').plus({ years: 1 });
-    while (year.toMillis() < from) {
-      set.add(year.toMillis());
-      year = year.plus({ years: 1 }).startOf('year');
+    let midnight = DateTime.fromMillis(first, { zone }).startOf('day');
+    let previous = calendar.isWorkday(midnight.toISODate() as string);
+    midnight = midnight.plus({ days: 1 }).startOf('day');
+    while (midnight.toMillis() < from) {
+      const workday = calendar.isWorkday(midnight.toISODate() as string);
+      if (workday !== previous || (midnight.month === 1 && midnight.day === 1)) set.add(midnight.toMillis());
+      previous = workday;
+      midnight = midnight.plus({ days: 1 }).startOf('day');
     }
   }
   const edges = [...set].filter((t) => t >= first && t <= to).sort((a, b) => a - b);
@@ -114,10 +132,14 @@ export function energyTimeline(input: TimelineInput): EnergyTimeline {
     const start = edges[i] as number;
     const end = edges[i + 1] as number;
     if (start < from) {
-      // Lead-in: only its year matters.
-      const year = DateTime.fromMillis(start, { zone }).year;
-      const lead = { tou: schedule.periodAt(start), working: calendar.isWorkingTime(start) };
-      intervals.push({ start, end, ...lead, year, inPeriod: false });
+      // Lead-in: only its year and day type matter.
+      const day = DateTime.fromMillis(start, { zone });
+      const lead = {
+        tou: schedule.periodAt(start),
+        working: calendar.isWorkingTime(start),
+        workday: calendar.isWorkday(day.toISODate() as string),
+      };
+      intervals.push({ start, end, ...lead, year: day.year, inPeriod: false });
       continue;
     }
     // Working intervals are sorted and their bounds are edges: walk them alongside.
@@ -131,7 +153,15 @@ export function energyTimeline(input: TimelineInput): EnergyTimeline {
     const day = days[d] as (typeof days)[number];
     while (s + 1 < day.segments.length && (day.segments[s + 1] as { start: number }).start <= start) s++;
     const tou = (day.segments[s] as { period: TouPeriod }).period;
-    intervals.push({ start, end, tou, working: isWorking, year: day.year, inPeriod: end <= to });
+    intervals.push({
+      start,
+      end,
+      tou,
+      working: isWorking,
+      workday: day.workday,
+      year: day.year,
+      inPeriod: end <= to,
+    });
   }
   return { from, to, edges, intervals };
 }

@@ -1,5 +1,5 @@
 /**
- * Room KPIs as pure functions over a room's sensor states (ARCHITECTURE.md, "KPI definitions";
+ * Room KPIs as pure functions over a room's sensor states (docs/architecture.md, "KPI definitions";
  * issue 4, "Rooms"). `room-service.ts` fetches the states and calls these.
  *
  * Definitions (thresholds are fields of {@link RoomRules}):
@@ -29,6 +29,9 @@
 import { DateTime } from 'luxon';
 import type { WorkCalendar } from '../facility/calendar.ts';
 import type { Period } from './types.ts';
+
+/** Interval assumed for a sensor no longer in the facility file (its samples are still stored), s. */
+export const UNKNOWN_SENSOR_INTERVAL_S = 300;
 
 /** One sensor state message; a field the message does not carry is null. */
 export interface RoomSample {
@@ -170,27 +173,30 @@ interface Steps {
   readonly count: number;
 }
 
-/** Steps of a field, written into `buffer` (3 × the samples' count). */
+/** Steps of a field from samples `lo` up to `hi` (exclusive), written into `buffer` (3 × (hi − lo)). */
 function stepsOf(
   columns: RoomColumns,
   field: Float64Array,
   from: number,
   to: number,
   buffer: Float64Array,
+  lo = 0,
+  hi = columns.time.length,
 ): Steps {
   const { time, holdMs } = columns;
-  const n = time.length;
+  const n = hi - lo;
   const starts = buffer.subarray(0, n);
   const ends = buffer.subarray(n, 2 * n);
   const values = buffer.subarray(2 * n, 3 * n);
   let count = 0;
-  // Each sample carrying the field holds from its time to the next one carrying it (k = n: none).
+  // Each sample carrying the field holds from its time to the next one carrying it (k = hi: none
+  // before `to`, which is where the steps are cut anyway).
   let previous = -1;
-  for (let k = 0; k <= n; k++) {
-    if (k < n && Number.isNaN(field[k] as number)) continue;
+  for (let k = lo; k <= hi; k++) {
+    if (k < hi && Number.isNaN(field[k] as number)) continue;
     if (previous >= 0) {
       const at = time[previous] as number;
-      const next = k < n ? (time[k] as number) : Number.POSITIVE_INFINITY;
+      const next = k < hi ? (time[k] as number) : Number.POSITIVE_INFINITY;
       const start = Math.max(at, from);
       const end = Math.min(next, at + (holdMs[previous] as number), to);
       if (end > start) {
@@ -229,47 +235,93 @@ class Cursor {
   }
 }
 
-/** The figures of one room over `period`, from its samples sorted by time (reaching back at least one hold before `from`). */
-export function roomFigures(samples: readonly RoomSample[], period: Period, env: RoomEnv): RoomFigures {
-  return roomFiguresOf(roomColumns(samples), period, env);
+/**
+ * The calendar-free time integrals of a room over an interval: what a room rollup row holds per
+ * bucket (core/rollup/room.ts), and what the figures of any period are composed of
+ * ({@link roomFiguresOf}), so that whole buckets and the raw samples give the same figures.
+ */
+export interface RoomIntegrals {
+  occupiedMs: number;
+  /** Σ occupancy × time while occupied, person·ms. */
+  personMs: number;
+  conditionedEmptyMs: number;
+  setpointViolationMs: number;
+  co2OverMs: number;
+  /** Occupied time with a known temperature. */
+  occupiedTempMs: number;
+  /** …of which inside the cooling band, and inside the heating band (bands of the rules). */
+  comfortCoolMs: number;
+  comfortHeatMs: number;
+  occupancyKnownMs: number;
 }
 
-/** {@link roomFigures} over samples held column by column. */
-export function roomFiguresOf(columns: RoomColumns, period: Period, env: RoomEnv): RoomFigures {
-  const { from, to } = period;
-  const { calendar, rules } = env;
-  const working = calendar.workingIntervals(from, to);
-  const workStarts = Float64Array.from(working, (x) => x.start);
-  const workEnds = Float64Array.from(working, (x) => x.end);
-  // One allocation for the steps of the five fields.
-  const n = columns.time.length;
+export function emptyIntegrals(): RoomIntegrals {
+  return {
+    occupiedMs: 0,
+    personMs: 0,
+    conditionedEmptyMs: 0,
+    setpointViolationMs: 0,
+    co2OverMs: 0,
+    occupiedTempMs: 0,
+    comfortCoolMs: 0,
+    comfortHeatMs: 0,
+    occupancyKnownMs: 0,
+  };
+}
+
+/** Adds `b` into `a`. */
+export function addIntegrals(a: RoomIntegrals, b: RoomIntegrals): void {
+  a.occupiedMs += b.occupiedMs;
+  a.personMs += b.personMs;
+  a.conditionedEmptyMs += b.conditionedEmptyMs;
+  a.setpointViolationMs += b.setpointViolationMs;
+  a.co2OverMs += b.co2OverMs;
+  a.occupiedTempMs += b.occupiedTempMs;
+  a.comfortCoolMs += b.comfortCoolMs;
+  a.comfortHeatMs += b.comfortHeatMs;
+  a.occupancyKnownMs += b.occupancyKnownMs;
+}
+
+/** Index of the first sample at or after `t` (binary search). */
+function firstAtOrAfter(time: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = time.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((time[mid] as number) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The integrals of [from, to) from samples sorted by time. Only samples that can hold into the
+ * interval are read (those after `from` − the longest hold), so a bucket costs its own samples.
+ */
+export function roomIntegrals(
+  columns: RoomColumns,
+  from: number,
+  to: number,
+  rules: RoomRules,
+): RoomIntegrals {
+  const out = emptyIntegrals();
+  if (!(to > from)) return out;
+  const { time, holdMs } = columns;
+  let longest = 0;
+  for (let k = 0; k < holdMs.length; k++) longest = Math.max(longest, holdMs[k] as number);
+  const lo = firstAtOrAfter(time, from - longest);
+  const hi = firstAtOrAfter(time, to);
+  const n = hi - lo;
   const buffer = new Float64Array(15 * n);
   const steps = (field: Float64Array, k: number) =>
-    new Cursor(stepsOf(columns, field, from, to, buffer.subarray(3 * k * n, 3 * (k + 1) * n)));
+    new Cursor(stepsOf(columns, field, from, to, buffer.subarray(3 * k * n, 3 * (k + 1) * n), lo, hi));
   const occupancy = steps(columns.occupancy, 0);
   const temperature = steps(columns.temperature, 1);
   const co2 = steps(columns.co2, 2);
   const hvac = steps(columns.hvac, 3);
   const lights = steps(columns.lights, 4);
   const { cooling, heating } = rules.comfort;
-  // The comfort band of each month of env.months (undefined outside both seasons).
-  const bands = env.months.map(([, month]) =>
-    cooling.months.includes(month) ? cooling : heating.months.includes(month) ? heating : undefined,
-  );
-  const monthStarts = Float64Array.from(env.months, ([start]) => start);
-
-  let w = 0;
-  let m = 0;
-  let occupiedMs = 0;
-  let occupiedWorkMs = 0;
-  let personMs = 0;
-  let conditionedEmptyMs = 0;
-  let setpointViolationMs = 0;
-  let co2OverMs = 0;
-  let comfortBaseMs = 0;
-  let comfortMs = 0;
-  let occupancyKnownMs = 0;
-  // Sweep from one change of any input (a field, working time, a month) to the next.
+  // Sweep from one change of any field to the next.
   let t = from;
   while (t < to) {
     let next = to;
@@ -283,58 +335,139 @@ export function roomFiguresOf(columns: RoomColumns, period: Period, env: RoomEnv
     if (hvac.next < next) next = hvac.next;
     lights.seek(t);
     if (lights.next < next) next = lights.next;
-    while (w < workEnds.length && (workEnds[w] as number) <= t) w++;
-    const inWork = w < workEnds.length && (workStarts[w] as number) <= t;
-    if (w < workEnds.length)
-      next = Math.min(next, inWork ? (workEnds[w] as number) : (workStarts[w] as number));
-    while (m + 1 < monthStarts.length && (monthStarts[m + 1] as number) <= t) m++;
-    if (m + 1 < monthStarts.length) next = Math.min(next, monthStarts[m + 1] as number);
     const dt = next - t;
-
     const people = occupancy.value;
     const temp = temperature.value;
     const mode = hvac.value;
     if (!Number.isNaN(people)) {
-      occupancyKnownMs += dt;
+      out.occupancyKnownMs += dt;
       if (people > 0) {
-        occupiedMs += dt;
-        personMs += people * dt;
-        if (inWork) occupiedWorkMs += dt;
-        const band = bands[m];
-        if (band && !Number.isNaN(temp)) {
-          comfortBaseMs += dt;
-          if (temp >= band.min && temp <= band.max) comfortMs += dt;
+        out.occupiedMs += dt;
+        out.personMs += people * dt;
+        if (!Number.isNaN(temp)) {
+          out.occupiedTempMs += dt;
+          if (temp >= cooling.min && temp <= cooling.max) out.comfortCoolMs += dt;
+          if (temp >= heating.min && temp <= heating.max) out.comfortHeatMs += dt;
         }
       } else if ((!Number.isNaN(mode) && mode !== HVAC_OFF) || lights.value === 1) {
-        conditionedEmptyMs += dt;
+        out.conditionedEmptyMs += dt;
       }
     }
     if (
       !Number.isNaN(temp) &&
       ((mode === HVAC_COOL && temp < rules.coolingMinC) || (mode === HVAC_HEAT && temp > rules.heatingMaxC))
     ) {
-      setpointViolationMs += dt;
+      out.setpointViolationMs += dt;
     }
-    if (co2.value > rules.co2LimitPpm) co2OverMs += dt;
+    if (co2.value > rules.co2LimitPpm) out.co2OverMs += dt;
     t = next;
   }
+  return out;
+}
 
-  const workingMs = working.reduce((sum, x) => sum + x.end - x.start, 0);
+/** The figures of one room over `period`, from its samples sorted by time (reaching back at least one hold before `from`). */
+export function roomFigures(samples: readonly RoomSample[], period: Period, env: RoomEnv): RoomFigures {
+  return roomFiguresOf(roomColumns(samples), period, env);
+}
+
+/**
+ * The pieces of a period that are wholly inside or outside working time and within one local
+ * month: the period cut at every working-time edge and month start. Every room figure is a sum of
+ * {@link RoomIntegrals} over these pieces, each counted by what the piece is.
+ */
+export function roomPieces(period: Period, env: Pick<RoomEnv, 'calendar' | 'months'>): RoomPiece[] {
+  const { from, to } = period;
+  const cuts = new Set<number>([from, to]);
+  const working = env.calendar.workingIntervals(from, to);
+  for (const w of working) {
+    cuts.add(Math.max(from, w.start));
+    cuts.add(Math.min(to, w.end));
+  }
+  for (const [start] of env.months) if (start > from && start < to) cuts.add(start);
+  const edges = [...cuts].sort((a, b) => a - b);
+  const pieces: RoomPiece[] = [];
+  let w = 0;
+  let m = 0;
+  for (let i = 0; i + 1 < edges.length; i++) {
+    const start = edges[i] as number;
+    const end = edges[i + 1] as number;
+    while (w < working.length && (working[w] as { end: number }).end <= start) w++;
+    const inWork = w < working.length && (working[w] as { start: number }).start <= start;
+    while (
+      m + 1 < env.months.length &&
+      ((env.months[m + 1] as readonly [number, number])[0] as number) <= start
+    )
+      m++;
+    const month = (env.months[m] as readonly [number, number] | undefined)?.[1] ?? 0;
+    pieces.push({ start, end, working: inWork, month });
+  }
+  return pieces;
+}
+
+/** A piece of a period (see {@link roomPieces}). */
+export interface RoomPiece {
+  readonly start: number;
+  readonly end: number;
+  readonly working: boolean;
+  /** Local month, 1–12. */
+  readonly month: number;
+}
+
+/**
+ * The figures of a period from the integrals of its pieces (in the order of {@link roomPieces}):
+ * occupied time inside working time counts toward utilisation; a piece's occupied time with a
+ * known temperature counts toward comfort in the cooling or heating months, with the in-band time
+ * of that season's band.
+ */
+export function composeRoomFigures(
+  pieces: readonly RoomPiece[],
+  integrals: readonly RoomIntegrals[],
+  capacity: number,
+  rules: RoomRules,
+): RoomFigures {
+  const sum = emptyIntegrals();
+  let occupiedWorkMs = 0;
+  let workingMs = 0;
+  let comfortBaseMs = 0;
+  let comfortMs = 0;
+  const { cooling, heating } = rules.comfort;
+  pieces.forEach((piece, i) => {
+    const x = integrals[i] as RoomIntegrals;
+    addIntegrals(sum, x);
+    if (piece.working) {
+      occupiedWorkMs += x.occupiedMs;
+      workingMs += piece.end - piece.start;
+    }
+    if (cooling.months.includes(piece.month)) {
+      comfortBaseMs += x.occupiedTempMs;
+      comfortMs += x.comfortCoolMs;
+    } else if (heating.months.includes(piece.month)) {
+      comfortBaseMs += x.occupiedTempMs;
+      comfortMs += x.comfortHeatMs;
+    }
+  });
   return {
-    occupiedMs,
+    occupiedMs: sum.occupiedMs,
     occupiedWorkMs,
     workingMs,
     utilization: workingMs > 0 ? occupiedWorkMs / workingMs : 0,
-    personMs,
-    seatUse: occupiedMs > 0 ? personMs / occupiedMs / env.capacity : null,
-    conditionedEmptyMs,
-    setpointViolationMs,
-    co2OverMs,
+    personMs: sum.personMs,
+    seatUse: sum.occupiedMs > 0 ? sum.personMs / sum.occupiedMs / capacity : null,
+    conditionedEmptyMs: sum.conditionedEmptyMs,
+    setpointViolationMs: sum.setpointViolationMs,
+    co2OverMs: sum.co2OverMs,
     comfortBaseMs,
     comfortMs,
     comfort: comfortBaseMs > 0 ? comfortMs / comfortBaseMs : null,
-    occupancyKnownMs,
+    occupancyKnownMs: sum.occupancyKnownMs,
   };
+}
+
+/** {@link roomFigures} over samples held column by column. */
+export function roomFiguresOf(columns: RoomColumns, period: Period, env: RoomEnv): RoomFigures {
+  const pieces = roomPieces(period, env);
+  const integrals = pieces.map((p) => roomIntegrals(columns, p.start, p.end, env.rules));
+  return composeRoomFigures(pieces, integrals, env.capacity, env.rules);
 }
 
 /**

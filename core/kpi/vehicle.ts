@@ -1,5 +1,5 @@
 /**
- * Vehicle KPIs as pure functions over one car's GPS fixes (ARCHITECTURE.md, "KPI definitions";
+ * Vehicle KPIs as pure functions over one car's GPS fixes (docs/architecture.md, "KPI definitions";
  * issue 4, "Vehicles"). `vehicle-service.ts` fetches the fixes and calls these.
  *
  * Definitions (each threshold is a field of {@link VehicleRules}):
@@ -23,7 +23,7 @@
  *   standing), a fix at 20 m or more adds its distance from the accepted fix and becomes the
  *   accepted fix. Slow driving is not lost (the distance from the accepted fix keeps growing); only
  *   the last < 20 m of a trip may be.
- * - **Driving time**: time on trips (start to end, short stops included) — ARCHITECTURE's
+ * - **Driving time**: time on trips (start to end, short stops included) — docs/architecture.md's
  *   "time on trips". Idle time is counted wherever it happens, so idling at a red light is both.
  * - **Utilisation**: driving time inside working time ÷ working time of the period (calendar).
  * - **Off-hours trip**: a trip any part of which (start inclusive, end exclusive) lies outside
@@ -38,8 +38,10 @@
  * - **Energy**: the increase of the `fuel` counter (cumulative litres or kWh used, not the tank
  *   level — see simulators/vehicles.ts) over fixes in the period, with counter-reset semantics
  *   (a drop means the counter restarted; the new value counts from zero), gaps included — a
- *   counter loses nothing in a gap. Energy per 100 km = energy ÷ distance × 100; cost per km =
- *   energy × price ÷ distance.
+ *   counter loses nothing in a gap. Each increment belongs to the instant of the fix that shows it
+ *   ({@link fuelIncrements}). Energy per 100 km = energy ÷ distance × 100; cost per km = cost ÷
+ *   distance, the cost being litres × the fuel price, or for an electric car each kWh increment ×
+ *   the time-of-use price of the instant it was seen (vehicle-service.ts).
  *
  * Periods: a trip belongs to the period it starts in (trips, distance, driving hours, off-hours
  * and geofence counts, speeding events by their first fix); idle time, utilisation and energy are
@@ -104,6 +106,12 @@ export interface DetectedTrip {
   readonly maxSpeedKmh: number;
   readonly from: { readonly lat: number; readonly lon: number };
   readonly to: { readonly lat: number; readonly lon: number };
+  /**
+   * Time of the fix whose arrival closed the trip (the end of a long enough stop, the car moving
+   * again after one, or the fix after a gap); `null` when the data ended first: the trip is still
+   * open, and later fixes may extend it.
+   */
+  readonly closedAt: number | null;
 }
 
 /**
@@ -159,8 +167,8 @@ export function detectTrips(
   let lastMoving = 0;
   let stop = -1;
 
-  const close = (last: number) => {
-    trips.push(measureTrip(columns, anchor, firstMoving, last, rules));
+  const close = (last: number, closedAt: number | null) => {
+    trips.push({ ...measureTrip(columns, anchor, firstMoving, last, rules), closedAt });
     inTrip = false;
     stop = -1;
   };
@@ -168,11 +176,11 @@ export function detectTrips(
   for (let k = 0; k < time.length; k++) {
     const t = time[k] as number;
     const gap = k > 0 && t - (time[k - 1] as number) > rules.gapMs;
-    if (inTrip && gap) close(stop >= 0 ? stop : lastMoving);
+    if (inTrip && gap) close(stop >= 0 ? stop : lastMoving, t);
     const moving = ignition[k] === 1 && (speed[k] as number) >= rules.movingKmh;
     if (moving) {
       if (inTrip && stop >= 0) {
-        if (t - (time[stop] as number) >= rules.stopMs) close(stop);
+        if (t - (time[stop] as number) >= rules.stopMs) close(stop, t);
         else stop = -1;
       }
       if (!inTrip) {
@@ -183,10 +191,10 @@ export function detectTrips(
       lastMoving = k;
     } else if (inTrip) {
       if (stop < 0) stop = k;
-      else if (t - (time[stop] as number) >= rules.stopMs) close(stop);
+      else if (t - (time[stop] as number) >= rules.stopMs) close(stop, t);
     }
   }
-  if (inTrip) close(stop >= 0 ? stop : lastMoving);
+  if (inTrip) close(stop >= 0 ? stop : lastMoving, null);
   return trips;
 }
 
@@ -196,7 +204,7 @@ function measureTrip(
   firstMoving: number,
   last: number,
   rules: VehicleRules,
-): DetectedTrip {
+): Omit<DetectedTrip, 'closedAt'> {
   const { time, lat, lon, speed, odometer } = fixes;
   let maxSpeed = 0;
   for (let k = firstMoving; k <= last; k++) maxSpeed = Math.max(maxSpeed, speed[k] as number);
@@ -294,64 +302,58 @@ export function vehicleFigures(
   env: VehicleEnv,
 ): VehicleFigures {
   const { calendar, rules, serviceArea } = env;
-  const { from, to } = period;
   const columns = columnsOf(fixes);
-  const { time, speed, ignition, fuel } = columns;
-  const n = time.length;
-  const all = detectTrips(columns, rules);
   const inside = serviceArea === undefined ? undefined : insideTest(serviceArea);
-  // One walk of the calendar over everything asked below (the period, and trips running past it).
-  const first = n > 0 ? (time[0] as number) : from;
-  const last = n > 0 ? (time[n - 1] as number) : to;
-  const working = new WorkingTime(calendar, Math.min(from, first), Math.max(to, last + 1));
+  const trips = detectTrips(columns, rules).map((trip) => ({
+    ...trip,
+    leftServiceArea: inside !== undefined && leaves(columns, trip.first, trip.last, inside),
+  }));
+  const { idleMs, speeding, energy } = vehicleIntegrals(columns, period.from, period.to, rules);
+  return { ...composeVehicleFigures({ period, calendar, trips, idleMs, energy }), speeding };
+}
 
-  const trips: TripFigures[] = [];
+/** What a trip must tell for the figures of a period. */
+export interface PeriodTrip {
+  readonly start: number;
+  readonly end: number;
+  readonly distanceKm: number;
+  readonly leftServiceArea: boolean;
+}
+
+/**
+ * The figures of a car over a period from its trips and its idle time and energy in the period
+ * (the definitions of the module comment): trips starting in the period are counted with their
+ * distance, driving time, off-hours and geofence flags; driving time inside working time is
+ * clipped to the period from every trip that overlaps it.
+ *
+ * @param input.trips - every trip starting in the period or overlapping it, sorted by start.
+ */
+export function composeVehicleFigures<T extends PeriodTrip>(input: {
+  readonly period: Period;
+  readonly calendar: WorkCalendar;
+  readonly trips: readonly T[];
+  readonly idleMs: number;
+  readonly energy: number | null;
+}): Omit<VehicleFigures, 'trips' | 'speeding'> & { trips: (T & { offHours: boolean })[] } {
+  const { calendar, period, idleMs, energy } = input;
+  const { from, to } = period;
+  // One walk of the calendar over everything asked below (the period, and trips running past it).
+  let low = from;
+  let high = to;
+  for (const trip of input.trips) {
+    low = Math.min(low, trip.start);
+    high = Math.max(high, trip.end + 1);
+  }
+  const working = new WorkingTime(calendar, low, high);
+  const trips: (T & { offHours: boolean })[] = [];
   let drivingWorkMs = 0;
-  for (const trip of all) {
+  for (const trip of input.trips) {
     const start = Math.max(trip.start, from);
     const end = Math.min(trip.end, to);
     if (end > start) drivingWorkMs += working.workingMs(start, end);
     if (trip.start < from || trip.start >= to) continue;
-    trips.push({
-      ...trip,
-      offHours: touchesOffHours(working, trip.start, trip.end),
-      leftServiceArea: inside !== undefined && leaves(columns, trip.first, trip.last, inside),
-    });
+    trips.push({ ...trip, offHours: touchesOffHours(working, trip.start, trip.end) });
   }
-
-  let idleMs = 0;
-  for (let k = 0; k + 1 < n; k++) {
-    const at = time[k] as number;
-    const next = time[k + 1] as number;
-    if (next - at > rules.gapMs || ignition[k] !== 1 || (speed[k] as number) >= rules.movingKmh) continue;
-    const start = Math.max(at, from);
-    const end = Math.min(next, to);
-    if (end > start) idleMs += end - start;
-  }
-
-  const speeding: number[] = [];
-  let speedingBefore = false;
-  for (let k = 0; k < n; k++) {
-    const at = time[k] as number;
-    const over = ignition[k] === 1 && (speed[k] as number) > rules.speedLimitKmh;
-    const continues = speedingBefore && k > 0 && at - (time[k - 1] as number) <= rules.gapMs;
-    if (over && !continues && at >= from && at < to) speeding.push(at);
-    speedingBefore = over;
-  }
-
-  let energy: number | null = null;
-  let lastFuel: number | null = null;
-  for (let k = 0; k < n; k++) {
-    const used = fuel[k] as number;
-    if (Number.isNaN(used)) continue;
-    const at = time[k] as number;
-    if (at >= from && at < to) {
-      energy ??= 0;
-      if (lastFuel !== null) energy += used >= lastFuel ? used - lastFuel : used;
-    }
-    lastFuel = used;
-  }
-
   const distanceKm = trips.reduce((sum, trip) => sum + trip.distanceKm, 0);
   const workingMs = working.workingMs(from, to);
   return {
@@ -364,10 +366,137 @@ export function vehicleFigures(
     utilization: workingMs > 0 ? drivingWorkMs / workingMs : 0,
     offHoursTrips: trips.filter((trip) => trip.offHours).length,
     geofenceExits: trips.filter((trip) => trip.leftServiceArea).length,
-    speeding,
     energy,
     energyPer100km: energy !== null && distanceKm > 0 ? (energy / distanceKm) * 100 : null,
   };
+}
+
+/** What a car did in an interval, apart from its trips: what a vehicle rollup row holds per bucket. */
+export interface VehicleIntegrals {
+  /** Ignition on and standing, ms (each fix's state holds until the next fix, unless a gap). */
+  idleMs: number;
+  /** Times of the fixes in the interval that start a speeding event. */
+  speeding: number[];
+  /** Fuel counter increments at fixes in the interval (L or kWh); null when no fix there has fuel. */
+  energy: number | null;
+  /** Fixes in the interval. */
+  fixes: number;
+}
+
+/** Index of the first fix at or after `t` (binary search). */
+function firstFixAtOrAfter(time: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = time.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((time[mid] as number) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Idle time, speeding starts and energy of [from, to) from fixes sorted by time (see the module
+ * comment): idle time is clipped to the interval; a speeding event and a fuel increment belong to
+ * the interval of the fix where they happen, judged against the fixes before it. Reads only the
+ * fixes in the interval and the ones just before it, so a bucket costs its own fixes.
+ */
+export function vehicleIntegrals(
+  fixes: VehicleFixColumns,
+  from: number,
+  to: number,
+  rules: VehicleRules,
+): VehicleIntegrals {
+  const { time, speed, ignition, fuel } = fixes;
+  const lo = firstFixAtOrAfter(time, from);
+  const hi = firstFixAtOrAfter(time, to);
+  let idleMs = 0;
+  // The fix before the interval may be idle into it.
+  for (let k = Math.max(0, lo - 1); k < hi && k + 1 < time.length; k++) {
+    const at = time[k] as number;
+    const next = time[k + 1] as number;
+    if (next - at > rules.gapMs || ignition[k] !== 1 || (speed[k] as number) >= rules.movingKmh) continue;
+    const start = Math.max(at, from);
+    const end = Math.min(next, to);
+    if (end > start) idleMs += end - start;
+  }
+  const over = (k: number) => ignition[k] === 1 && (speed[k] as number) > rules.speedLimitKmh;
+  const speeding: number[] = [];
+  for (let k = lo; k < hi; k++) {
+    const at = time[k] as number;
+    const continues = k > 0 && over(k - 1) && at - (time[k - 1] as number) <= rules.gapMs;
+    if (over(k) && !continues) speeding.push(at);
+  }
+  // The last fuel reading before the interval: the counter loses nothing in a gap.
+  let lastFuel: number | null = null;
+  for (let k = lo - 1; k >= 0; k--) {
+    if (!Number.isNaN(fuel[k] as number)) {
+      lastFuel = fuel[k] as number;
+      break;
+    }
+  }
+  let energy: number | null = null;
+  for (let k = lo; k < hi; k++) {
+    const used = fuel[k] as number;
+    if (Number.isNaN(used)) continue;
+    energy ??= 0;
+    if (lastFuel !== null) energy += used >= lastFuel ? used - lastFuel : used;
+    lastFuel = used;
+  }
+  return { idleMs, speeding, energy, fixes: hi - lo };
+}
+
+/** What {@link fuelIncrements} finds in one car's fixes. */
+export interface FuelIncrements {
+  /** Energy used in each interval `[edges[i], edges[i + 1])`, litres or kWh. */
+  readonly energy: Float64Array;
+  /** How many fixes reported the counter in each interval. */
+  readonly readings: Float64Array;
+  /** Whether any fix inside `[edges[0], edges[last])` reported the counter. */
+  readonly reported: boolean;
+}
+
+/**
+ * The rise of a car's cumulative `fuel` counter (litres or kWh used) in each interval between
+ * consecutive `edges` — the "Energy" definition of the module comment, cut at edges:
+ *
+ * - each fix that reports the counter carries the increment since the previous such fix among
+ *   `fixes` (which should start a little before `edges[0]`, as the services read `gapMs` before):
+ *   `fuel − previous` when the counter did not go down, else `fuel` (the counter restarted at
+ *   zero); the first such fix carries nothing;
+ * - the increment belongs to the instant of the fix that shows it, so it counts in the interval
+ *   holding that instant (a time-of-use split therefore prices it at the period it was seen in);
+ * - fixes before `edges[0]` or at or after the last edge only set the previous value.
+ *
+ * Summing the intervals gives exactly the energy of {@link vehicleFigures} over `[edges[0],
+ * edges[last])`. A non-finite counter value is not a reading (skipped). Pure.
+ */
+export function fuelIncrements(
+  fixes: readonly VehicleFix[] | VehicleFixColumns,
+  edges: readonly number[],
+): FuelIncrements {
+  const { time, fuel } = columnsOf(fixes);
+  const energy = new Float64Array(Math.max(0, edges.length - 1));
+  const readings = new Float64Array(energy.length);
+  const first = edges[0];
+  const last = edges[edges.length - 1];
+  let reported = false;
+  if (first === undefined || last === undefined) return { energy, readings, reported };
+  let lastFuel: number | null = null;
+  let i = 0;
+  for (let k = 0; k < time.length; k++) {
+    const used = fuel[k] as number;
+    if (!Number.isFinite(used)) continue;
+    const at = time[k] as number;
+    if (at >= first && at < last) {
+      reported = true;
+      while (i + 2 < edges.length && (edges[i + 1] as number) <= at) i++;
+      readings[i] = (readings[i] as number) + 1;
+      if (lastFuel !== null) energy[i] = (energy[i] as number) + (used >= lastFuel ? used - lastFuel : used);
+    }
+    lastFuel = used;
+  }
+  return { energy, readings, reported };
 }
 
 /** Whether [start, end) has any instant outside working time (a zero-length trip: its instant). */

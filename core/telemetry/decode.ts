@@ -13,6 +13,7 @@
  * redelivered message has the same outcome, and the dead-letter holds the whole message.
  */
 import { Kind, type TObject, type TSchema } from '@sinclair/typebox';
+import { DEFAULT_REGISTER_MAX } from '../facility/meter-rules.ts';
 import type { Facility, Meter, Room, Sensor, Vehicle } from '../facility/schema.ts';
 import { UNITS } from '../facility/schema.ts';
 import { didYouMean } from '../facility/suggest.ts';
@@ -262,8 +263,16 @@ function withUnit(rule: Rule, unit: string): Rule {
 
 function meterRules(meter: Meter): RuleSet {
   const unit = UNITS[meter.kind];
+  // Above its registerMax no register can read (core/facility/meter-rules.ts).
+  const registerMax = meter.registerMax ?? DEFAULT_REGISTER_MAX;
   return ruleSet('meter', (rule) => {
-    if (rule.key === 'total') return withUnit(rule, unit);
+    if (rule.key === 'total') {
+      return {
+        ...rule,
+        max: registerMax,
+        expect: `a number from ${rule.min} to ${registerMax.toLocaleString('en-US')} (${unit}; the registerMax of the meter)`,
+      };
+    }
     if (rule.key === 'power' && meter.kind !== 'electricity') {
       return {
         ...rule,

@@ -1,5 +1,5 @@
 /**
- * Telemetry payloads (ARCHITECTURE.md, "Telemetry contract (v1)"): one TypeBox schema per topic
+ * Telemetry payloads (docs/architecture.md, "Telemetry contract (v1)"): one TypeBox schema per topic
  * pattern, and the TypeScript types derived from them. {@link TELEMETRY_TOPICS} is the topic →
  * payload map every part uses (like Zigbee2MQTT's `lib/types/api.ts`): simulators type what they
  * publish with it, the decoder derives its checks from it, the API documents it.
@@ -92,8 +92,8 @@ export const MeterReadingSchema = Type.Object(
       minimum: 0,
       unit: 'kWh or m³',
       description:
-        'Cumulative register in the meter’s unit: kWh for electricity, m³ for water and gas. ' +
-        'A drop is read as a register reset.',
+        'Cumulative register in the meter’s unit: kWh for electricity, m³ for water and gas, at most ' +
+        'the meter’s registerMax (default 1e9). A drop is an outlier, jitter or a reset (core/register.ts).',
     }),
     power: Type.Optional(
       Type.Number({

@@ -1,5 +1,5 @@
 /**
- * Telemetry topics (ARCHITECTURE.md, "Telemetry contract (v1)"): `fac/{site}/{kind}/{id}/{channel}`.
+ * Telemetry topics (docs/architecture.md, "Telemetry contract (v1)"): `fac/{site}/{kind}/{id}/{channel}`.
  *
  * {@link parseTopic} is the one parser the broker ACL, the ingest router and the tests share; it
  * never throws and says in words why a topic is refused. {@link topicFor} and

@@ -27,16 +27,21 @@ import {
   DuckDBDataChunk,
   DuckDBDoubleVector,
   DuckDBInstance,
-  type DuckDBListValue,
   type DuckDBType,
   type DuckDBValue,
   type DuckDBVector,
   INTEGER,
-  LIST,
-  listValue,
   VARCHAR,
 } from '@duckdb/node-api';
-import { MAX_GAP_INTERVALS } from '../../core/register.ts';
+import type {
+  RollupLastQuery,
+  RollupQuery,
+  RollupSeries,
+  RollupStore,
+  RollupSumQuery,
+  RollupSums,
+  RollupWrite,
+} from '../../core/rollup/schema.ts';
 import {
   type ColumnSeries,
   type FieldType,
@@ -47,9 +52,6 @@ import {
   type Measurement,
   type Point,
   type Query,
-  REGISTER_LOOKAROUND_MS,
-  type RegisterQuery,
-  type RegisterSeries,
   type Row,
   type Series,
   StoreError,
@@ -57,7 +59,6 @@ import {
   validateLatest,
   validatePoints,
   validateQuery,
-  validateRegisterQuery,
 } from '../../core/store.ts';
 import {
   distinctSql,
@@ -69,21 +70,14 @@ import {
   seriesSql,
 } from './query-sql.ts';
 import {
-  BUCKET_MS,
-  COLLECT_KEYS_SQL,
-  DIRTY,
-  floorBucket,
-  KEY_BOUNDS_SQL,
-  MARK_ALL_SQL,
-  markSql,
-  type Param,
-  type RegisterPlan,
-  ROLLUP_EXISTS_SQL,
-  rawHoursSql,
-  rebuildSql,
-  registerAtEdgesSql,
+  lastRollupsSql,
+  readRollupsSql,
   rollupSchemaSql,
-} from './register-sql.ts';
+  sumRollupsSql,
+  toRollupSeries,
+  toRollupSums,
+  writeRollupRows,
+} from './rollups.ts';
 import { pointsTable, schemaSql, seriesTable, stageTable } from './schema.ts';
 import { SeriesCatalog } from './series-catalog.ts';
 import { localToUtc, offsetSegments } from './time-zone.ts';
@@ -106,8 +100,6 @@ interface Database {
   /** Queries; sees committed data only. */
   readonly reader: DuckDBConnection;
   readonly catalogs: Readonly<Record<Measurement, SeriesCatalog>>;
-  /** Meter writes (or, after opening, dirty marks) since the register rollup was last rebuilt. */
-  unrolled: number;
 }
 
 /**
@@ -124,19 +116,11 @@ const VECTOR_TYPE: Readonly<Record<FieldType, DuckDBType>> = {
 };
 /** Rows per data chunk: DuckDB's vector size. */
 const CHUNK_ROWS = 2048;
-/** Meter writes after which the register rollup is rebuilt in the background (see `register-sql.ts`). */
-const REFRESH_AFTER_WRITES = 1000;
-/**
- * Most time ranges of raw hours named in a register query; past this the points scan takes the
- * whole looked-at range (an OR of more ranges costs more to evaluate than it saves).
- */
-const MAX_RAW_RANGES = 64;
-
 /**
  * The time-series store in an embedded DuckDB file. Writes are serialised and each is one
  * transaction: a batch is stored whole or not at all.
  */
-export class DuckDbStore implements TimeSeriesStore {
+export class DuckDbStore implements TimeSeriesStore, RollupStore {
   readonly name = 'duckdb';
   readonly #path: string;
   #database: Promise<Database> | undefined;
@@ -180,7 +164,7 @@ export class DuckDbStore implements TimeSeriesStore {
   async write(points: readonly Point[]): Promise<void> {
     validatePoints(points);
     if (points.length === 0) return;
-    const unrolled = await this.#exclusive(async (database) => {
+    await this.#exclusive(async (database) => {
       const { file, writer, catalogs } = database;
       const groups = byMeasurement(points);
       await writer.run('BEGIN TRANSACTION');
@@ -195,13 +179,7 @@ export class DuckDbStore implements TimeSeriesStore {
         throw storeError('WRITE_FAILED', `DuckDB write to "${file}" failed`, error);
       }
       for (const measurement of groups.keys()) catalogs[measurement].commit();
-      if (groups.has('meter')) database.unrolled++;
-      return database.unrolled;
     });
-    if (unrolled >= REFRESH_AFTER_WRITES) {
-      // Keeps the dirty marks few; a failure here shows again on the next registerIntervals.
-      this.#refreshRollup().catch(() => undefined);
-    }
   }
 
   async query(query: Query): Promise<Series[]> {
@@ -309,86 +287,72 @@ export class DuckDbStore implements TimeSeriesStore {
     return points.sort((a, b) => compareTags(a.tags, b.tags, ['site', schema.key]));
   }
 
-  /**
-   * Two steps in one read transaction (one snapshot): which hours each meter reads raw, from the
-   * rollup and the dirty marks; then the register and covered time at every edge, which are
-   * differenced here, as core/register.ts does. See `register-sql.ts`.
-   */
-  async registerIntervals(query: RegisterQuery): Promise<RegisterSeries[]> {
-    validateRegisterQuery(query);
-    await this.#refreshRollup();
-    const { edges } = query;
-    const low = (edges[0] as number) - REGISTER_LOOKAROUND_MS;
-    const high = (edges.at(-1) as number) + REGISTER_LOOKAROUND_MS;
-    const gapMeters = Object.keys(query.intervalSeconds);
-    const plan: RegisterPlan = {
-      low,
-      high,
-      where: query.where,
-      gapMeters,
-      gapMs: gapMeters.map((meter) => MAX_GAP_INTERVALS * (query.intervalSeconds[meter] as number) * 1000),
-      defaultGapMs: MAX_GAP_INTERVALS * query.defaultIntervalSeconds * 1000,
-    };
-    // Hours every meter reads raw: those with an edge off the hour, and the two ends of the range.
-    const allRaw = new Set([floorBucket(low), floorBucket(high)]);
-    for (const edge of edges) if (floorBucket(edge) !== edge) allRaw.add(floorBucket(edge));
-
-    const rows = await this.read(async (connection) => {
-      await connection.run('BEGIN TRANSACTION');
+  async writeRollups(writes: readonly RollupWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    await this.#exclusive(async ({ file, writer }) => {
+      await writer.run('BEGIN TRANSACTION');
       try {
-        const first = rawHoursSql(plan);
-        const rawMeters: string[] = [];
-        const rawBuckets: number[] = [];
-        for (const [kind, meter, bucket, sites] of await selectWith(connection, first.sql, first.params)) {
-          if (kind === 1) {
-            throw new StoreError(
-              `meter "${meter}" is on several sites (${sites}): meter ids are told apart by site, so filter by site`,
-              { code: 'INVALID_QUERY', retriable: false },
-            );
-          }
-          rawMeters.push(meter as string);
-          rawBuckets.push(bucket as number);
-        }
-        const ranges = timeRanges([...allRaw, ...rawBuckets], low, high);
-        const second = registerAtEdgesSql(
-          plan,
-          edges,
-          rawMeters,
-          rawBuckets,
-          [...allRaw],
-          ranges.length > MAX_RAW_RANGES ? [[low, high]] : ranges,
-        );
-        return await selectWith(connection, second.sql, second.params);
-      } catch (error) {
-        throw storeError('QUERY_FAILED', `DuckDB register query of "${resolve(this.#path)}" failed`, error);
-      } finally {
-        await connection.run('COMMIT').catch(() => undefined);
-      }
-    });
-    return rows.map(([meter, registers, covered]) => ({
-      meter: meter as string,
-      consumption: differences((registers as DuckDBListValue).items as number[]),
-      coveredMs: differences((covered as DuckDBListValue).items as number[]),
-    }));
-  }
-
-  /** Rebuild the rollup hours that writes touched since the last time (one transaction). */
-  #refreshRollup(): Promise<void> {
-    return this.#exclusive(async (database) => {
-      const { writer } = database;
-      if (database.unrolled === 0) return;
-      database.unrolled = 0;
-      try {
-        await writer.run('BEGIN TRANSACTION');
-        await writer.run(COLLECT_KEYS_SQL);
-        const [from, to] = (await select(writer, KEY_BOUNDS_SQL))[0] ?? [null, null];
-        for (const statement of rebuildSql(from as number | null, to as number | null))
-          await writer.run(statement);
+        await writeRollupRows(writer, writes);
         await writer.run('COMMIT');
       } catch (error) {
-        database.unrolled = REFRESH_AFTER_WRITES;
         await writer.run('ROLLBACK').catch(() => undefined);
-        throw storeError('QUERY_FAILED', `DuckDB rollup of "${resolve(this.#path)}" failed`, error);
+        if (error instanceof RangeError)
+          throw new StoreError(error.message, { code: 'INVALID_ROLLUP', retriable: false });
+        throw storeError('WRITE_FAILED', `DuckDB rollup write to "${file}" failed`, error);
+      }
+    });
+  }
+
+  async readRollups(query: RollupQuery): Promise<RollupSeries[]> {
+    const statement = this.#rollupStatement(() => readRollupsSql(query));
+    const rows = await this.#selectTyped(statement);
+    return toRollupSeries(query.kind, query.fields, rows);
+  }
+
+  async sumRollups(query: RollupSumQuery): Promise<RollupSums[]> {
+    const statement = this.#rollupStatement(() => sumRollupsSql(query));
+    return toRollupSums(query, await this.#selectTyped(statement));
+  }
+
+  /** Looks back a day, then a year, then to the beginning: the last row is nearly always recent. */
+  async lastRollups(query: RollupLastQuery): Promise<RollupSeries[]> {
+    const wanted = query.devices === undefined ? undefined : new Set(query.devices);
+    const found = new Map<string, RollupSeries>();
+    for (const within of [86_400_000, 366 * 86_400_000, null]) {
+      const missing = wanted === undefined ? undefined : [...wanted].filter((d) => !found.has(d));
+      if (missing !== undefined && missing.length === 0) break;
+      const statement = this.#rollupStatement(() =>
+        lastRollupsSql(missing === undefined ? query : { ...query, devices: missing }, within),
+      );
+      for (const series of toRollupSeries(query.kind, query.fields, await this.#selectTyped(statement))) {
+        if (!found.has(series.device)) found.set(series.device, series);
+      }
+      if (missing === undefined && within === null) break;
+    }
+    return [...found.values()].sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
+  }
+
+  #rollupStatement<T>(build: () => T): T {
+    try {
+      return build();
+    } catch (error) {
+      throw new StoreError(error instanceof Error ? error.message : String(error), {
+        code: 'INVALID_QUERY',
+        retriable: false,
+      });
+    }
+  }
+
+  #selectTyped(statement: {
+    sql: string;
+    values: DuckDBValue[];
+    types: DuckDBType[];
+  }): Promise<DuckDBValue[][]> {
+    return this.read(async (connection) => {
+      try {
+        return (await connection.runAndReadAll(statement.sql, statement.values, statement.types)).getRows();
+      } catch (error) {
+        throw storeError('QUERY_FAILED', `DuckDB query of "${resolve(this.#path)}" failed`, error);
       }
     });
   }
@@ -485,12 +449,11 @@ async function open(file: string): Promise<Database> {
       for (const statement of schemaSql(measurement)) await writer.run(statement);
       catalogs[measurement] = await loadCatalog(writer, measurement);
     }
-    const rolledUp = (await select(writer, ROLLUP_EXISTS_SQL))[0]?.[0] !== 0;
     for (const statement of rollupSchemaSql()) await writer.run(statement);
-    // A file from before the rollup: every stored reading is still to be rolled up.
-    if (!rolledUp) await writer.run(MARK_ALL_SQL);
-    const marks = (await select(writer, `SELECT count(*)::DOUBLE FROM ${DIRTY}`))[0]?.[0] as number;
-    return { file, instance, writer, reader, catalogs, unrolled: marks };
+    // The hourly register summary of earlier versions, replaced by the rollups.
+    await writer.run('DROP TABLE IF EXISTS "meter_register"');
+    await writer.run('DROP TABLE IF EXISTS "meter_register_dirty"');
+    return { file, instance, writer, reader, catalogs };
   } catch (error) {
     for (const connection of connections) connection.closeSync();
     instance?.closeSync();
@@ -574,14 +537,6 @@ async function writeMeasurement(
         appender.endRow();
       }
     });
-  }
-
-  if (measurement === 'meter') {
-    const ranges: Array<[number, number, number]> = [];
-    high.forEach((top, device) => {
-      ranges.push([device, low[device] as number, top]);
-    });
-    await connection.run(markSql(ranges));
   }
 
   const fields = Object.entries(MEASUREMENTS[measurement].fields) as Array<[string, FieldType]>;
@@ -677,50 +632,6 @@ async function withAppender(appender: DuckDBAppender, fill: () => void): Promise
   } finally {
     appender.closeSync();
   }
-}
-
-/** Like {@link select}, with tag values and lists (see {@link Param}) as parameters. */
-async function selectWith(
-  connection: DuckDBConnection,
-  sql: string,
-  params: readonly Param[],
-): Promise<DuckDBValue[][]> {
-  const values: DuckDBValue[] = [];
-  const types: DuckDBType[] = [];
-  for (const param of params) {
-    if (typeof param === 'string') {
-      values.push(param);
-      types.push(VARCHAR);
-    } else if ('strings' in param) {
-      values.push(listValue([...param.strings]));
-      types.push(LIST(VARCHAR));
-    } else {
-      values.push(listValue([...param.numbers]));
-      types.push(LIST(DOUBLE));
-    }
-  }
-  return (await connection.runAndReadAll(sql, values, types)).getRows();
-}
-
-/** Time ranges covering the given hours, merged where they touch, clipped to `[low, high]`. */
-function timeRanges(buckets: readonly number[], low: number, high: number): Array<[number, number]> {
-  const sorted = [...new Set(buckets)].sort((a, b) => a - b);
-  const ranges: Array<[number, number]> = [];
-  for (const bucket of sorted) {
-    const last = ranges.at(-1);
-    if (last && bucket <= last[1] + 1) last[1] = bucket + BUCKET_MS - 1;
-    else ranges.push([bucket, bucket + BUCKET_MS - 1]);
-  }
-  return ranges
-    .map(([a, b]): [number, number] => [Math.max(a, low), Math.min(b, high)])
-    .filter(([a, b]) => a <= b);
-}
-
-/** `values[i + 1] − values[i]` for each i. */
-function differences(values: readonly number[]): number[] {
-  const out: number[] = [];
-  for (let i = 1; i < values.length; i++) out.push((values[i] as number) - (values[i - 1] as number));
-  return out;
 }
 
 /**

@@ -16,16 +16,23 @@ import {
   type SendOptions,
   type Transport,
 } from '@influxdata/influxdb-client';
-import { adjustRegister, normalizeReadings, type Reading } from '../../core/register.ts';
+import {
+  ROLLUPS,
+  type RollupKind,
+  type RollupLastQuery,
+  type RollupQuery,
+  type RollupSeries,
+  type RollupSumQuery,
+  type RollupSums,
+  type RollupWrite,
+  validateRollupWrite,
+} from '../../core/rollup/schema.ts';
 import {
   type ColumnSeries,
   type LatestPoint,
   type LatestQuery,
   type Point,
   type Query,
-  REGISTER_LOOKAROUND_MS,
-  type RegisterQuery,
-  type RegisterSeries,
   type Series,
   StoreError,
   type TimeSeriesStore,
@@ -33,20 +40,28 @@ import {
   validateLatest,
   validatePoints,
   validateQuery,
-  validateRegisterQuery,
 } from '../../core/store.ts';
 import {
   type InfluxResult,
   identifier,
   latestStatement,
-  literal,
   selectStatement,
   singleResult,
-  tagConditions,
   toLatest,
   toSeries,
 } from './influxql.ts';
 import { LineFormatter } from './line-protocol.ts';
+import {
+  existingStatement,
+  lastStatement,
+  readStatement,
+  rollupLine,
+  sumStatement,
+  toRollupSeries,
+  toSums,
+  voidLines,
+  writeTags,
+} from './rollups.ts';
 
 /** Settings of {@link InfluxStore}; the composition root builds them from CLI flags and env. */
 export interface InfluxStoreOptions {
@@ -84,8 +99,8 @@ export interface InfluxStoreOptions {
 
 type Api = { readonly major: number; readonly version: string };
 
-/** Time chunk of one register read: 30 days, 43,200 one-minute readings of one meter. */
-const REGISTER_CHUNK_MS = 30 * 86_400_000;
+/** Time chunk of one rollup read: 30 days, 2,880 rows of one device. */
+const ROLLUP_CHUNK_MS = 30 * 86_400_000;
 
 /** Node error codes of transient network failures that `canRetryHttpCall` does not list. */
 const MORE_RETRIABLE_CODES = new Set(['EAI_AGAIN', 'ECONNABORTED', 'ENETUNREACH', 'EADDRNOTAVAIL']);
@@ -231,105 +246,111 @@ export class InfluxStore implements TimeSeriesStore {
   }
 
   /**
-   * InfluxQL has no reset-adjusted, interpolated register (DIFFERENCE / NON_NEGATIVE_DIFFERENCE
-   * neither interpolate at arbitrary instants nor count a restarted register as Prometheus does),
-   * so this pulls each meter's raw `total` readings over the looked-at range and computes with
-   * core/register.ts. The trade-off: exact and identical to the DuckDB adapter, but it moves every
-   * reading over HTTP as JSON (a year of one-minute readings is 525,600 per meter), so it costs
-   * seconds per meter-year where DuckDB answers from its rollup. Meters are fetched one at a time
-   * (bounded memory: one meter's readings), in time chunks of {@link REGISTER_CHUNK_MS}, a chunk
-   * split in two whenever the server truncates its answer (`max-row-limit`).
+   * Voids the rows each write replaces (see storage/influx/rollups.ts), then writes the new rows.
+   * Not one transaction: a failure part-way leaves some devices written, and the caller writes
+   * the same rows again (idempotent).
    */
-  async registerIntervals(query: RegisterQuery): Promise<RegisterSeries[]> {
-    validateRegisterQuery(query);
-    this.#started();
-    const tags = tagConditions(query.where);
-    if (tags === null) return [];
-    const { edges } = query;
-    const low = (edges[0] as number) - REGISTER_LOOKAROUND_MS;
-    const high = (edges.at(-1) as number) + REGISTER_LOOKAROUND_MS;
-    const where = tags.length > 0 ? ` WHERE ${tags.join(' AND ')}` : '';
-    const meters = await this.#influxql(
-      'query',
-      `SHOW TAG VALUES FROM ${identifier('meter')} WITH KEY = ${identifier('meter')}${where}`,
-    );
-    const ids = [
-      ...new Set(
-        (meters.series ?? []).flatMap((s) => s.values.map((row) => String(row[s.columns.indexOf('value')]))),
-      ),
-    ].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const out: RegisterSeries[] = [];
-    for (const meter of ids) {
-      const bySite = new Map<string, Reading[]>();
-      for (let from = low; from <= high; from += REGISTER_CHUNK_MS) {
-        await this.#readings(meter, tags, from, Math.min(from + REGISTER_CHUNK_MS - 1, high), bySite);
+  async writeRollups(writes: readonly RollupWrite[]): Promise<void> {
+    for (const write of writes) {
+      try {
+        validateRollupWrite(write);
+      } catch (error) {
+        throw new StoreError((error as Error).message, { code: 'INVALID_ROLLUP', retriable: false });
       }
-      if (bySite.size === 0) continue;
-      if (bySite.size > 1) {
-        throw new StoreError(
-          `meter "${meter}" is on several sites (${[...bySite.keys()].sort().join(', ')}): meter ids are told apart by site, so filter by site`,
-          { code: 'INVALID_QUERY', retriable: false },
-        );
-      }
-      const readings = normalizeReadings(bySite.values().next().value as Reading[]);
-      const register = adjustRegister(readings, {
-        intervalSeconds: query.intervalSeconds[meter] ?? query.defaultIntervalSeconds,
-      });
-      const consumption: number[] = [];
-      const coveredMs: number[] = [];
-      for (let i = 0; i + 1 < edges.length; i++) {
-        const a = edges[i] as number;
-        const b = edges[i + 1] as number;
-        consumption.push(register.consumption(a, b));
-        coveredMs.push((register.coverage(a, b) * (b - a)) / 100);
-      }
-      out.push({ meter, consumption, coveredMs });
     }
-    return out;
+    this.#started();
+    const lines: string[] = [];
+    const groups = new Map<string, RollupWrite[]>();
+    for (const write of writes) {
+      const group = `${write.kind}\u0000${write.site}`;
+      const list = groups.get(group);
+      if (list) list.push(write);
+      else groups.set(group, [write]);
+    }
+    for (const list of groups.values()) {
+      const { kind, site } = list[0] as RollupWrite;
+      const from = Math.min(...list.map((w) => w.from));
+      const existing = await this.#influxql(
+        'query',
+        existingStatement(kind, site, [...new Set(list.map((w) => w.device))], from),
+      );
+      lines.push(...voidLines(kind, list, existing));
+      for (const write of list) {
+        const tags = writeTags(write);
+        for (const row of write.rows) lines.push(rollupLine(kind, tags, row.time, row.values));
+      }
+    }
+    const size = Math.max(1, this.#options.batchSize ?? 5_000);
+    for (let start = 0; start < lines.length; start += size) {
+      await this.#request('write', this.#writePath, `${lines.slice(start, start + size).join('\n')}\n`, {
+        'content-type': 'text/plain; charset=utf-8',
+      });
+    }
   }
 
-  /** Append one meter's `total` readings in `[from, to]` (epoch ms, inclusive) to `bySite`. */
-  async #readings(
-    meter: string,
-    tags: readonly string[],
+  async readRollups(query: RollupQuery): Promise<RollupSeries[]> {
+    this.#checkRollupFields(query.kind, query.fields);
+    this.#started();
+    const results: InfluxResult[] = [];
+    for (let from = query.from; from < query.to; from += ROLLUP_CHUNK_MS) {
+      await this.#readRollupRange(query, from, Math.min(from + ROLLUP_CHUNK_MS, query.to), results);
+    }
+    return toRollupSeries(query.kind, query.fields, results);
+  }
+
+  /** One time range of a read, split in two whenever the server truncates its answer. */
+  async #readRollupRange(
+    query: RollupQuery,
     from: number,
     to: number,
-    bySite: Map<string, Reading[]>,
+    results: InfluxResult[],
   ): Promise<void> {
-    const conditions = [
-      `time >= ${from}ms`,
-      `time <= ${to}ms`,
-      `${identifier('meter')} = ${literal(meter)}`,
-      ...tags,
-    ];
-    const statement =
-      `SELECT ${identifier('total')}::field FROM ${identifier('meter')} WHERE ${conditions.join(' AND ')} ` +
-      `GROUP BY ${identifier('site')}`;
-    let result: InfluxResult;
+    const statement = readStatement(query, from, to);
+    if (statement === null) return;
     try {
-      result = await this.#influxql('query', statement);
+      results.push(await this.#influxql('query', statement));
     } catch (error) {
-      if (error instanceof StoreError && /truncated/.test(error.message) && to > from) {
+      if (error instanceof StoreError && /truncated/.test(error.message) && to - from > 1) {
         const middle = from + Math.floor((to - from) / 2);
-        await this.#readings(meter, tags, from, middle, bySite);
-        await this.#readings(meter, tags, middle + 1, to, bySite);
+        await this.#readRollupRange(query, from, middle, results);
+        await this.#readRollupRange(query, middle, to, results);
         return;
       }
       throw error;
     }
-    for (const s of result.series ?? []) {
-      const site = s.tags?.site ?? '';
-      const time = s.columns.indexOf('time');
-      const total = s.columns.indexOf('total');
-      let list = bySite.get(site);
-      if (!list) {
-        list = [];
-        bySite.set(site, list);
-      }
-      for (const row of s.values) {
-        const value = row[total];
-        if (typeof value === 'number') list.push({ time: row[time] as number, total: value });
-      }
+  }
+
+  async sumRollups(query: RollupSumQuery): Promise<RollupSums[]> {
+    this.#checkRollupFields(query.kind, query.fields, true);
+    this.#started();
+    let statement: string | null;
+    try {
+      statement = sumStatement(query);
+    } catch (error) {
+      throw new StoreError((error as Error).message, { code: 'INVALID_QUERY', retriable: false });
+    }
+    if (statement === null) return [];
+    return toSums(query, await this.#influxql('query', statement));
+  }
+
+  async lastRollups(query: RollupLastQuery): Promise<RollupSeries[]> {
+    this.#checkRollupFields(query.kind, query.fields);
+    this.#started();
+    const statement = lastStatement(query);
+    if (statement === null) return [];
+    return toRollupSeries(query.kind, query.fields, [await this.#influxql('query', statement)]);
+  }
+
+  #checkRollupFields(kind: RollupKind, fields: readonly string[], floatOnly = false): void {
+    const schema = ROLLUPS[kind];
+    const bad = schema
+      ? fields.find((f) => schema.fields[f] === undefined || (floatOnly && schema.fields[f] !== 'float'))
+      : kind;
+    if (bad !== undefined) {
+      throw new StoreError(`${kind} rollup: "${bad}" is not a ${floatOnly ? 'numeric ' : ''}field`, {
+        code: 'INVALID_QUERY',
+        retriable: false,
+      });
     }
   }
 

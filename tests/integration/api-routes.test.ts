@@ -13,6 +13,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app.ts';
 import { DEMO_FACILITY_PATH, type Facility, loadFacility } from '../../core/facility/index.ts';
+import { RollingStore } from '../../core/rollup/rolling-store.ts';
 import type { Point } from '../../core/store.ts';
 import { PointMaker } from '../../simulators/points.ts';
 import { DuckDbDeadLetterSink } from '../../storage/duckdb/dead-letter.ts';
@@ -102,10 +103,11 @@ function errorOf(response: LightMyRequestResponse) {
 beforeAll(async () => {
   folder = await mkdtemp(join(tmpdir(), 'sfp-api-'));
   teardown.push(() => rm(folder, { recursive: true, force: true }));
-  const store = new DuckDbStore({ path: join(folder, 'facility.duckdb') });
+  const inner = new DuckDbStore({ path: join(folder, 'facility.duckdb') });
+  const store = new RollingStore({ store: inner, facility });
   await store.start();
   teardown.push(() => store.stop());
-  const deadLetters = new DuckDbDeadLetterSink({ database: store });
+  const deadLetters = new DuckDbDeadLetterSink({ database: inner });
   await deadLetters.start();
   teardown.push(() => deadLetters.stop());
 
@@ -325,6 +327,73 @@ describe('GET /api/v1/energy/summary', () => {
       }
     },
   );
+
+  it('serves every figure of the contract: nothing new is dropped by the response schema', async () => {
+    const body = (await get(`/api/v1/energy/summary?${PERIOD}&groupBy=site`)).json() as Record<
+      string,
+      unknown
+    > & {
+      items: Array<Record<string, unknown>>;
+    };
+    // A day of 25 November, over.
+    expect(body).toMatchObject({ measuredTo: '2026-11-26T00:00:00+08:00', periodKind: 'day' });
+    const site = body.items[0] as Record<string, Record<string, unknown>>;
+    for (const key of ['nulls', 'coverageByKind', 'lastYear', 'previous', 'vehicles', 'standard']) {
+      expect(site).toHaveProperty(key);
+    }
+    expect(Object.keys(site.previous ?? {}).sort()).toEqual(
+      [
+        'changePercent',
+        'coverage',
+        'currentCoverage',
+        'electricityKwh',
+        'from',
+        'gasM3',
+        'kgce',
+        'measuredTo',
+        'nulls',
+        'to',
+        'waterM3',
+      ].sort(),
+    );
+    // 24 cars; v23's fixes carry no fuel counter and no other car reported: no litres are known.
+    expect(site.vehicles).toMatchObject({
+      count: 24,
+      reporting: 0,
+      gasolineL: null,
+      nulls: { gasolineL: 'no-data' },
+    });
+    expect(Object.keys(site.standard ?? {})).toEqual(
+      expect.arrayContaining([
+        'annualisedMethod',
+        'estimate',
+        'hoursOfUse',
+        'gamma',
+        'correctedKwhPerM2',
+        'nulls',
+      ]),
+    );
+    const quota = (site.quota as unknown as Array<Record<string, unknown>>)[0];
+    expect(Object.keys(quota ?? {})).toEqual(
+      expect.arrayContaining(['used', 'periodCoverage', 'asOf', 'usedToDate', 'coverage', 'basis', 'nulls']),
+    );
+    const department = (await get(`/api/v1/energy/summary?${PERIOD}&groupBy=department`)).json() as {
+      items: Array<Record<string, unknown>>;
+    };
+    // Finance: 4 200 m² of b1's 28 000; b1's departments hold 16 800, so 11 200 m² are common and
+    // finance carries 4 200 / 16 800 = ¼ of them: 2 800 → 7 000 m².
+    expect(department.items.find((i) => i.id === 'finance')).toMatchObject({
+      areaM2: 7000,
+      ownAreaM2: 4200,
+      commonAreaM2: 2800,
+    });
+    const series = (await get(`/api/v1/energy/series?scope=meter&id=b1-e-finance&${PERIOD}`)).json() as {
+      measuredTo: string;
+      items: Array<Record<string, unknown>>;
+    };
+    expect(series.measuredTo).toBe('2026-11-26T00:00:00+08:00');
+    expect(series.items[0]).toHaveProperty('nulls');
+  });
 
   it('defaults to groupBy=site and refuses an unknown groupBy', async () => {
     const body = (await get(`/api/v1/energy/summary?${PERIOD}`)).json() as {
@@ -687,8 +756,27 @@ describe('CSV', () => {
     const [header = [], ...data] = rows;
     expect(header.slice(0, 4)).toEqual(['id', 'name.zh', 'name.en', expect.any(String)]);
     expect(header).toEqual(
-      expect.arrayContaining(['electricityKwh', 'kgce', 'coverage', 'quota.electricity.usedPercent']),
+      expect.arrayContaining([
+        'electricityKwh',
+        'kgce',
+        'coverage',
+        'quota.electricity.usedPercent',
+        'quota.electricity.basis',
+        'quota.electricity.projectedYearEnd',
+        'previous.changePercent',
+        'previous.coverage',
+        'lastYear.changePercent',
+        'lastYear.currentCoverage',
+        'vehicles.kgce',
+        'vehicles.costCny',
+        'standard.annualisedMethod',
+        'standard.rating',
+        'ownAreaM2',
+        'coverageByKind.electricity',
+      ]),
     );
+    // A null figure's reason is a column of its own, e.g. the day is not rated by GB/T 51161.
+    expect(header).toContain('standard.nulls.rating');
     // Every department, plus the shared-services buildings (reported, never spread).
     expect(data.length).toBeGreaterThanOrEqual(facility.departments.length);
     expect(data.map((r) => r[header.indexOf('name.zh')])).toContain('财务处');

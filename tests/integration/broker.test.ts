@@ -2,41 +2,68 @@
  * The embedded broker, for real: a FacilityBroker on free ports of 127.0.0.1, real MQTT.js
  * clients over TCP, WebSocket and TLS, and LevelDB persistence in a temporary folder.
  *
- * "Never delivered" is shown with a marker: after the refused action, a permitted message is
- * published and awaited; the subscriber's log must hold the marker and not the refused message
- * (one broker delivers a client's messages in order).
+ * The security rules every broker of the platform keeps (refused logins, topic ACL, payload
+ * limit, data stored) are the shared contract of broker-security-contract.ts, run here against
+ * the embedded broker and in mosquitto-export.test.ts against Mosquitto; this file adds what only
+ * the embedded broker does (client id bound to the device, Will check, connection and rate
+ * limits, LevelDB sessions, transports, life cycle).
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { connect, connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
+import { connect, connectAsync, type IClientOptions } from 'mqtt';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { authorizePublish, authorizeSubscribe, type Principal } from '../../broker/auth.ts';
 import { FacilityBroker, type FacilityBrokerOptions } from '../../broker/broker.ts';
 import { RateLimiter } from '../../broker/rate-limit.ts';
-import { DEMO_FACILITY_PATH, type Facility, hashSecret, loadFacility } from '../../core/facility/index.ts';
+import type { Facility } from '../../core/facility/index.ts';
+import {
+  closed,
+  connack,
+  connectClient,
+  type Received,
+  record,
+  refusedWith as refusedAt,
+} from '../setup/mqtt-clients.ts';
+import {
+  brokerSecurityContract,
+  contractFacility,
+  MAX_PAYLOAD_BYTES,
+  METER,
+  SENSOR,
+  SERVICES,
+  SITE,
+  VEHICLE,
+} from './broker-security-contract.ts';
 
-const SITE = 'cd-compound';
-const METER = { id: 'b1-e-main', secret: 'demo-b1-e-main', topic: `fac/${SITE}/meter/b1-e-main/reading` };
-const VEHICLE = { id: 'v01', secret: 'demo-v01', topic: `fac/${SITE}/vehicle/v01/gps` };
-const SENSOR = { id: 's-b1-m0301', secret: 'hashed-secret', topic: `fac/${SITE}/sensor/s-b1-m0301/state` };
-const INGEST = { service: 'ingest', username: 'svc-ingest', password: 'ingest-password' };
+const INGEST = SERVICES.find((service) => service.service === 'ingest') as (typeof SERVICES)[number];
 
 /** The demo facility, with the sensor's credential turned into a (cheap) scrypt `secretHash`. */
-const facility: Facility = await (async () => {
-  const loaded = loadFacility(readFileSync(DEMO_FACILITY_PATH, 'utf8'), 'demo-facility.yaml');
-  if (!loaded.ok) throw new Error(`demo facility does not load: ${JSON.stringify(loaded.problems)}`);
-  const secretHash = await hashSecret(SENSOR.secret, { N: 1024, r: 8, p: 1 });
-  const sensors = loaded.facility.sensors.map((sensor) => {
-    if (sensor.id !== SENSOR.id) return sensor;
-    const { secret: _plain, ...rest } = sensor;
-    return { ...rest, secretHash };
+const facility: Facility = await contractFacility();
+
+brokerSecurityContract('embedded aedes broker', async (contractFacility, services) => {
+  const broker = new FacilityBroker({
+    facility: contractFacility,
+    services,
+    host: '127.0.0.1',
+    mqttPort: 0,
+    persistence: { kind: 'memory' },
+    maxPayloadBytes: MAX_PAYLOAD_BYTES,
   });
-  return { ...loaded.facility, sensors };
-})();
+  await broker.start();
+  return {
+    broker: {
+      url: url(broker),
+      badCredentialsCode: 4,
+      deniedSubscription: 'refused',
+      ingest: { protocolVersion: 4, shared: false },
+      refusals: () => broker.refusals,
+    },
+    stop: () => broker.stop(),
+  };
+});
 
 /** A started broker on free ports, stopped when the test ends. */
 async function startBroker(options: Partial<FacilityBrokerOptions> = {}): Promise<FacilityBroker> {
@@ -64,11 +91,8 @@ function url(broker: FacilityBroker): string {
   return `mqtt://127.0.0.1:${broker.ports.mqtt}`;
 }
 
-/** Connects (no automatic reconnect) and ends the client when the test ends. */
-async function client(address: string, options: IClientOptions): Promise<MqttClient> {
-  const mqtt = await connectAsync(address, { reconnectPeriod: 0, connectTimeout: 5_000, ...options });
-  onTestFinished(() => mqtt.endAsync(true));
-  return mqtt;
+function client(address: string, options: IClientOptions) {
+  return connectClient(address, options);
 }
 
 function device(broker: FacilityBroker, who: { id: string; secret: string }, extra: IClientOptions = {}) {
@@ -85,75 +109,8 @@ function ingest(broker: FacilityBroker, extra: IClientOptions = {}) {
 }
 
 /** The CONNACK return code a connection attempt is refused with. */
-async function refusedWith(broker: FacilityBroker, options: IClientOptions): Promise<number> {
-  try {
-    const mqtt = await connectAsync(url(broker), { reconnectPeriod: 0, connectTimeout: 5_000, ...options });
-    await mqtt.endAsync(true);
-  } catch (error) {
-    return (error as { code: number }).code;
-  }
-  throw new Error('the connection was accepted');
-}
-
-interface Received {
-  readonly topic: string;
-  readonly payload: string;
-}
-
-/** Records every message a client receives; `until` waits for one matching. */
-function record(mqtt: MqttClient) {
-  const messages: Received[] = [];
-  const waiters: Array<() => void> = [];
-  mqtt.on('message', (topic, payload) => {
-    messages.push({ topic, payload: payload.toString() });
-    for (const wake of waiters.splice(0)) wake();
-  });
-  const until = async (predicate: (all: readonly Received[]) => boolean, timeoutMs = 5_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate(messages)) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out; received ${JSON.stringify(messages)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  };
-  return { messages, until };
-}
-
-/**
- * Resolves when the client's connection closes. The broker may cut it mid-write, which the
- * client reports as an error (ECONNRESET, EPIPE): expected here.
- */
-function closed(mqtt: MqttClient): Promise<void> {
-  mqtt.on('error', () => {});
-  if (!mqtt.connected) return Promise.resolve();
-  return new Promise((resolve) => mqtt.once('close', () => resolve()));
-}
-
-/** The CONNACK of a client being connected by `connect()`. */
-function connack(mqtt: MqttClient): Promise<{ sessionPresent: boolean }> {
-  return new Promise((resolve, reject) => {
-    mqtt.once('connect', (packet) => resolve({ sessionPresent: packet.sessionPresent }));
-    mqtt.once('error', reject);
-  });
-}
-
-/** The SUBACK return code for one filter: the granted QoS, or 0x80 (128) for a refusal. */
-async function grant(mqtt: MqttClient, filter: string, qos: 0 | 1): Promise<number> {
-  try {
-    const [granted] = await mqtt.subscribeAsync(filter, { qos });
-    return granted?.qos ?? -1;
-  } catch (error) {
-    // MQTT.js rejects on a 0x80 and carries the SUBACK.
-    const packet = (error as { packet?: { granted?: number[] } }).packet;
-    if (packet?.granted?.length === 1) return packet.granted[0] ?? -1;
-    throw error;
-  }
+function refusedWith(broker: FacilityBroker, options: IClientOptions): Promise<number> {
+  return refusedAt(url(broker), options);
 }
 
 const reading = (total: number) => JSON.stringify({ ts: Date.now(), total });
@@ -218,29 +175,9 @@ describe('access rules, as pure functions', () => {
   });
 });
 
-describe('authentication', () => {
-  it('refuses an unknown device, a wrong secret and missing credentials with CONNACK 4', async () => {
+describe('authentication (embedded only)', () => {
+  it('remembers a verified secretHash login', async () => {
     const broker = await startBroker();
-    expect(await refusedWith(broker, { clientId: 'nobody', username: 'nobody', password: 'x' })).toBe(4);
-    expect(await refusedWith(broker, { clientId: METER.id, username: METER.id, password: 'wrong' })).toBe(4);
-    expect(await refusedWith(broker, { clientId: METER.id })).toBe(4);
-    expect(await refusedWith(broker, { clientId: 'x', username: INGEST.username, password: 'wrong' })).toBe(
-      4,
-    );
-    expect(broker.refusals).toMatchObject({ 'unknown-user': 1, 'bad-password': 2, 'no-credentials': 1 });
-  });
-
-  it('accepts a device with its plain secret, and a service with its credential', async () => {
-    const broker = await startBroker();
-    const meter = await device(broker, METER);
-    const service = await ingest(broker);
-    expect(meter.connected && service.connected).toBe(true);
-    expect(broker.connectedClients).toBe(2);
-  });
-
-  it('accepts a device whose secret is an scrypt secretHash, and refuses a wrong password for it', async () => {
-    const broker = await startBroker();
-    expect(await refusedWith(broker, { clientId: SENSOR.id, username: SENSOR.id, password: 'nope' })).toBe(4);
     const sensor = await device(broker, SENSOR);
     expect(sensor.connected).toBe(true);
     await sensor.endAsync();
@@ -286,123 +223,21 @@ describe('authentication', () => {
   });
 });
 
-describe('topic ACL', () => {
-  it('delivers a device message to a subscribed service client', async () => {
-    const broker = await startBroker();
-    const service = await ingest(broker);
-    const inbox = record(service);
-    expect((await service.subscribeAsync('fac/#', { qos: 1 }))[0]?.qos).toBe(1);
-    const meter = await device(broker, METER);
-    await meter.publishAsync(METER.topic, reading(1), { qos: 1 });
-    await inbox.until((all) => all.length === 1);
-    expect(inbox.messages).toEqual([{ topic: METER.topic, payload: expect.stringContaining('"total":1') }]);
-  });
-
-  it("disconnects device A publishing under device B's topic; the subscriber never gets it", async () => {
-    const broker = await startBroker();
-    const service = await ingest(broker);
-    const inbox = record(service);
-    await service.subscribeAsync('fac/#', { qos: 1 });
-    const meter = await device(broker, METER);
-    const vehicle = await device(broker, VEHICLE);
-
-    const gone = closed(meter);
-    meter.publish(VEHICLE.topic, JSON.stringify({ forged: true }), { qos: 1 });
-    await gone;
-    await vehicle.publishAsync(VEHICLE.topic, 'marker', { qos: 1 });
-    await inbox.until((all) => all.some((m) => m.payload === 'marker'));
-    expect(inbox.messages.map((m) => m.payload)).toEqual(['marker']);
-    expect(broker.refusals['publish-denied']).toBe(1);
-    expect(vehicle.connected).toBe(true);
-  });
-
-  it('refuses a device publishing to $SYS, outside fac/, or on a channel not its own', async () => {
-    const broker = await startBroker();
-    for (const topic of [
-      '$SYS/broker/forged',
-      'other/topic',
-      `fac/${SITE}/meter/${METER.id}/gps`,
-      `fac/${SITE}/meter/${METER.id}/reading/extra`,
-    ]) {
-      const meter = await device(broker, METER);
-      const gone = closed(meter);
-      meter.publish(topic, 'x', { qos: 1 });
-      await gone;
-    }
-    expect(broker.refusals['publish-denied']).toBe(4);
-  });
-
-  it('grants 0x80 to a device subscribing to fac/#, #, other devices or $SYS, and its own topics', async () => {
-    const broker = await startBroker();
-    const meter = await device(broker, METER);
-    const own = `fac/${SITE}/meter/${METER.id}/cmd/#`;
-    const filters = [
-      'fac/#',
-      '#',
-      `+/${SITE}/meter/${METER.id}/#`,
-      `fac/${SITE}/+/#`,
-      `fac/${SITE}/vehicle/${VEHICLE.id}/#`,
-      '$SYS/#',
-      own,
-    ];
-    const grants: Record<string, number> = {};
-    for (const filter of filters) grants[filter] = await grant(meter, filter, 1);
-    expect(grants).toEqual({
-      'fac/#': 128,
-      '#': 128,
-      [`+/${SITE}/meter/${METER.id}/#`]: 128,
-      [`fac/${SITE}/+/#`]: 128,
-      [`fac/${SITE}/vehicle/${VEHICLE.id}/#`]: 128,
-      '$SYS/#': 128,
-      [own]: 1,
-    });
-    expect(meter.connected).toBe(true);
-    expect(broker.refusals['subscribe-denied']).toBe(6);
-
-    // Its own command topic works: a service publishes, the device receives.
-    const inbox = record(meter);
-    const service = await ingest(broker);
-    await service.publishAsync(`fac/${SITE}/meter/${METER.id}/cmd/reset`, 'go', { qos: 1 });
-    await inbox.until((all) => all.length === 1);
-    expect(inbox.messages[0]?.payload).toBe('go');
-  });
-
-  it('lets a service subscribe to fac/# and $SYS/#, but not publish to $SYS', async () => {
-    const broker = await startBroker();
-    const service = await ingest(broker);
-    expect(await grant(service, 'fac/#', 1)).toBe(1);
-    expect(await grant(service, '$SYS/#', 0)).toBe(0);
-    const gone = closed(service);
-    service.publish('$SYS/forged', 'x', { qos: 1 });
-    await gone;
-    expect(broker.refusals['publish-denied']).toBe(1);
-  });
-});
-
 describe('limits', () => {
-  it('disconnects a device sending a payload over the limit, and delivers one at the limit', async () => {
+  it('cuts a packet far over the limit off from its fixed header, before it is buffered', async () => {
     const broker = await startBroker({ maxPayloadBytes: 1024 });
     const service = await ingest(broker);
     const inbox = record(service);
     await service.subscribeAsync('fac/#', { qos: 1 });
-
-    // Just over the limit: buffered, refused by the publish check.
     let meter = await device(broker, METER);
-    let gone = closed(meter);
-    meter.publish(METER.topic, Buffer.alloc(1025, 0x61), { qos: 1 });
-    await gone;
-    // Far over: cut off from its fixed header, before it is buffered.
-    meter = await device(broker, METER);
-    gone = closed(meter);
+    const gone = closed(meter);
     meter.publish(METER.topic, Buffer.alloc(4 * 1024 * 1024, 0x61), { qos: 0 });
     await gone;
-    expect(broker.refusals['payload-too-large']).toBe(2);
-
+    expect(broker.refusals['payload-too-large']).toBe(1);
     meter = await device(broker, METER);
-    await meter.publishAsync(METER.topic, Buffer.alloc(1024, 0x62), { qos: 1 });
     await meter.publishAsync(METER.topic, 'marker', { qos: 1 });
     await inbox.until((all) => all.some((m) => m.payload === 'marker'));
-    expect(inbox.messages.map((m) => m.payload.length)).toEqual([1024, 'marker'.length]);
+    expect(inbox.messages.map((m) => m.payload)).toEqual(['marker']);
   });
 
   it('disconnects a device over its publish rate while another device keeps publishing', async () => {

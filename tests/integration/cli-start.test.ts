@@ -1,12 +1,13 @@
 /**
  * The one command, as a user runs it: `facility start` as a child process on a temporary data
  * folder — it backfills, prints its URLs and admin token, streams simulated devices through the
- * real broker and its in-process ingest into DuckDB, and stops cleanly on Ctrl-C (SIGINT). A restart on the same
- * folder keeps the history and only tops it up. Bad settings stop it with a message naming them.
+ * real broker and its in-process ingest into DuckDB, and stops cleanly on Ctrl-C (SIGINT). A
+ * restart on the same folder keeps the history and only tops it up, and keeps the showcase episode
+ * it planted. Bad settings stop it with a message naming them.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +28,11 @@ interface Run {
 }
 
 function facility(args: readonly string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, ['bin/facility.js', ...args], {
+  return spawnRun(process.execPath, ['bin/facility.js', ...args], env);
+}
+
+function spawnRun(file: string, args: readonly string[], env: Record<string, string> = {}): Run {
+  const child = spawn(file, args, {
     cwd: ROOT,
     env: { ...process.env, ...env, FORCE_COLOR: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -45,6 +50,15 @@ function facility(args: readonly string[], env: Record<string, string> = {}): Ru
     run.stderr += chunk;
   });
   return run;
+}
+
+/** What a shell prints for `command`. */
+function shell(command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('sh', ['-c', command], { cwd: ROOT }, (error, stdout) =>
+      error ? reject(error) : resolve(stdout),
+    );
+  });
 }
 
 async function until<T>(
@@ -89,10 +103,24 @@ describe('facility start', () => {
     expect(run.stderr).toMatch(/backfilled 1\.0 days 天: [\d,]+ points 点/);
     expect(run.stdout).toMatch(/MQTT\s+mqtt:\/\/127\.0\.0\.1:\d+/);
     expect(run.stdout).toMatch(/simulators 模拟器\s+77 devices 台/);
-    const token = /admin token 管理令牌 (\S+)/.exec(run.stdout)?.[1];
-    expect(token).toBeDefined();
-    // The generated token is kept in the data folder for the next start.
-    expect(await readFile(join(data, 'secrets.json'), 'utf8')).toContain(token as string);
+    // The showcase is on by default: a leak, an empty room conditioned, a car out of the area.
+    const planted = /showcase 演示故障\s+(.*)/.exec(run.stdout)?.[1] ?? '';
+    for (const what of [/water leak/, /outside the service area/, /HVAC of room/])
+      expect(planted).toMatch(what);
+    const showcase = JSON.parse(await readFile(join(data, 'showcase.json'), 'utf8')) as {
+      episodes: string[];
+    };
+    expect(showcase.episodes).toHaveLength(1);
+    // The output is a pipe, not a terminal: the generated token is not printed; the lines name the
+    // file that holds it, readable by its owner only.
+    const secretsFile = join(data, 'secrets.json');
+    const token = (JSON.parse(await readFile(secretsFile, 'utf8')) as { adminToken: string }).adminToken;
+    expect(token.length).toBeGreaterThanOrEqual(16);
+    expect(run.stdout).not.toContain(token);
+    expect(run.stdout).toContain(
+      `admin token 管理令牌 in ${secretsFile} (mode 600, "adminToken"); not printed`,
+    );
+    expect((await stat(secretsFile)).mode & 0o777).toBe(0o600);
 
     const health = await fetch(`${api}/api/v1/health`);
     expect(health.status).toBe(200);
@@ -113,15 +141,47 @@ describe('facility start', () => {
     expect(stored.n).toBeGreaterThanOrEqual(20);
     // The ingest runs inside the broker, not as an MQTT client of it.
     expect(stored.mode).toBe('in-process');
+    // /metrics holds the broker's counters beside the ingest's.
+    const metrics = await (
+      await fetch(`${api}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+    ).text();
+    expect(metrics).toMatch(/^ingest_messages_received_total \d+$/m);
+    expect(metrics).toMatch(/^broker_clients_connected [1-9]\d*$/m);
+    expect(metrics).toMatch(/^broker_login_throttled_total\{by="address"\} 0$/m);
+    expect(metrics).toMatch(/^broker_secret_verifications\{state="running"\} 0$/m);
 
-    // The figures are served from the backfilled history: the example request it prints works.
-    const example = /curl -H "Authorization: Bearer (\S+)" "([^"]+)"/.exec(run.stdout);
-    expect(example?.[1]).toBe(token);
-    const summary = await fetch(example?.[2] as string, { headers: { authorization: `Bearer ${token}` } });
+    // The figures are served from the backfilled history: the example request it prints works,
+    // run by a shell as printed (it reads the token from the file).
+    const example = /try 试试\s+(curl .*)$/m.exec(run.stdout)?.[1];
+    expect(example).toContain(`$(node -p "require('${secretsFile}').adminToken")`);
+    const url = /"(http:[^"]+)"$/.exec(example as string)?.[1];
+    const printedToken = await shell(`node -p "require('${secretsFile}').adminToken"`);
+    expect(printedToken.trim()).toBe(token);
+    const summary = await fetch(url as string, { headers: { authorization: `Bearer ${token}` } });
     expect(summary.status).toBe(200);
     const body = (await summary.json()) as { items: { id: string; electricityKwh: number }[] };
     expect(body.items.map((item) => item.id)).toEqual(['b1', 'b2', 'b3', 'b4']);
     for (const item of body.items) expect(item.electricityKwh).toBeGreaterThan(0);
+
+    // An ingest alone on the folder the running platform holds: one line saying so, status 2.
+    const ingest = facility([
+      'ingest',
+      '--data',
+      data,
+      '--broker-url',
+      'mqtt://127.0.0.1:1',
+      '--log-level',
+      'warn',
+    ]);
+    expect(await ingest.exited).toBe(2);
+    const lines = ingest.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toBe(
+      `facility ingest: the data folder ${data} is in use: another process (PID ${run.child.pid}), ` +
+        'most likely a running `facility start`, holds facility.duckdb. DuckDB lets one process open a ' +
+        'file: stop that process, or give --data another folder (`facility start` runs an ingest of its own).',
+    );
+    expect(ingest.stderr).not.toMatch(/\bat .*:\d+:\d+|StoreError/);
 
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);
@@ -152,10 +212,16 @@ describe('facility start', () => {
     const run = facility([...START, '--data', data, '--backfill-days', '1']);
     running.add(run.child);
     await until('the start-up lines', () => (run.stdout.includes('Ctrl-C') ? true : undefined), 60_000);
-    expect(run.stdout).toContain('(saved in');
+    expect(run.stdout).toContain(`admin token 管理令牌 in ${join(data, 'secrets.json')} (mode 600`);
     // Only the minutes since the first run stopped are generated, not another day.
     const days = Number(/backfilled ([\d.]+) days/.exec(run.stderr)?.[1] ?? '0');
     expect(days).toBeLessThan(0.1);
+    // The first start's episode is still under way: it goes on, no second one is planted.
+    expect(run.stdout).toContain('showcase 演示故障');
+    const showcase = JSON.parse(await readFile(join(data, 'showcase.json'), 'utf8')) as {
+      episodes: string[];
+    };
+    expect(showcase.episodes).toHaveLength(1);
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
     running.delete(run.child);
@@ -166,9 +232,18 @@ describe('facility start', () => {
     expect(await badPort.exited).toBe(2);
     expect(badPort.stderr).toMatch(/--http-port \/ FACILITY_HTTP_PORT/);
 
-    const badStore = facility(['start', '--data', data], { FACILITY_STORE: 'mongodb' });
+    const badStore = facility(['start', '--data', data, '--store', 'mongodb']);
     expect(await badStore.exited).toBe(2);
-    expect(badStore.stderr).toMatch(/--store \/ FACILITY_STORE/);
+    expect(badStore.stderr).toContain(
+      '--store / FACILITY_STORE: must be one of duckdb, influx, got "mongodb"',
+    );
+
+    // A boolean is only ever bad in the environment; the message names the flag that exists.
+    const badBoolean = facility(['start', '--data', data], { FACILITY_SIMULATORS: 'maybe' });
+    expect(await badBoolean.exited).toBe(2);
+    expect(badBoolean.stderr).toContain(
+      '--no-simulators / FACILITY_SIMULATORS: must be true or false (or 1 or 0), got "maybe"',
+    );
 
     const halfTls = facility([
       'start',
@@ -194,6 +269,31 @@ describe('facility start', () => {
     expect(await missingTls.exited).toBe(2);
     expect(missingTls.stderr).toMatch(/--tls-cert \/ FACILITY_TLS_CERT: cannot read .*none\.pem/);
   }, 60_000);
+});
+
+describe('facility start on a terminal', () => {
+  it('prints the generated admin token, and only there', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'sfp-start-tty-'));
+    // `script` (util-linux) runs the command on a pseudo-terminal: stdout is a TTY.
+    const command = [process.execPath, 'bin/facility.js', ...START, '--data', folder, '--no-simulators']
+      .map((arg) => `'${arg}'`)
+      .join(' ');
+    const run = spawnRun('script', ['-qec', command, '/dev/null']);
+    running.add(run.child);
+    try {
+      await until('the start-up lines', () => (run.stdout.includes('Ctrl-C') ? true : undefined), 60_000);
+      const secretsFile = join(folder, 'secrets.json');
+      const token = (JSON.parse(await readFile(secretsFile, 'utf8')) as { adminToken: string }).adminToken;
+      expect(run.stdout).toContain(`admin token 管理令牌 ${token}   (saved in ${secretsFile})`);
+      expect(run.stdout).toContain(`curl -H "Authorization: Bearer ${token}"`);
+    } finally {
+      // Closing the terminal hangs the platform up.
+      run.child.kill('SIGTERM');
+      await run.exited;
+      running.delete(run.child);
+      await rm(folder, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
 
 describe('facility simulate', () => {

@@ -17,13 +17,19 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { FacilityBroker } from '../../broker/broker.ts';
 import type { DeadLetterSink } from '../../core/dead-letter.ts';
 import type { Facility } from '../../core/facility/index.ts';
+import type {
+  RollupLastQuery,
+  RollupQuery,
+  RollupSeries,
+  RollupSumQuery,
+  RollupSums,
+  RollupWrite,
+} from '../../core/rollup/schema.ts';
 import {
   type LatestPoint,
   type LatestQuery,
   type Point,
   type Query,
-  type RegisterQuery,
-  type RegisterSeries,
   type Series,
   StoreError,
   type TimeSeriesStore,
@@ -94,8 +100,20 @@ class FlakyStore implements TimeSeriesStore {
     return this.inner.latest(query);
   }
 
-  registerIntervals(query: RegisterQuery): Promise<RegisterSeries[]> {
-    return this.inner.registerIntervals(query);
+  writeRollups(writes: readonly RollupWrite[]): Promise<void> {
+    return this.inner.writeRollups(writes);
+  }
+
+  readRollups(query: RollupQuery): Promise<RollupSeries[]> {
+    return this.inner.readRollups(query);
+  }
+
+  sumRollups(query: RollupSumQuery): Promise<RollupSums[]> {
+    return this.inner.sumRollups(query);
+  }
+
+  lastRollups(query: RollupLastQuery): Promise<RollupSeries[]> {
+    return this.inner.lastRollups(query);
   }
 }
 

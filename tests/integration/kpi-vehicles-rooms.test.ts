@@ -12,6 +12,7 @@ import { loadFacility } from '../../core/facility/load.ts';
 import { roomUtilization } from '../../core/kpi/room-service.ts';
 import { type KpiContext, KpiError } from '../../core/kpi/types.ts';
 import { vehicleTrack, vehicleTrips, vehicleUtilization } from '../../core/kpi/vehicle-service.ts';
+import { RollingStore } from '../../core/rollup/rolling-store.ts';
 import type { Point } from '../../core/store.ts';
 import { DuckDbStore } from '../../storage/duckdb/duckdb-store.ts';
 
@@ -48,7 +49,9 @@ sensors:
   - { id: s-r1, room: r1, measures: [occupancy, temperature, co2, hvac, lights], interval: 600, secret: s-r1 }
 tariffs:
   gasoline: { price: 7.60 }
-  electricity: { prices: { flat: 0.6 } }
+  electricity:
+    prices: { flat: 0.6, peak: 1.0, valley: 0.3 }
+    seasons: [{ months: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], peak: ["17:00-21:00"], valley: ["23:00-07:00"] }]
 `;
 
 const at = (day: string, time: string) => Date.parse(`${day}T${time}+08:00`);
@@ -78,13 +81,30 @@ const V1: FixRow[] = [
   ['18:09:00', 30.68, 0, false, 100.8],
 ];
 
+/**
+ * v2, electric (counter in kWh used): one trip 16:50–17:10 north along the meridian, 4 legs of
+ * 0.01° = 4 × 1,111.951 m = 4.447804 km, using 0.5 kWh every 5 minutes: 16:50 and 16:55 in the
+ * flat period, 17:00 and 17:05 in the peak (17:00-21:00).
+ */
+const V2: FixRow[] = [
+  ['16:45:00', 30.6, 0, true, 20.0],
+  ['16:50:00', 30.61, 40, true, 20.5],
+  ['16:55:00', 30.62, 40, true, 21.0],
+  ['17:00:00', 30.63, 40, true, 21.5],
+  ['17:05:00', 30.64, 40, true, 22.0],
+  ['17:10:00', 30.64, 0, true, 22.0],
+  ['17:15:00', 30.64, 0, false, 22.0],
+];
+
 function vehiclePoints(): Point[] {
-  return V1.map(([time, lat, speed, ignition, fuel]) => ({
-    measurement: 'vehicle',
-    tags: { site: 't-site', vehicle: 'v1', department: 'd1' },
-    fields: { lat, lon: 104.0, speed, ignition, fuel },
-    time: at('2026-11-03', time),
-  }));
+  const points = (id: string, department: string, rows: FixRow[]): Point[] =>
+    rows.map(([time, lat, speed, ignition, fuel]) => ({
+      measurement: 'vehicle',
+      tags: { site: 't-site', vehicle: id, department },
+      fields: { lat, lon: 104.0, speed, ignition, fuel },
+      time: at('2026-11-03', time),
+    }));
+  return [...points('v1', 'd1', V1), ...points('v2', 'd2', V2)];
 }
 
 function sensorPoints(): Point[] {
@@ -107,14 +127,17 @@ function sensorPoints(): Point[] {
 }
 
 let folder: string;
-let store: DuckDbStore;
+let store: RollingStore;
 let ctx: KpiContext;
 
 beforeAll(async () => {
   const loaded = loadFacility(FACILITY, 'test.yaml');
   if (!loaded.ok) throw new Error(`test facility does not load: ${JSON.stringify(loaded)}`);
   folder = await mkdtemp(join(tmpdir(), 'sfp-kpi-'));
-  store = new DuckDbStore({ path: join(folder, 'store.duckdb') });
+  store = new RollingStore({
+    store: new DuckDbStore({ path: join(folder, 'store.duckdb') }),
+    facility: loaded.facility,
+  });
   await store.start();
   await store.write([...vehiclePoints(), ...sensorPoints()]);
   ctx = { facility: loaded.facility, store };
@@ -153,15 +176,20 @@ describe('vehicle service on DuckDB', () => {
       // 0.80 × 7.60 / 8.89561 = 0.683
       costPerKm: 0.683,
     });
-    // no data for v2: all zero, nothing per 100 km
+    // v2, electric: 2.0 kWh over 4.447804 km = 44.97 kWh/100 km. Cost at the time-of-use price of
+    // when the counter rose: 1.0 kWh flat × 0.6 + 1.0 kWh peak × 1.0 = 1.6 CNY → 0.360 CNY/km (at the
+    // flat price alone it would read 2.0 × 0.6 / 4.4478 = 0.270).
     expect(v2).toMatchObject({
       id: 'v2',
-      trips: 0,
-      distanceKm: 0,
-      energyPer100km: null,
-      costPerKm: null,
+      trips: 1,
+      distanceKm: 4.448,
+      energyPer100km: 44.97,
       energyUnit: 'kWh',
+      energyUsed: 2,
+      costCny: 1.6,
+      costPerKm: 0.36,
     });
+    expect(v1?.costCny).toBe(6.08); // 0.80 L × 7.60
   });
 
   it('filters by department', async () => {

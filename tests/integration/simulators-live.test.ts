@@ -2,16 +2,24 @@
  * The live simulator and load mode against the real embedded broker (FacilityBroker on a free
  * port, in-memory sessions): devices log in with their own credentials, say `online`, publish
  * readings a plain subscriber receives and the telemetry decoder accepts, and say `offline` when
- * stopped. An injected clock makes a few simulated minutes pass at once.
+ * stopped. An injected clock makes a few simulated minutes pass at once. With the showcase on,
+ * the leak, the empty conditioned room and the car out of the service area are in what the
+ * devices publish from the first simulated minute.
  */
 import { readFileSync } from 'node:fs';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { FacilityBroker } from '../../broker/broker.ts';
 import { DEMO_FACILITY_PATH } from '../../core/facility/demo.ts';
+import { type LonLat, pointInPolygon } from '../../core/facility/geometry.ts';
 import { loadFacility } from '../../core/facility/load.ts';
 import type { Facility } from '../../core/facility/schema.ts';
-import { createTelemetryDecoder } from '../../core/telemetry.ts';
+import {
+  createTelemetryDecoder,
+  type MeterReading,
+  type SensorState,
+  type VehicleGps,
+} from '../../core/telemetry.ts';
 import { LiveSimulator } from '../../simulators/live.ts';
 import { loadDevices, loadTestFacility, runLoad } from '../../simulators/load.ts';
 import { createSimulation } from '../../simulators/simulation.ts';
@@ -132,6 +140,84 @@ describe('live simulator', () => {
     }
     expect((received.get('b1-e-main') ?? []).length).toBeGreaterThanOrEqual(10);
     expect(stats.readings).toBe([...received.values()].reduce((n, list) => n + list.length, 0));
+  });
+});
+
+describe('live simulator with the showcase', () => {
+  it('publishes a night leak, an empty room with HVAC on and a car out of the service area within the first minute', async () => {
+    const facility = demoFacility();
+    const broker = await startBroker(facility);
+    const url = `mqtt://127.0.0.1:${broker.ports.mqtt}`;
+    const { messages } = await subscriber(url, 'fac/#');
+
+    // ×600 from 02:30 on a Thursday night in Chengdu (on the water meters' 5-minute grid).
+    const start = Date.UTC(2026, 10, 18, 18, 30);
+    const simulation = createSimulation(facility, { seed: 20_261_128 });
+    const planted = simulation
+      .withShowcase(start)
+      .faults(start, start + 1)
+      .filter((f) => f.showcase);
+    const of = (kind: string) => planted.find((f) => f.kind === kind);
+    const leak = of('water-leak');
+    const room = of('hvac-empty-room');
+    const car = of('out-of-area-trip');
+    if (!leak || !room || !car) throw new Error(`showcase incomplete: ${JSON.stringify(planted)}`);
+    const live = new LiveSimulator({
+      simulation,
+      brokerUrl: url,
+      speed: 600,
+      start,
+      showcase: true,
+      devices: [leak.device, room.device, car.device],
+      tickMs: 100,
+      maxLeadMs: Number.POSITIVE_INFINITY,
+    });
+    onTestFinished(() => live.stop());
+    await live.start();
+    expect(live.showcase()).toEqual(planted);
+    await until(() => live.stats().simulatedTime >= start + 30 * 60_000);
+    await live.stop();
+    await until(() => messages.filter(([t]) => !t.endsWith('/status')).length === live.stats().messages);
+
+    const published = (id: string) =>
+      messages
+        .filter(([topic]) => topic.split('/')[3] === id && !topic.endsWith('/status'))
+        .flatMap(([, payload]) => {
+          const body = JSON.parse(payload.toString()) as unknown;
+          return (Array.isArray(body) ? body : [body]) as Array<{ ts: number }>;
+        });
+    const firstMinute = <T extends { ts: number }>(list: T[]) => list.filter((r) => r.ts < start + 60_000);
+
+    // The room: HVAC on, nobody there, from the first reading.
+    const states = firstMinute(published(room.device) as unknown as Array<SensorState & { ts: number }>);
+    expect(states.length).toBeGreaterThan(0);
+    for (const state of states) {
+      expect(state.occupancy).toBe(0);
+      expect(state.hvac).not.toBe('off');
+    }
+    // The car: driving outside the service area.
+    const serviceArea = (facility.geofences.find((g) => g.id === 'service-area')?.polygon ?? []).map(
+      ([lon, lat]) => [lon, lat] as LonLat,
+    );
+    const fixes = firstMinute(published(car.device) as unknown as Array<VehicleGps & { ts: number }>);
+    expect(fixes.length).toBeGreaterThan(0);
+    for (const fix of fixes) {
+      expect(pointInPolygon([fix.lon, fix.lat], serviceArea), JSON.stringify(fix)).toBe(false);
+      expect(fix.ignition).toBe(true);
+    }
+    // The water meter: its first reading at 02:30, then a flow that never stops, every 5 minutes
+    // at least the leak's flow, several times the meter's usual night-time rate.
+    const water = published(leak.device) as unknown as Array<MeterReading & { ts: number }>;
+    expect(water[0]?.ts).toBe(start);
+    expect(water.length).toBeGreaterThanOrEqual(7);
+    const usual = simulation.readings('meter', leak.device, start, start + 35 * 60_000);
+    const flow = leak.detail.flowM3h as number;
+    for (let i = 1; i < water.length; i++) {
+      const step = (water[i] as MeterReading).total - (water[i - 1] as MeterReading).total;
+      const normal = (usual[i] as MeterReading).total - (usual[i - 1] as MeterReading).total;
+      expect(step * 12).toBeGreaterThan(flow * 0.95); // m³/h over 5 minutes
+      expect(step).toBeGreaterThan(3 * normal);
+    }
   });
 });
 

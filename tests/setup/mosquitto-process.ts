@@ -1,8 +1,9 @@
 /**
  * A real Mosquitto 2 (Debian's `mosquitto` package) for tests: an MQTT 5 broker with shared
- * subscriptions, in its own temporary folder, with a generated config, listening on a free
- * 127.0.0.1 port. Anonymous clients are allowed (loopback only), so the credentials clients send
- * are ignored; nothing is persisted.
+ * subscriptions, configured by the files `facility export mosquitto` wrote into a folder — its
+ * `mosquitto.conf` included unchanged (`include_dir`) by a small test config that only adds the
+ * log file, the user to run as, and `extraConfig` (which comes after, and so overrides the
+ * export) — with its own temporary folder for that config and the log.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -12,7 +13,6 @@ import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePorts } from './influxd-process.ts';
 
 export const MOSQUITTO_MISSING =
   "mosquitto not found — install Debian's mosquitto package (bash scripts/setup-test.sh)";
@@ -27,6 +27,15 @@ export interface MosquittoOptions {
   readonly startTimeoutMs?: number;
   /** How long `stop()` waits after SIGTERM before SIGKILL; default 5 s. */
   readonly stopTimeoutMs?: number;
+  /**
+   * Folder of a `facility export mosquitto` (with `--host 127.0.0.1 --mqtt-port {port}`): its
+   * `mosquitto.conf` is the configuration.
+   */
+  readonly exportDir: string;
+  /** The port the export listens on. */
+  readonly port: number;
+  /** Lines after the export's configuration, overriding it. */
+  readonly extraConfig?: string;
 }
 
 /** One `mosquitto` bound to 127.0.0.1, with its config and log in a temporary folder. */
@@ -45,11 +54,10 @@ export class MosquittoProcess {
     this.#options = options;
   }
 
-  /** Make a temporary folder, pick a free port and write the config; does not start. */
-  static async create(options: MosquittoOptions = {}): Promise<MosquittoProcess> {
+  /** Make a temporary folder and write the test config; does not start. */
+  static async create(options: MosquittoOptions): Promise<MosquittoProcess> {
     const dir = await mkdtemp(join(tmpdir(), 'mosquitto-test-'));
-    const [port] = await freePorts(1);
-    const mosquitto = new MosquittoProcess(dir, port, options);
+    const mosquitto = new MosquittoProcess(dir, options.port, options);
     await writeFile(mosquitto.configFile, mosquitto.#config());
     return mosquitto;
   }
@@ -134,21 +142,10 @@ export class MosquittoProcess {
   #config(): string {
     // Run as root, mosquitto drops to the `mosquitto` user, which cannot write to this folder;
     // as anyone else, `user` is ignored.
-    return `listener ${this.port} 127.0.0.1
-allow_anonymous true
-persistence false
-user ${userInfo().username}
-# The defaults (20 in flight, 1,000 queued per client) throttle an ingest that acknowledges only
-# after its batch commits, and past the queue limit Mosquitto drops QoS 1 messages.
-max_inflight_messages 0
-max_queued_messages 1000000
-set_tcp_nodelay true
+    return `user ${userInfo().username}
 log_dest file ${this.logFile}
-log_type error
-log_type warning
-log_type notice
-log_type information
-connection_messages true
+include_dir ${this.#options.exportDir}
+${this.#options.extraConfig ?? ''}
 `;
   }
 }

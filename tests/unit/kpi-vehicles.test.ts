@@ -16,6 +16,7 @@ import { haversineM } from '../../core/kpi/geo.ts';
 import {
   DEFAULT_VEHICLE_RULES,
   detectTrips,
+  fuelIncrements,
   type VehicleEnv,
   type VehicleFix,
   vehicleFigures,
@@ -271,5 +272,64 @@ describe('holidays and make-up workdays', () => {
     // driving in working time: 10-10 10:00–10:31 = 31 min (the stop begins at 10:31)
     expect(f.workingMs).toBe(1620 * MIN);
     expect(f.utilization).toBeCloseTo(31 / 1620, 10);
+  });
+});
+
+describe('the fuel counter cut at edges (what the energy figures add per car)', () => {
+  // A counter of litres used, on Tuesday 2026-11-03; edges 10:00, 12:00, 14:00.
+  const edges = [at('2026-11-03', '10:00:00'), at('2026-11-03', '12:00:00'), at('2026-11-03', '14:00:00')];
+  const counter = (rows: [time: string, fuel: number | undefined][]) =>
+    fixes(
+      '2026-11-03',
+      rows.map(([time, fuel]): FixRow => [time, 30.6, 104.0, 0, false, fuel]),
+    );
+
+  it('gives each fix the rise since the previous one, in the interval holding the fix', () => {
+    const f = fuelIncrements(
+      counter([
+        ['09:30:00', 50], // before the first edge: only sets the previous value
+        ['10:00:00', 50.5], // +0.5, at the edge: belongs to [10:00, 12:00)
+        ['11:00:00', undefined], // no counter on this fix: skipped
+        ['11:59:00', 51.5], // +1.0
+        ['12:00:00', 52], // +0.5, at the edge: belongs to [12:00, 14:00)
+        ['13:00:00', 1], // a drop: the counter restarted, 1 counts from zero: +1
+        ['13:30:00', 3], // +2
+        ['14:00:00', 10], // at the last edge: after the range, not counted
+      ]),
+      edges,
+    );
+    // [10:00, 12:00): 0.5 + 1.0 = 1.5 L from 2 readings; [12:00, 14:00): 0.5 + 1 + 2 = 3.5 L from 3.
+    expect(Array.from(f.energy)).toEqual([1.5, 3.5]);
+    expect(Array.from(f.readings)).toEqual([2, 3]);
+    expect(f.reported).toBe(true);
+  });
+
+  it('a first reading with nothing before it carries nothing', () => {
+    const f = fuelIncrements(
+      counter([
+        ['10:30:00', 80],
+        ['12:30:00', 81],
+      ]),
+      edges,
+    );
+    expect(Array.from(f.energy)).toEqual([0, 1]);
+  });
+
+  it('sums over the edges to the energy of the period figures', () => {
+    // The two-trip day: 100.00 → 100.80 L over the day; cut at 12:00 into 0.36 (trip A, 10:01–
+    // 10:08) and 0.44 (trip B, 17:59–18:03).
+    const day = dayPeriod('2026-11-03');
+    const cut = fuelIncrements(twoTripDay, [day.from, at('2026-11-03', '12:00:00'), day.to]);
+    expect(cut.energy[0]).toBeCloseTo(0.36, 9);
+    expect(cut.energy[1]).toBeCloseTo(0.44, 9);
+    expect((cut.energy[0] as number) + (cut.energy[1] as number)).toBeCloseTo(
+      vehicleFigures(twoTripDay, day, env).energy as number,
+      12,
+    );
+  });
+
+  it('a car with no counter in the range reported nothing', () => {
+    expect(fuelIncrements(counter([['11:00:00', undefined]]), edges).reported).toBe(false);
+    expect(fuelIncrements(counter([['09:00:00', 5]]), edges).reported).toBe(false);
   });
 });

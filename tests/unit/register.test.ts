@@ -5,9 +5,26 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { adjustRegister, normalizeReadings, type Reading } from '../../core/register.ts';
+import {
+  adjustRegister,
+  normalizeReadings,
+  READING_STATUS,
+  type Reading,
+  type RegisterRules,
+  settledAfter,
+} from '../../core/register.ts';
 
 const DAY = Date.UTC(2026, 10, 2); // 2026-11-02T00:00:00Z
+
+/**
+ * Rules that judge nothing: no resolution, no outlier runs, no rate limit worth the name. Every
+ * drop is then a reset decided at once, as Prometheus `increase()` reads a counter: the tables
+ * below check interpolation, clamping, resets and coverage under those plain rules; the rules of
+ * issue 9 (outliers, jitter, pending, rate) have their own tables further down.
+ */
+function legacy(intervalSeconds: number): RegisterRules {
+  return { intervalSeconds, resolution: 0, maxRatePerHour: 1e15, outlierRun: 0 };
+}
 const MIN = 60_000;
 
 /** `'10:00:30'` → epoch ms on DAY (UTC). */
@@ -112,7 +129,7 @@ const RANGES: readonly RangeRow[] = [
 
 describe('consumption and coverage over [a, b)', () => {
   it.each(RANGES)('%s', (_name, readings, from, to, consumption, coverage, intervalSeconds = 60) => {
-    const register = adjustRegister(readings, { intervalSeconds });
+    const register = adjustRegister(readings, legacy(intervalSeconds));
     expect(register.consumption(t(from), t(to))).toBeCloseTo(consumption, 9);
     expect(register.coverage(t(from), t(to))).toBeCloseTo(coverage, 9);
   });
@@ -148,27 +165,27 @@ const AT: readonly AtCase[] = [
 
 describe('register at an instant', () => {
   it.each(AT)('$name', (c) => {
-    const value = adjustRegister(c.readings, { intervalSeconds: 60 }).at(t(c.at));
+    const value = adjustRegister(c.readings, legacy(60)).at(t(c.at));
     if (c.register === undefined) expect(value).toBeUndefined();
     else expect(value).toBeCloseTo(c.register, 9);
   });
 
   it('returns a reading exactly, without rounding', () => {
-    expect(adjustRegister(FLOATS, { intervalSeconds: 60 }).at(t('10:01'))).toBe(0.3);
+    expect(adjustRegister(FLOATS, legacy(60)).at(t('10:01'))).toBe(0.3);
   });
 
   it('describes the series', () => {
-    const register = adjustRegister(RESET, { intervalSeconds: 60 });
+    const register = adjustRegister(RESET, legacy(60));
     expect(register.size).toBe(4);
     expect(register.start).toBe(t('10:00'));
     expect(register.end).toBe(t('10:03'));
-    expect(register.resets).toBe(1);
-    const empty = adjustRegister([], { intervalSeconds: 60 });
-    expect([empty.size, empty.start, empty.end, empty.resets]).toEqual([0, undefined, undefined, 0]);
+    expect(register.counts.resets).toBe(1);
+    const empty = adjustRegister([], legacy(60));
+    expect([empty.size, empty.start, empty.end, empty.counts.resets]).toEqual([0, undefined, undefined, 0]);
   });
 
   it('takes infinite bounds as the whole series', () => {
-    const register = adjustRegister(RESET, { intervalSeconds: 60 });
+    const register = adjustRegister(RESET, legacy(60));
     // 1011 − 1000 = 11; 180 s covered of an infinite range rounds to 0 %.
     expect(register.consumption(-Infinity, Infinity)).toBe(11);
     expect(register.coverage(-Infinity, Infinity)).toBe(0);
@@ -217,7 +234,7 @@ const WINDOWS: readonly WindowsCase[] = [
 
 describe('consumption by windows', () => {
   it.each(WINDOWS)('$name', (c) => {
-    const register = adjustRegister(c.readings, { intervalSeconds: 60 });
+    const register = adjustRegister(c.readings, legacy(60));
     const boundaries = c.boundaries.map(t);
     const split = register.consumptionByWindows(boundaries);
     expect(split).toHaveLength(c.consumption.length);
@@ -228,7 +245,7 @@ describe('consumption by windows', () => {
   });
 
   it('rejects boundaries out of order', () => {
-    const register = adjustRegister(OFFSET, { intervalSeconds: 60 });
+    const register = adjustRegister(OFFSET, legacy(60));
     expect(() => register.consumptionByWindows([t('10:01'), t('10:00')])).toThrow(RangeError);
     expect(() => register.consumptionByWindows([t('10:01'), Number.NaN])).toThrow(RangeError);
   });
@@ -251,7 +268,7 @@ describe('normalizeReadings', () => {
     expect(readings).toEqual(ALIGNED);
     expect(raw).toEqual(copy);
     // 130 − 100 = 30, as for the clean series.
-    expect(adjustRegister(readings, { intervalSeconds: 60 }).consumption(t('10:00'), t('10:02'))).toBe(30);
+    expect(adjustRegister(readings, legacy(60)).consumption(t('10:00'), t('10:02'))).toBe(30);
   });
 
   it('accepts any iterable', () => {
@@ -277,15 +294,15 @@ describe('input errors', () => {
     { name: 'NaN total', readings: [{ time: t('10:00'), total: Number.NaN }] },
     { name: 'infinite time', readings: [{ time: Number.POSITIVE_INFINITY, total: 1 }] },
   ])('rejects $name readings and points to normalizeReadings', ({ readings }) => {
-    expect(() => adjustRegister(readings as Reading[], { intervalSeconds: 60 })).toThrow(/normalizeReadings/);
+    expect(() => adjustRegister(readings as Reading[], legacy(60))).toThrow(/normalizeReadings/);
   });
 
   it.each([0, -60, Number.NaN, Number.POSITIVE_INFINITY])('rejects interval %s', (intervalSeconds) => {
-    expect(() => adjustRegister(ALIGNED, { intervalSeconds })).toThrow(RangeError);
+    expect(() => adjustRegister(ALIGNED, legacy(intervalSeconds))).toThrow(RangeError);
   });
 
   it('rejects NaN instants', () => {
-    const register = adjustRegister(ALIGNED, { intervalSeconds: 60 });
+    const register = adjustRegister(ALIGNED, legacy(60));
     expect(() => register.consumption(Number.NaN, t('10:01'))).toThrow(RangeError);
     expect(() => register.coverage(t('10:01'), Number.NaN)).toThrow(RangeError);
     expect(register.at(Number.NaN)).toBeUndefined();
@@ -343,7 +360,7 @@ describe('properties', () => {
       fc.property(arbSeries, interval, fc.tuple(instant, instant, instant), (readings, iv, triple) => {
         const [a, m, b] = [...triple].sort((x, y) => x - y) as [number, number, number];
         fc.pre(a < m && m < b);
-        const r = adjustRegister(readings, { intervalSeconds: iv });
+        const r = adjustRegister(readings, legacy(iv));
         const whole = r.consumption(a, b);
         expect(Math.abs(r.consumption(a, m) + r.consumption(m, b) - whole)).toBeLessThanOrEqual(
           tolerance(readings),
@@ -355,7 +372,7 @@ describe('properties', () => {
   it('consumption is never negative', () => {
     fc.assert(
       fc.property(arbSeries, instant, instant, (readings, a, b) => {
-        expect(adjustRegister(readings, { intervalSeconds: 60 }).consumption(a, b)).toBeGreaterThanOrEqual(0);
+        expect(adjustRegister(readings, legacy(60)).consumption(a, b)).toBeGreaterThanOrEqual(0);
       }),
     );
   });
@@ -363,7 +380,7 @@ describe('properties', () => {
   it('the whole series consumes the sum of step increases (Prometheus increase())', () => {
     fc.assert(
       fc.property(arbSeries, (readings) => {
-        const r = adjustRegister(readings, { intervalSeconds: 60 });
+        const r = adjustRegister(readings, legacy(60));
         expect(Math.abs(r.consumption(-Infinity, Infinity) - naiveIncrease(readings))).toBeLessThanOrEqual(
           tolerance(readings),
         );
@@ -375,7 +392,7 @@ describe('properties', () => {
     fc.assert(
       fc.property(arbSeries, interval, fc.tuple(instant, instant, instant), (readings, iv, triple) => {
         const [a, m, b] = [...triple].sort((x, y) => x - y) as [number, number, number];
-        const r = adjustRegister(readings, { intervalSeconds: iv });
+        const r = adjustRegister(readings, legacy(iv));
         for (const [x, y] of [
           [a, m],
           [m, b],
@@ -398,7 +415,7 @@ describe('properties', () => {
     fc.assert(
       fc.property(arbSeries, fc.array(instant, { minLength: 2, maxLength: 30 }), (readings, raw) => {
         const boundaries = [...raw].sort((x, y) => x - y);
-        const r = adjustRegister(readings, { intervalSeconds: 60 });
+        const r = adjustRegister(readings, legacy(60));
         const split = r.consumptionByWindows(boundaries);
         expect(split).toHaveLength(boundaries.length - 1);
         split.forEach((v, i) => {
@@ -428,7 +445,212 @@ describe('properties', () => {
         const valid = input.filter((r) => Number.isFinite(r.time) && Number.isFinite(r.total));
         const lastByTime = new Map(valid.map((r) => [r.time, r]));
         expect(out).toEqual([...lastByTime.values()].sort((x, y) => x.time - y.time));
-        expect(() => adjustRegister(out, { intervalSeconds: 60 })).not.toThrow();
+        expect(() => adjustRegister(out, legacy(60))).not.toThrow();
+      }),
+    );
+  });
+});
+
+/**
+ * The rules of issue 9 ("a drop is not always a reset"), worked by hand. Readings one minute
+ * apart from 10:00; interval 60 s; resolution 0.05; maxRate 600 per hour = 10 per minute (so two
+ * readings a minute apart fit when the later is at most 0.05 below and at most 10.05 above the
+ * earlier); outlierRun 3 unless the row says otherwise.
+ */
+const RULES: RegisterRules = { intervalSeconds: 60, resolution: 0.05, maxRatePerHour: 600, outlierRun: 3 };
+
+function minutes(...totals: number[]): Reading[] {
+  return totals.map((total, i) => ({ time: t('10:00') + i * MIN, total }));
+}
+
+const S = { ok: 'o', reset: 'R', outlier: 'x', pending: 'p' } as const;
+function statusText(status: Uint8Array): string {
+  const names = ['o', 'R', 'x', 'p'];
+  return Array.from(status, (s) => names[s]).join('');
+}
+
+/** [name, readings, extra rules, to (from is 10:00), consumption, coverage %, statuses (o ok, R reset, x outlier, p pending)] */
+type RuleRow = [string, Reading[], Partial<RegisterRules>, string, number, number, string];
+
+const RULE_ROWS: readonly RuleRow[] = [
+  // 0 breaks the sequence (0 < 101 − 0.05) while 101 and 102 fit each other: outlier. Kept
+  // 100, 101, 102, 103, 104: 104 − 100 = 4. Kept gaps 1, 2, 1, 1 min, all ≤ 3 min: 100 %.
+  ['a stray zero is an outlier', minutes(100, 101, 0, 102, 103, 104), {}, '10:05', 4, 100, 'ooxooo'],
+  // 999999 − 101 is far over 10.05 a minute; 101 and 102 fit: outlier; 4 as above.
+  ['a spike is an outlier', minutes(100, 101, 999999, 102, 103, 104), {}, '10:05', 4, 100, 'ooxooo'],
+  // 106 fits after 101 (+5 ≤ 10.05) and is kept; 102 breaks (102 < 106 − 0.05), none of 103, 104,
+  // 105 comes back to 106, and 102 fits the kept reading before 106 (101): 106 was a spike and
+  // becomes an outlier. 105 − 100 = 5; kept gap 10:01 → 10:03 = 2 min: 100 %.
+  [
+    'a plausible spike the next readings undo',
+    minutes(100, 101, 106, 102, 103, 104, 105),
+    {},
+    '10:06',
+    5,
+    100,
+    'ooxoooo',
+  ],
+  // One reading fewer: 102 has only 2 readings after it, so it cannot be judged yet and 106 stands
+  // for now: 106 − 100 = 6, covered 10:00–10:02 of 5 min = 40 %.
+  [
+    'the same spike before it is settled',
+    minutes(100, 101, 106, 102, 103, 104),
+    {},
+    '10:05',
+    6,
+    40,
+    'oooppp',
+  ],
+  // Two zeros between 101 and 102 (2 readings between ≤ outlierRun 3): both outliers. 103 − 100 = 3;
+  // kept gap 10:01 → 10:04 = 3 min ≤ 3 × 60 s: covered, 100 %.
+  ['a run of bad readings', minutes(100, 101, 0, 0, 102, 103), {}, '10:05', 3, 100, 'ooxxoo'],
+  // Jitter: each step back is within 0.05 of the level 500.60, so it holds: steps 0, 0, 0, then
+  // 500.61 − 500.60 = 0.01. (Read as resets they would have added 1001.2.)
+  ['jitter holds the level', minutes(500.6, 500.59, 500.6, 500.59, 500.61), {}, '10:04', 0.01, 100, 'ooooo'],
+  // Drifting down within the resolution each step: every reading fits the one before; the level
+  // stays 100.04 until 100.10: 0.04 + 0.06 = 0.10 = 100.10 − 100.00.
+  [
+    'a slow drift down consumes nothing',
+    minutes(100, 100.04, 100, 99.96, 99.92, 100.1),
+    {},
+    '10:05',
+    0.1,
+    100,
+    'oooooo',
+  ],
+  // The meter is replaced: 3 fits nothing before it, and 4, 5, 6 go on from it (3 readings
+  // after, = outlierRun): a reset counting from zero. 1 + 1 + 3 + 1 + 1 + 1 = 8.
+  ['a replaced meter is a reset', minutes(1000, 1001, 1002, 3, 4, 5, 6), {}, '10:06', 8, 100, 'oooRooo'],
+  // The same drop with one reading after it cannot be judged yet: 3 and 4 are pending. Kept
+  // 1000…1002: 2; covered 10:00–10:02 of 10:00–10:04 = 50 %.
+  ['a drop too new to judge is pending', minutes(1000, 1001, 1002, 3, 4), {}, '10:04', 2, 50, 'ooopp'],
+  // A spike as the newest reading is pending too: 101 − 100 = 1; covered 1 min of 2 = 50 %.
+  ['a spike too new to judge is pending', minutes(100, 101, 999999), {}, '10:02', 1, 50, 'oop'],
+  // 5000 − 101 is over 10.05 a minute and 5001…5003 go on from 5000: a lasting step, counted and
+  // flagged. 1 + 4899 + 1 + 1 + 1 = 4903.
+  [
+    'a lasting jump is counted and flagged',
+    minutes(100, 101, 5000, 5001, 5002, 5003),
+    {},
+    '10:05',
+    4903,
+    100,
+    'oooooo',
+  ],
+  // Rollover at 10000: from level 9999 the register could reach 10000 within a minute (9999 + 10
+  // + 0.05 ≥ 10000), so the reset step is 10000 − 9999 + 1 = 2. Total 1 + 2 + 1 + 1 + 1 = 6.
+  [
+    'a rollover counts the wrap',
+    minutes(9998, 9999, 1, 2, 3, 4),
+    { rollover: 10_000 },
+    '10:05',
+    6,
+    100,
+    'ooRooo',
+  ],
+  // The same drop far below the rollover value is a plain reset: 1 + 1 + 1 + 1 + 1 = 5.
+  [
+    'a drop far from the rollover is a reset',
+    minutes(5998, 5999, 1, 2, 3, 4),
+    { rollover: 10_000 },
+    '10:05',
+    5,
+    100,
+    'ooRooo',
+  ],
+  // Four zeros are one more than outlierRun: no pair around them fits within 3 readings, so the
+  // first zero is a reset (step 0) and 102 a flagged jump from 0 (step 102): 1 + 0 + 102 + 1 + 1
+  // + 1 = 106. The limit is why outlierRun can be raised per meter.
+  [
+    'a run longer than outlierRun',
+    minutes(100, 101, 0, 0, 0, 0, 102, 103, 104, 105),
+    {},
+    '10:09',
+    106,
+    100,
+    'ooRooooooo',
+  ],
+  // outlierRun 5 covers the four zeros: 105 − 100 = 5; kept gap 10:01 → 10:06 = 5 min > 3 min:
+  // covered 10:00–10:01 and 10:06–10:09 = 4 min of 9.
+  [
+    'the same run with outlierRun 5',
+    minutes(100, 101, 0, 0, 0, 0, 102, 103, 104, 105),
+    { outlierRun: 5 },
+    '10:09',
+    5,
+    400 / 9,
+    'ooxxxxoooo',
+  ],
+];
+
+describe('register rules (issue 9)', () => {
+  it.each(RULE_ROWS)('%s', (_name, readings, extra, to, consumption, coverage, statuses) => {
+    const register = adjustRegister(readings, { ...RULES, ...extra });
+    expect(statusText(register.status)).toBe(statuses);
+    expect(register.consumption(t('10:00'), t(to))).toBeCloseTo(consumption, 9);
+    expect(register.coverage(t('10:00'), t(to))).toBeCloseTo(coverage, 9);
+  });
+
+  it('counts what it found', () => {
+    const jump = adjustRegister(minutes(100, 101, 5000, 5001, 5002, 5003), RULES);
+    expect(jump.counts).toEqual({ resets: 0, outliers: 0, pending: 0, rateExceeded: 1 });
+    expect(Array.from(jump.rateExceeded)).toEqual([0, 0, 1, 0, 0, 0]);
+    const mixed = adjustRegister(minutes(1000, 0, 1001, 1002, 3, 4, 5, 6, 999, 7), RULES);
+    // 0 between 1000 and 1001: outlier. 3 after 1002 with 4, 5, 6 going on: reset. 999 between 6
+    // and 7: outlier. No flagged rise, nothing pending.
+    expect(statusText(mixed.status)).toBe('oxooRoooxo');
+    expect(mixed.counts).toEqual({ resets: 1, outliers: 2, pending: 0, rateExceeded: 0 });
+    // 1 + 1 + 3 + 1 + 1 + 1 + 1 = 9.
+    expect(mixed.consumption(-Infinity, Infinity)).toBeCloseTo(9, 9);
+  });
+
+  it('keeps statuses as constants the rollups share', () => {
+    expect(S).toEqual({ ok: 'o', reset: 'R', outlier: 'x', pending: 'p' });
+    expect(READING_STATUS).toEqual({ ok: 0, reset: 1, outlier: 2, pending: 3 });
+  });
+
+  it.each([
+    ['resolution', { resolution: -1 }],
+    ['maxRatePerHour', { maxRatePerHour: 0 }],
+    ['outlierRun', { outlierRun: 1.5 }],
+    ['rollover', { rollover: Number.NaN }],
+  ] as const)('rejects a bad %s', (name, extra) => {
+    expect(() => adjustRegister(minutes(1, 2), { ...RULES, ...extra })).toThrow(new RegExp(name));
+  });
+
+  it('settles a reading once settledAfter readings follow it', () => {
+    const arb = fc.array(
+      fc.oneof(
+        {
+          arbitrary: fc.double({ min: 0, max: 5, noNaN: true }).map((d) => ({ kind: 'up' as const, d })),
+          weight: 6,
+        },
+        { arbitrary: fc.constant({ kind: 'zero' as const, d: 0 }), weight: 1 },
+        { arbitrary: fc.constant({ kind: 'spike' as const, d: 0 }), weight: 1 },
+        {
+          arbitrary: fc
+            .double({ min: 0, max: 0.04, noNaN: true })
+            .map((d) => ({ kind: 'jitter' as const, d })),
+          weight: 1,
+        },
+      ),
+      { minLength: 1, maxLength: 40 },
+    );
+    fc.assert(
+      fc.property(arb, fc.nat(), (steps, cut) => {
+        let total = 100;
+        const readings = steps.map((s, i) => {
+          if (s.kind === 'up') total += s.d;
+          const value =
+            s.kind === 'zero' ? 0 : s.kind === 'spike' ? 1e6 : s.kind === 'jitter' ? total - s.d : total;
+          return { time: t('10:00') + i * MIN, total: value };
+        });
+        const whole = adjustRegister(readings, RULES);
+        const n = cut % (readings.length + 1);
+        const prefix = adjustRegister(readings.slice(0, n), RULES);
+        // A reading with settledAfter readings after it in the prefix has its final status.
+        for (let i = 0; i + settledAfter(RULES) < n; i++) expect(prefix.status[i]).toBe(whole.status[i]);
+        expect(whole.consumption(-Infinity, Infinity)).toBeGreaterThanOrEqual(0);
       }),
     );
   });

@@ -1,8 +1,9 @@
 /**
  * The simulators against the demo facility: determinism, reproducibility of a value whatever the
  * range it is generated in, physical consistency (registers, sub-meters, trips), the calendar in
- * the load profiles, the sizing against the quotas, every payload accepted by the telemetry
- * decoder, and every planted fault present where the schedule says — and nowhere else.
+ * the load profiles, heating and cooling from the outdoor temperature (no step at a month
+ * boundary), the sizing against the quotas, every payload accepted by the telemetry decoder, and
+ * every planted fault present where the schedule says — and nowhere else.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +26,7 @@ import {
 import { FAULT_KINDS } from '../../simulators/faults.ts';
 import { PointMaker } from '../../simulators/points.ts';
 import { createSimulation, type PlantedFault, type Simulation } from '../../simulators/simulation.ts';
+import { COOLING_BALANCE_C, HEATING_BALANCE_C } from '../../simulators/weather.ts';
 
 function demoFacility(): Facility {
   const result = loadFacility(readFileSync(DEMO_FACILITY_PATH, 'utf8'), 'demo-facility.yaml');
@@ -233,6 +235,54 @@ describe('meters', () => {
     expect(january).toBeGreaterThan(2 * april);
   });
 
+  it('follows the outdoor temperature, not the month: no step in site electricity between ordinary working days', () => {
+    // Site electricity: the main meter (system total, no parent) of every building.
+    const mains = FACILITY.meters.filter(
+      (m) => m.kind === 'electricity' && m.system === 'total' && m.parent === undefined,
+    );
+    expect(mains.map((m) => m.id)).toEqual(['b1-e-main', 'b2-e-main', 'b3-e-main', 'b4-e-main']);
+    const year = [local(2026, 1, 1), local(2027, 1, 1)] as const;
+    const siteKwh = (sim: Simulation, day: number) =>
+      mains.reduce((sum, m) => sum + sim.meterEnergy(m.id, day, day + DAY), 0);
+    /** Day-to-day change between consecutive days that are both ordinary working days. */
+    const changes = (sim: Simulation, skipped: readonly PlantedFault[]) => {
+      const out: Array<{ days: string; change: number }> = [];
+      let previous: { date: string; kwh: number } | undefined;
+      for (let day = year[0]; day < year[1]; day += DAY) {
+        const date = CALENDAR.localDate(day);
+        // Not a weekend, holiday or make-up workday, and no fault that changes site load.
+        const ordinary =
+          CALENDAR.dayKind(date) === 'workday' && !skipped.some((f) => f.from < day + DAY && f.to > day);
+        if (!ordinary) {
+          previous = undefined;
+          continue;
+        }
+        const kwh = siteKwh(sim, day);
+        if (previous) out.push({ days: `${previous.date} → ${date}`, change: kwh / previous.kwh - 1 });
+        previous = { date, kwh };
+      }
+      return out;
+    };
+    const over = (list: ReadonlyArray<{ change: number }>) => list.filter((c) => Math.abs(c.change) > 0.25);
+
+    // With the planted faults, leaving out the days a fault changes site electricity on: the HVAC
+    // plant left on over a weekend (Friday evening, Monday morning) and a creeping night base.
+    const loadFaults = SIM.faults(...year).filter(
+      (f) => f.kind === 'hvac-left-on' || f.kind === 'base-load-creep',
+    );
+    expect(loadFaults.length).toBeGreaterThan(30);
+    const planted = changes(SIM, loadFaults);
+    expect(planted.length).toBeGreaterThan(60);
+    expect(over(planted)).toEqual([]);
+    // Without faults, every pair of consecutive ordinary working days of the year.
+    const calm = changes(CALM, []);
+    expect(calm.length).toBeGreaterThan(170);
+    expect(over(calm)).toEqual([]);
+    // The month boundary that used to switch the plant to heating (+62 % from 30 Nov to 1 Dec).
+    const turn = calm.find((c) => c.days === '2026-11-30 → 2026-12-01');
+    expect(Math.abs(turn?.change as number)).toBeLessThan(0.1);
+  });
+
   it('lands the site near its 2026 quotas', () => {
     const year = [local(2026, 1, 1), local(2027, 1, 1)] as const;
     const total = (kind: string) =>
@@ -396,6 +446,23 @@ describe('rooms', () => {
       'temperature',
       'ts',
     ]);
+  });
+
+  it('heats and cools a room only when the plant does, from the outdoor temperature', () => {
+    // Ten spring weeks, when the plant changes over from heating to cooling.
+    const from = local(2026, 3, 16);
+    const modes = { cool: 0, heat: 0 };
+    for (const { id } of byKind('sensor')) {
+      for (const state of states(CALM, id, from, from + 70 * DAY)) {
+        if (state.hvac !== 'cool' && state.hvac !== 'heat') continue;
+        modes[state.hvac]++;
+        const outdoor = CALM.outdoorTemperature(state.ts as number);
+        if (state.hvac === 'cool') expect(outdoor, id).toBeGreaterThan(COOLING_BALANCE_C);
+        else expect(outdoor, id).toBeLessThan(HEATING_BALANCE_C);
+      }
+    }
+    expect(modes.cool).toBeGreaterThan(100);
+    expect(modes.heat).toBeGreaterThan(100);
   });
 
   it('cools in summer without breaking the 26 °C rule, heats in winter without breaking 20 °C', () => {

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEMO_FACILITY_PATH } from '../../core/facility/demo.ts';
 import { loadFacility } from '../../core/facility/load.ts';
+import { DEFAULT_REGISTER_MAX } from '../../core/facility/meter-rules.ts';
 import { type Facility, SENSOR_MEASURES } from '../../core/facility/schema.ts';
 import { MEASUREMENTS, type Point, validatePoints } from '../../core/store.ts';
 import {
@@ -457,7 +458,9 @@ interface Reject {
   detail: string;
 }
 
-const ELEC = '(kWh)';
+const _ELEC = '(kWh)';
+/** How the decoder names the range of an electricity meter's total (its registerMax). */
+const ELEC_TOTAL = '(kWh; the registerMax of the meter)';
 const RFC =
   'an RFC 3339 time with an offset ("2026-11-25T09:00:00+08:00" or "2026-11-25T01:00:00Z") or epoch milliseconds';
 const ok = (extra: object) => ({ ts: TS, total: 1, ...extra });
@@ -590,13 +593,13 @@ const rejects: Record<string, Reject> = {
     topic: METER,
     payload: [ok({}), ok({}), ok({}), { ts: TS, total: 'abc' }],
     reason: 'schema',
-    detail: `[3].total: must be a finite number ≥ 0 ${ELEC}, got "abc"`,
+    detail: `[3].total: must be a number from 0 to 1,000,000,000 ${ELEC_TOTAL}, got "abc"`,
   },
   'schema: total of a water meter is in m³': {
     topic: WATER,
     payload: { ts: TS, total: null },
     reason: 'schema',
-    detail: 'total: must be a finite number ≥ 0 (m³), got null',
+    detail: 'total: must be a number from 0 to 1,000,000,000 (m³; the registerMax of the meter), got null',
   },
   'schema: unknown field, with a suggestion': {
     topic: METER,
@@ -689,13 +692,13 @@ const rejects: Record<string, Reject> = {
     topic: METER,
     payload: ok({ total: -1 }),
     reason: 'out-of-range',
-    detail: `total: must be a finite number ≥ 0 ${ELEC}, got -1`,
+    detail: `total: must be a number from 0 to 1,000,000,000 ${ELEC_TOTAL}, got -1`,
   },
   'out-of-range: a number too large for a double': {
     topic: METER,
     payload: `{"ts":"${TS}","total":1e400}`,
     reason: 'out-of-range',
-    detail: `total: must be a finite number ≥ 0 ${ELEC}, got Infinity`,
+    detail: `total: must be a number from 0 to 1,000,000,000 ${ELEC_TOTAL}, got Infinity`,
   },
   'out-of-range: negative power': {
     topic: METER,
@@ -867,7 +870,7 @@ const rejects: Record<string, Reject> = {
     reason: 'bad-time',
     detail:
       '[0].ts: 1795568400 looks like epoch seconds (2026-11-25T01:00:00.000Z); send epoch milliseconds, 1795568400000; ' +
-      `[0].total: must be a finite number ≥ 0 ${ELEC}, got "abc"; ` +
+      `[0].total: must be a number from 0 to 1,000,000,000 ${ELEC_TOTAL}, got "abc"; ` +
       '[1].ts: "2026-11-25T09:00:00" has no UTC offset, so the instant is ambiguous; add "Z" or an offset such as "+08:00"; ' +
       'and 4 more',
   },
@@ -875,7 +878,7 @@ const rejects: Record<string, Reject> = {
     topic: METER,
     payload: [ok({}), ok({ total: 2 }), ok({ total: -3 }), ok({ total: 4 })],
     reason: 'out-of-range',
-    detail: `[2].total: must be a finite number ≥ 0 ${ELEC}, got -3`,
+    detail: `[2].total: must be a number from 0 to 1,000,000,000 ${ELEC_TOTAL}, got -3`,
   },
 };
 
@@ -1079,7 +1082,10 @@ describe('properties', () => {
         const parsed: unknown = JSON.parse(text);
         const times = (Array.isArray(parsed) ? parsed : [parsed]).map((r: { ts?: unknown }) => r.ts);
         fc.pre(times.every((ts) => ts === NOW || ts === TS || typeof ts !== 'number' || ts < 1e11));
-        expect(accepted).toBe(Value.Check(MeterMessageSchema, parsed));
+        // Besides the schema, a total may not pass the meter's registerMax (default 1e9).
+        const totals = (Array.isArray(parsed) ? parsed : [parsed]).map((r: { total?: unknown }) => r.total);
+        const withinRegister = totals.every((t) => typeof t !== 'number' || t <= DEFAULT_REGISTER_MAX);
+        expect(accepted).toBe(Value.Check(MeterMessageSchema, parsed) && withinRegister);
       }),
       { numRuns: 3000 },
     );

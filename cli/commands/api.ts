@@ -1,0 +1,39 @@
+/**
+ * `facility api`: the HTTP API alone, over a store the ingest workers write (InfluxDB in the
+ * scaled shape), watching the workers' status on the broker for its health. What it does is in
+ * `../run/api.ts`, loaded when it runs.
+ */
+import { Command } from 'commander';
+import { addSettings, STORE_SETTINGS } from '../settings.ts';
+
+export function apiCommand(): Command {
+  const command = new Command('api')
+    .summary('run the HTTP API alone 单独运行 API')
+    .description(
+      'Serve the HTTP API over the store (use --store influx when ingest workers write it from other ' +
+        'processes: a DuckDB file has one writer). The api logs in to --broker-url as svc-api and ' +
+        'watches the status the `facility ingest --shared` workers publish: GET /api/v1/health is ' +
+        '"degraded" and names every worker whose share is queuing at the broker, and ' +
+        'GET /api/v1/ingest/stats adds up the workers’ counters.',
+    );
+  addSettings(command, [
+    'facility',
+    'data',
+    'host',
+    'httpPort',
+    ...STORE_SETTINGS,
+    'brokerUrl',
+    'serviceSecret',
+    'adminToken',
+    'logLevel',
+  ]);
+  command.addHelpText(
+    'after',
+    '\nExample:\n' +
+      '  FACILITY_STORE=influx FACILITY_INFLUX_URL=http://influxdb:8086 facility api --broker-url mqtt://mosquitto:1883\n',
+  );
+  return command.action(async () => {
+    const { runApi } = await import('../run/api.ts');
+    await runApi(command);
+  });
+}
