@@ -12,6 +12,7 @@
  * rate limit per client address (@fastify/rate-limit) are on by default.
  */
 import { join } from 'node:path';
+import fastifyEtag from '@fastify/etag';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
@@ -29,7 +30,9 @@ import type { Facility } from '../core/facility/schema.ts';
 import type { IngestWorkersHealth } from '../core/ingest-workers.ts';
 import type { KpiData } from '../core/kpi/data.ts';
 import type { KpiContext } from '../core/kpi/types.ts';
+import type { RollupChange } from '../core/rollup/rolling-store.ts';
 import type { TimeSeriesStore } from '../core/store.ts';
+import { ResponseCache, registerCache } from './cache.ts';
 import { ApiError, badParameter, errorHandler, forbidden } from './errors.ts';
 import { type KpiServices, kpiServices } from './kpi-services.ts';
 import { formatInstant } from './period.ts';
@@ -53,6 +56,10 @@ export type Access = 'open' | 'read' | 'site' | 'admin';
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+  }
+  interface FastifyInstance {
+    /** The figures' response cache (api/cache.ts). */
+    responseCache: ResponseCache;
   }
   interface FastifyRequest {
     /** The caller, once the auth hook accepted the bearer token; null on open routes. */
@@ -106,6 +113,12 @@ export interface ApiDeps {
   readonly rateLimit?: RateLimitSettings | false;
   /** The efficiency services; default the real ones of core/kpi. */
   readonly services?: KpiServices;
+  /**
+   * The store's rollup changes (core/rollup/rolling-store.ts `subscribe`): with them, answers over
+   * periods are kept and dropped by the writes that change them (api/cache.ts); without, identical
+   * requests in flight are still computed once, but nothing is kept.
+   */
+  readonly changes?: (listener: (changes: readonly RollupChange[]) => void) => () => void;
 }
 
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
@@ -149,6 +162,15 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     } satisfies KpiContext,
     services: deps.services ?? kpiServices,
   };
+
+  const cache = new ResponseCache({ keep: deps.changes !== undefined, now });
+  const unsubscribe = deps.changes?.((changes) => {
+    let from = Number.POSITIVE_INFINITY;
+    for (const change of changes) from = Math.min(from, change.from);
+    cache.invalidate(from);
+  });
+  if (unsubscribe) app.addHook('onClose', async () => unsubscribe());
+  app.decorate('responseCache', cache);
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
@@ -235,6 +257,10 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     return payload;
   });
 
+  // ETags over every answer (If-None-Match → 304), then the figures' cache (api/cache.ts), whose
+  // preHandler runs after the number check below.
+  void app.register(fastifyEtag);
+
   // Ajv's type coercion turns a query text such as `1e309` into Infinity and then skips every range
   // check (they are guarded by isFinite), so `limit=1e309` would reach the services as Infinity;
   // integers past 2^53 (`before=1e23`) are not exact either. Numbers are checked here, once,
@@ -243,6 +269,8 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     checkNumbers(request.query, request.raw.url ?? '');
     checkNumbers(request.params, request.raw.url ?? '');
   });
+
+  registerCache(app, cache, now);
 
   // Registered as a plugin so that @fastify/swagger, loaded before it, sees these routes too.
   void app.register(async (instance) => {

@@ -199,7 +199,10 @@ export class ApiServer {
 export function createApiServer(
   config: RuntimeConfig,
   facility: Facility,
-  parts: Pick<ApiDeps, 'store' | 'deadLetters' | 'ingestStats' | 'ingestWorkers' | 'metrics' | 'health'> & {
+  parts: Pick<
+    ApiDeps,
+    'store' | 'deadLetters' | 'ingestStats' | 'ingestWorkers' | 'metrics' | 'health' | 'changes'
+  > & {
     readonly adminToken: string;
     readonly logger: Logger;
   },
@@ -215,6 +218,7 @@ export function createApiServer(
     ...(parts.ingestWorkers === undefined ? {} : { ingestWorkers: parts.ingestWorkers }),
     ...(parts.metrics === undefined ? {} : { metrics: parts.metrics }),
     ...(parts.health === undefined ? {} : { health: parts.health }),
+    ...(parts.changes === undefined ? {} : { changes: parts.changes }),
     logger: parts.logger.child({ module: 'api' }),
   });
   return new ApiServer(app, config.host, config.httpPort);

@@ -77,6 +77,8 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
       deadLetters,
       adminToken: secrets.adminToken,
       ingestStats: () => ingest.stats(),
+      // Answers kept for closed periods are dropped by the folds that change them (api/cache.ts).
+      changes: (listener) => store.subscribe(listener),
       // One exposition for the process: the ingest's counters and the broker's (logins, refusals).
       metrics: () => Registry.merge([ingest.metrics.registry, broker.registry]).metrics(),
       health: () => ingest.health(),

@@ -144,6 +144,7 @@ export class RollingStore implements TimeSeriesStore {
   /** Per meter, the time up to which settled outliers were reported. */
   readonly #reportedUntil = new Map<string, number>();
   #folds: Promise<unknown> = Promise.resolve();
+  readonly #listeners = new Set<(changes: readonly RollupChange[]) => void>();
 
   constructor(options: RollingStoreOptions) {
     this.#options = options;
@@ -245,6 +246,15 @@ export class RollingStore implements TimeSeriesStore {
 
   lastRollups(query: RollupLastQuery): Promise<RollupSeries[]> {
     return this.#store.lastRollups(query);
+  }
+
+  /**
+   * Calls `listener` after each fold's rows are committed with what changed (besides the
+   * `onChange` option); returns the function that stops it.
+   */
+  subscribe(listener: (changes: readonly RollupChange[]) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Resolves once the folds queued so far are done (for tests). */
@@ -736,14 +746,18 @@ export class RollingStore implements TimeSeriesStore {
 
   #changed(writes: readonly RollupWrite[]): void {
     const onChange = this.#options.onChange;
-    if (!onChange || writes.length === 0) return;
-    onChange(
-      writes.map((w) => ({
-        kind: w.kind === 'trip' ? 'vehicle' : w.kind,
-        device: w.device,
-        from: w.from,
-      })) as RollupChange[],
+    if ((!onChange && this.#listeners.size === 0) || writes.length === 0) return;
+    const changes = writes.map(
+      (w): RollupChange => ({ kind: w.kind === 'trip' ? 'vehicle' : w.kind, device: w.device, from: w.from }),
     );
+    onChange?.(changes);
+    for (const listener of this.#listeners) {
+      try {
+        listener(changes);
+      } catch {
+        // A listener's failure is its own: the fold is committed.
+      }
+    }
   }
 }
 
