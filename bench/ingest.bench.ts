@@ -5,9 +5,11 @@
  * * reference: a bare aedes broker (defaults: in-memory persistence, no authentication hooks),
  *   publishers → broker → one plain mqtt.js subscriber at QoS 1, messages/s delivered;
  * * the in-process ingest of `facility start`: publishers → FacilityBroker (authentication, ACL,
- *   limits, LevelDB sessions) with the BrokerIngest as its publish gate → DuckDB (acknowledged
- *   after the commit), and → InfluxDB (a real `influxd`; acknowledged once in the spool, then
- *   written from it), points/s committed in the store;
+ *   limits, LevelDB sessions) with the BrokerIngest as its publish gate → the store wrapped as
+ *   `facility start` wraps it (a RollingStore: every write folds the rollups and resolves once
+ *   they are committed; `--raw-store` leaves that out) → DuckDB (acknowledged after the commit),
+ *   and → InfluxDB (a real `influxd`; acknowledged once in the spool, then written from it),
+ *   points/s committed in the store;
  * * the MQTT-client ingest of `facility ingest` (the scale-out path): publishers → FacilityBroker
  *   → `Ingest` (an MQTT client with a persistent session) → DuckDB and → InfluxDB.
  *
@@ -33,7 +35,9 @@ import { parseArgs } from 'node:util';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import { FacilityBroker } from '../broker/broker.ts';
+import { outlierEntries } from '../core/dead-letter.ts';
 import { DEMO_FACILITY_PATH, type Facility, loadFacility } from '../core/facility/index.ts';
+import { RollingStore } from '../core/rollup/rolling-store.ts';
 import type { TimeSeriesStore } from '../core/store.ts';
 import { BrokerIngest, Ingest, MemoryDeadLetterSink } from '../ingest/index.ts';
 import { type LoadResult, loadDevices, loadTestFacility, runLoad } from '../simulators/load.ts';
@@ -60,6 +64,8 @@ const { values: args } = parseArgs({
     persistence: { type: 'string', default: 'level' },
     /** Ingest batch size, points per store write (default: the ingest's). */
     'batch-points': { type: 'string' },
+    /** Write to the store itself, without the RollingStore that folds rollups (what folding costs). */
+    'raw-store': { type: 'boolean', default: false },
     /** Only scenarios whose label contains this (the references always run). */
     only: { type: 'string' },
     /** Leave the references out (for profiling a path; no ratios then). */
@@ -271,6 +277,20 @@ async function pointsInStore(store: TimeSeriesStore): Promise<number> {
   return counted.reduce((n, s) => n + s.rows.reduce((m, r) => m + Number(r.values.total ?? 0), 0), 0);
 }
 
+/** Readings the meter rollups count, over the same day as {@link pointsInStore}. */
+async function readingsInRollups(store: TimeSeriesStore, facility: Facility): Promise<number> {
+  const series = await store.readRollups({
+    kind: 'meter',
+    site: facility.site.id,
+    from: Date.now() - DAY,
+    to: Date.now() + DAY,
+    fields: ['readings'],
+  });
+  let n = 0;
+  for (const s of series) for (const value of s.values.readings as Float64Array) n += value;
+  return n;
+}
+
 async function ingestInto(
   facility: Facility,
   path: 'in-process' | 'mqtt-client',
@@ -280,11 +300,20 @@ async function ingestInto(
 ): Promise<Measured> {
   const persistence: Persistence = args.persistence === 'memory' ? 'memory' : 'level';
   const dir = await mkdtemp(join(tmpdir(), 'bench-ingest-'));
-  const store = choice.make(dir);
+  const deadLetters = new MemoryDeadLetterSink();
+  // As createStorage (cli/platform.ts) builds it for `facility start` and `facility ingest`.
+  const inner = choice.make(dir);
+  const store: TimeSeriesStore = args['raw-store']
+    ? inner
+    : new RollingStore({
+        store: inner,
+        facility,
+        onOutliers: (outliers) =>
+          void deadLetters.add(outlierEntries(facility.site.id, outliers, Date.now())),
+      });
   await store.start();
   // InfluxStore names the server's version once started.
   const shown = choice.label === 'InfluxDB' ? store.name.replace(/^influxdb/, 'InfluxDB') : choice.label;
-  const deadLetters = new MemoryDeadLetterSink();
   const common = {
     facility,
     store,
@@ -336,6 +365,12 @@ async function ingestInto(
       throw new Error(
         `${label}: ${acknowledged} readings acknowledged, the ingest counted ${measured.points}, the store holds ${inStore}`,
       );
+    }
+    // And folded: the meter rollups count every stored reading.
+    if (!args['raw-store']) {
+      const folded = await readingsInRollups(store, facility);
+      if (folded !== inStore)
+        throw new Error(`${label}: ${inStore} readings stored, ${folded} in the rollups`);
     }
     return measured;
   } finally {
@@ -445,7 +480,10 @@ async function main(): Promise<void> {
     `passing the same messages to one mqtt.js subscriber at QoS 1, at its best of ${REFERENCE_SHARES.map((x) => `${Math.round(x * 100)} %`).join(', ')} of the`,
     'offered load (overloaded, aedes queues deliveries and slows down). The ingests run on the',
     `platform's broker (authentication, ACL, limits, ${args.persistence === 'memory' ? 'in-memory' : 'LevelDB'} sessions) in the same process as their store,`,
-    'as in `facility start`. A rate is what arrived, from the first message seen to the last one delivered (reference)',
+    args['raw-store']
+      ? 'as in `facility start` but writing to the store itself, without folding rollups (`--raw-store`).'
+      : 'as in `facility start`: through the RollingStore, so a batch is committed once its rollups are.',
+    'A rate is what arrived, from the first message seen to the last one delivered (reference)',
     'or committed in the store (ingest); every acknowledged reading was then counted in the store.',
     '',
     `In-process → DuckDB, 1 reading/message: ${aim(1)}.`,
