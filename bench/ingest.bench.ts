@@ -140,6 +140,18 @@ interface Measured {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** How long a scenario may go without a point arriving before it is given up, ms. */
+const STUCK_MS = 120_000;
+
+/** A scenario given up: no point arrived for {@link STUCK_MS}; its row says so, and why. */
+class Stuck extends Error {}
+
+interface Unfinished {
+  readonly what: string;
+  readonly batch: number;
+  readonly reason: string;
+}
+
 /**
  * Runs one load against a counter: `count()` says how many points have arrived so far. Waits
  * until every acknowledged point arrived (or 120 s passed without progress).
@@ -152,8 +164,10 @@ async function measure(
   batch: number,
   rate: number,
   count: () => number,
+  /** What the consumer says when it is stuck (its store's state, its rejections). */
+  explain: () => string = () => '',
 ): Promise<Measured> {
-  const { result } = publish({
+  const { child, result } = publish({
     url,
     site: facility.site.id,
     devices: Number(args.publishers),
@@ -181,7 +195,14 @@ async function measure(
       end = now;
       break;
     }
-    if (now - lastChange > 120_000) throw new Error(`${name}: stuck at ${n} points`);
+    if (now - lastChange > STUCK_MS) {
+      child.kill('SIGKILL');
+      result.catch(() => undefined);
+      const acknowledged = done ? ` of ${fmt(done.acknowledged * batch)} acknowledged` : '';
+      throw new Stuck(
+        `no point committed for ${STUCK_MS / 1000} s, at ${fmt(n)}${acknowledged} after ${Math.round((now - first) / 1000)} s${explain()}`,
+      );
+    }
     await sleep(2);
   }
   const load = await result;
@@ -351,7 +372,22 @@ async function ingestInto(
       stats = () => ingest.stats();
       label = `MQTT-client ingest → ${shown}`;
     }
-    const measured = await measure(path, label, facility, url, batch, rate, () => stats().points.stored);
+    const measured = await measure(
+      path,
+      label,
+      facility,
+      url,
+      batch,
+      rate,
+      () => stats().points.stored,
+      () => {
+        const now = stats();
+        const store = now.store.status === 'ok' ? '' : `; store: ${JSON.stringify(now.store)}`;
+        const rejected =
+          now.messages.rejected > 0 ? `; rejected: ${JSON.stringify(now.rejectedByReason)}` : '';
+        return `${store}${rejected}`;
+      },
+    );
     const final = stats();
     if (final.messages.rejected > 0) {
       throw new Error(
@@ -401,16 +437,27 @@ async function main(): Promise<void> {
   await bareBroker(facility, 1, 2000);
 
   const results: Measured[] = [];
-  const run = async (what: string, scenario: () => Promise<Measured>) => {
+  /** Every scenario run, in order: measured, or given up. */
+  const outcomes: Array<Measured | Unfinished> = [];
+  const run = async (what: string, scenario: () => Promise<Measured>, batch = 1) => {
     if (args.only !== undefined && !what.startsWith('bare') && !what.includes(args.only)) return;
     log(`${what}…`);
-    const measured = await scenario();
+    let measured: Measured;
+    try {
+      measured = await scenario();
+    } catch (error) {
+      if (!(error instanceof Stuck)) throw error;
+      log(`  did not finish: ${error.message}`);
+      outcomes.push({ what, batch, reason: error.message });
+      return;
+    }
     log(
       `  ${fmt(measured.messages)} messages, ${fmt(measured.points)} points in ${(measured.ms / 1000).toFixed(2)} s: ` +
         `${fmt((measured.messages / measured.ms) * 1000)} msg/s, ${fmt((measured.points / measured.ms) * 1000)} points/s ` +
         `(offered ${fmt(measured.offered)} msg/s)`,
     );
     results.push(measured);
+    outcomes.push(measured);
   };
 
   const influxd = await InfluxdProcess.create();
@@ -439,8 +486,10 @@ async function main(): Promise<void> {
       for (const path of ['in-process', 'mqtt-client'] as const) {
         const offered = path === 'in-process' ? rate : (clientRates[batch] as number);
         for (const store of stores) {
-          await run(`${path} → ${store.label}, ${readings}`, () =>
-            ingestInto(facility, path, store, batch, offered),
+          await run(
+            `${path} → ${store.label}, ${readings}`,
+            () => ingestInto(facility, path, store, batch, offered),
+            batch,
           );
         }
       }
@@ -450,7 +499,14 @@ async function main(): Promise<void> {
   }
 
   const perSecond = (r: Measured, n: number) => (n / r.ms) * 1000;
-  const rows = results.map((r) => {
+  const rows = outcomes.map((r) => {
+    if ('reason' in r) {
+      const name = r.what
+        .replace(/, \d+ readings?\/message$/, '')
+        .replace(/^in-process →/, 'in-process ingest →')
+        .replace(/^mqtt-client →/, 'MQTT-client ingest →');
+      return `| ${name} | ${r.batch} | — | — | — | — | did not finish: ${r.reason} |`;
+    }
     const ref = results.find((x) => x.path === 'reference' && x.batch === r.batch);
     const msgs = perSecond(r, r.messages);
     const vs = r === ref ? '1.00× (reference)' : ref ? ratio(msgs / perSecond(ref, ref.messages)) : '—';
