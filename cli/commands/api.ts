@@ -21,6 +21,7 @@ export function apiCommand(): Command {
     'data',
     'host',
     'httpPort',
+    'apiRateLimit',
     ...STORE_SETTINGS,
     'brokerUrl',
     'serviceSecret',
