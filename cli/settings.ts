@@ -73,6 +73,11 @@ const HELP: Readonly<Record<Key, string>> = {
   ingestId: 'name of this ingest worker (MQTT client id svc-ingest-NAME); one per worker (default: main)',
   metricsPort: "port of this worker's /metrics and /health, 0 = off (default: 0)",
   deviceSecrets: 'YAML file "device-id: secret" for devices the facility file gives only by secretHash',
+  grafanaUrl: 'Grafana base URL 可视化平台地址 (default: http://127.0.0.1:3000)',
+  grafanaToken: 'Grafana service-account token (role Admin) 服务账号令牌',
+  grafanaInfluxUrl: 'InfluxDB URL as Grafana reaches it (default: --influx-url)',
+  grafanaPrometheusUrl:
+    'Prometheus scraping the ingest workers and the api: adds the ingest panels (default: none)',
   serviceSecret: "password of the platform's own MQTT clients; default: generated into the data folder",
   adminToken: 'bootstrap API admin token; default: generated and printed',
   logLevel: 'fatal | error | warn | info | debug | trace | silent (default: info)',

@@ -97,6 +97,14 @@ export const RuntimeConfigSchema = Type.Object({
    * facility file gives only by `secretHash`, which an external broker cannot check.
    */
   deviceSecrets: Type.Optional(Type.String({ minLength: 1 })),
+  /** Grafana's base URL, for `grafana provision`. */
+  grafanaUrl: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:3000' }),
+  /** Grafana service-account token (role Admin), for `grafana provision`. */
+  grafanaToken: Type.Optional(Type.String({ minLength: 1 })),
+  /** InfluxDB URL as Grafana reaches it, when it differs from `influxUrl` (another host or network). */
+  grafanaInfluxUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /** Prometheus that scrapes the ingest workers and the api: adds its data source and the ingest panels. */
+  grafanaPrometheusUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
   /** Password of the platform's own MQTT clients; generated into the data folder when absent. */
   serviceSecret: Type.Optional(Type.String({ minLength: 12 })),
   /** Bootstrap admin token of the API; generated and printed when absent. */

@@ -20,6 +20,7 @@ const COPIED = [
   'broker',
   'cli',
   'core',
+  'dashboards',
   'ingest',
   'scripts',
   'simulators',
