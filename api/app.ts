@@ -104,6 +104,11 @@ export interface ApiDeps {
   readonly metrics?: () => Promise<string>;
   /** How long an answer over a period reaching past now is given again, ms (default 5,000; 0: never). */
   readonly liveAnswerTtlMs?: number;
+  /**
+   * The health of what runs in this process besides the API (the ingest: a store that hangs or
+   * fails); `degraded` with the reasons turns `/api/v1/health` degraded. Default: always ok.
+   */
+  readonly health?: () => { readonly status: 'ok' | 'degraded'; readonly reasons: readonly string[] };
   readonly logger?: Logger;
   /** The clock, epoch ms (uptime, year-end projections). */
   readonly now?: () => number;
@@ -282,44 +287,52 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
         config: { access: 'open', rateLimit: false },
         schema: {
           tags: ['health'],
-          summary: 'Liveness, and the ingest workers; the only endpoint without a token',
+          summary: 'Liveness and health, with the ingest workers; the only endpoint without a token',
           description:
-            'Always 200 while the api serves. `status` is `degraded` when something needs a person: ' +
-            'run apart from the ingest (`facility api`), the api names every ingest worker whose share ' +
-            'of the shared subscription is queuing at the broker (stopped, dead, cut off), in ' +
-            '`problems` and `ingest.queuing`.',
+            'Always 200 while the api serves. `status` is `degraded`, with `reasons` a person can read, ' +
+            'while something needs a person: a store write of the ingest in this process that fails, ' +
+            'or has not answered for 3 s; or, run apart from the ingest (`facility api`), an ingest ' +
+            'worker whose share of the shared subscription is queuing at the broker (stopped, dead, ' +
+            'cut off), also named in `ingest.queuing`.',
           security: [],
           response: { 200: HealthSchema },
         },
       },
       async () => {
-        const health = {
-          status: 'ok' as 'ok' | 'degraded',
+        const own = deps.health?.() ?? { status: 'ok' as const, reasons: [] };
+        const workers = deps.ingestWorkers?.();
+        const reasons = [
+          ...own.reasons,
+          ...(workers === undefined
+            ? []
+            : [
+                ...(workers.watching
+                  ? []
+                  : ["not connected to the broker: the ingest workers' state is not current"]),
+                ...workers.problems,
+              ]),
+        ];
+        return {
+          status: own.status === 'degraded' || reasons.length > 0 ? ('degraded' as const) : ('ok' as const),
           version: deps.version,
           store: deps.store.name,
           uptimeSeconds: Math.round((now() - started) / 1000),
-        };
-        if (!deps.ingestWorkers) return health;
-        const workers = deps.ingestWorkers();
-        const problems = [
-          ...(workers.watching
-            ? []
-            : ["not connected to the broker: the ingest workers' state is not current"]),
-          ...workers.problems,
-        ];
-        return {
-          ...health,
-          status: problems.length > 0 ? 'degraded' : 'ok',
-          ...(problems.length > 0 ? { problems } : {}),
-          ingest: {
-            watching: workers.watching,
-            queuing: workers.queuing,
-            workers: workers.workers.map((worker) => ({
-              ...worker,
-              lastSeen:
-                worker.lastSeen === null ? null : formatInstant(worker.lastSeen, deps.facility.site.timezone),
-            })),
-          },
+          reasons,
+          ...(workers === undefined
+            ? {}
+            : {
+                ingest: {
+                  watching: workers.watching,
+                  queuing: workers.queuing,
+                  workers: workers.workers.map((worker) => ({
+                    ...worker,
+                    lastSeen:
+                      worker.lastSeen === null
+                        ? null
+                        : formatInstant(worker.lastSeen, deps.facility.site.timezone),
+                  })),
+                },
+              }),
         };
       },
     );
