@@ -12,6 +12,7 @@
  * rate limit per client address (@fastify/rate-limit) are on by default.
  */
 import { join } from 'node:path';
+import fastifyEtag from '@fastify/etag';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
@@ -24,6 +25,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { DeadLetterSink } from '../core/dead-letter.ts';
 import type { Facility } from '../core/facility/schema.ts';
 import type { IngestWorkersHealth } from '../core/ingest-workers.ts';
@@ -31,9 +33,11 @@ import type { KpiData } from '../core/kpi/data.ts';
 import type { KpiContext } from '../core/kpi/types.ts';
 import { localDay } from '../core/management/costs.ts';
 import type { AlertReader, ManagementState } from '../core/management/ports.ts';
+import type { RollupChange } from '../core/rollup/rolling-store.ts';
 import type { TimeSeriesStore } from '../core/store.ts';
 import { DuckDbManagementState } from '../storage/duckdb/management-state.ts';
 import { DuckDbStateFile } from '../storage/duckdb/state-file.ts';
+import { ResponseCache, registerCache } from './cache.ts';
 import { ApiError, badParameter, errorHandler, forbidden } from './errors.ts';
 import { type KpiServices, kpiServices } from './kpi-services.ts';
 import { formatInstant } from './period.ts';
@@ -60,6 +64,10 @@ export type Access = 'open' | 'read' | 'site' | 'admin';
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+  }
+  interface FastifyInstance {
+    /** The figures' response cache (api/cache.ts). */
+    responseCache: ResponseCache;
   }
   interface FastifyRequest {
     /** The caller, once the auth hook accepted the bearer token; null on open routes. */
@@ -101,6 +109,13 @@ export interface ApiDeps {
   readonly ingestWorkers?: () => IngestWorkersHealth;
   /** Prometheus text exposition of every registry of this process. */
   readonly metrics?: () => Promise<string>;
+  /** How long an answer over a period reaching past now is given again, ms (default 5,000; 0: never). */
+  readonly liveAnswerTtlMs?: number;
+  /**
+   * The health of what runs in this process besides the API (the ingest: a store that hangs or
+   * fails); `degraded` with the reasons turns `/api/v1/health` degraded. Default: always ok.
+   */
+  readonly health?: () => { readonly status: 'ok' | 'degraded'; readonly reasons: readonly string[] };
   readonly logger?: Logger;
   /** The clock, epoch ms (uptime, year-end projections). */
   readonly now?: () => number;
@@ -117,6 +132,12 @@ export interface ApiDeps {
   readonly alerts?: AlertReader;
   /** Limits of the public feedback endpoint; default DEFAULT_FEEDBACK_LIMITS (api/routes/feedback.ts). */
   readonly feedbackLimits?: FeedbackLimits;
+  /**
+   * The store's rollup changes (core/rollup/rolling-store.ts `subscribe`): with them, answers over
+   * periods are kept and dropped by the writes that change them (api/cache.ts); without, identical
+   * requests in flight are still computed once, but nothing is kept.
+   */
+  readonly changes?: (listener: (changes: readonly RollupChange[]) => void) => () => void;
 }
 
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
@@ -181,6 +202,19 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     state: management,
     ...(deps.alerts ? { alerts: deps.alerts } : {}),
   };
+
+  const cache = new ResponseCache({
+    keep: deps.changes !== undefined,
+    now,
+    ...(deps.liveAnswerTtlMs === undefined ? {} : { liveTtlMs: deps.liveAnswerTtlMs }),
+  });
+  const unsubscribe = deps.changes?.((changes) => {
+    let from = Number.POSITIVE_INFINITY;
+    for (const change of changes) from = Math.min(from, change.from);
+    cache.invalidate(from);
+  });
+  if (unsubscribe) app.addHook('onClose', async () => unsubscribe());
+  app.decorate('responseCache', cache);
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
@@ -278,6 +312,10 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     return payload;
   });
 
+  // ETags over every answer (If-None-Match → 304), then the figures' cache (api/cache.ts), whose
+  // preHandler runs after the number check below.
+  void app.register(fastifyEtag);
+
   // Ajv's type coercion turns a query text such as `1e309` into Infinity and then skips every range
   // check (they are guarded by isFinite), so `limit=1e309` would reach the services as Infinity;
   // integers past 2^53 (`before=1e23`) are not exact either. Numbers are checked here, once,
@@ -287,6 +325,8 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     checkNumbers(request.params, request.raw.url ?? '');
   });
 
+  registerCache(app, cache, now);
+
   // Registered as a plugin so that @fastify/swagger, loaded before it, sees these routes too.
   void app.register(async (instance) => {
     instance.get(
@@ -295,44 +335,52 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
         config: { access: 'open', rateLimit: false },
         schema: {
           tags: ['health'],
-          summary: 'Liveness, and the ingest workers; the only endpoint without a token',
+          summary: 'Liveness and health, with the ingest workers; the only endpoint without a token',
           description:
-            'Always 200 while the api serves. `status` is `degraded` when something needs a person: ' +
-            'run apart from the ingest (`facility api`), the api names every ingest worker whose share ' +
-            'of the shared subscription is queuing at the broker (stopped, dead, cut off), in ' +
-            '`problems` and `ingest.queuing`.',
+            'Always 200 while the api serves. `status` is `degraded`, with `reasons` a person can read, ' +
+            'while something needs a person: a store write of the ingest in this process that fails, ' +
+            'or has not answered for 3 s; or, run apart from the ingest (`facility api`), an ingest ' +
+            'worker whose share of the shared subscription is queuing at the broker (stopped, dead, ' +
+            'cut off), also named in `ingest.queuing`.',
           security: [],
           response: { 200: HealthSchema },
         },
       },
       async () => {
-        const health = {
-          status: 'ok' as 'ok' | 'degraded',
+        const own = deps.health?.() ?? { status: 'ok' as const, reasons: [] };
+        const workers = deps.ingestWorkers?.();
+        const reasons = [
+          ...own.reasons,
+          ...(workers === undefined
+            ? []
+            : [
+                ...(workers.watching
+                  ? []
+                  : ["not connected to the broker: the ingest workers' state is not current"]),
+                ...workers.problems,
+              ]),
+        ];
+        return {
+          status: own.status === 'degraded' || reasons.length > 0 ? ('degraded' as const) : ('ok' as const),
           version: deps.version,
           store: deps.store.name,
           uptimeSeconds: Math.round((now() - started) / 1000),
-        };
-        if (!deps.ingestWorkers) return health;
-        const workers = deps.ingestWorkers();
-        const problems = [
-          ...(workers.watching
-            ? []
-            : ["not connected to the broker: the ingest workers' state is not current"]),
-          ...workers.problems,
-        ];
-        return {
-          ...health,
-          status: problems.length > 0 ? 'degraded' : 'ok',
-          ...(problems.length > 0 ? { problems } : {}),
-          ingest: {
-            watching: workers.watching,
-            queuing: workers.queuing,
-            workers: workers.workers.map((worker) => ({
-              ...worker,
-              lastSeen:
-                worker.lastSeen === null ? null : formatInstant(worker.lastSeen, deps.facility.site.timezone),
-            })),
-          },
+          reasons,
+          ...(workers === undefined
+            ? {}
+            : {
+                ingest: {
+                  watching: workers.watching,
+                  queuing: workers.queuing,
+                  workers: workers.workers.map((worker) => ({
+                    ...worker,
+                    lastSeen:
+                      worker.lastSeen === null
+                        ? null
+                        : formatInstant(worker.lastSeen, deps.facility.site.timezone),
+                  })),
+                },
+              }),
         };
       },
     );
@@ -348,15 +396,16 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
         schema: {
           tags: ['ingest'],
           summary: 'Prometheus text exposition',
-          description: '503 when nothing in this process exports metrics. Not for department tokens.',
+          description:
+            'The counters of the parts running in this process (broker, ingest) and of the process itself (nodejs_eventloop_lag_*, heap, CPU, GC). Not for department tokens.',
           produces: ['text/plain'],
-          response: { 200: { type: 'string' }, ...errorResponses(401, 403, 429, 503) },
+          response: { 200: { type: 'string' }, ...errorResponses(401, 403, 429) },
         },
       },
       async (_request, reply) => {
-        if (!metrics) throw new ApiError(503, 'NO_METRICS', 'nothing in this process exports metrics');
         void reply.type('text/plain; version=0.0.4; charset=utf-8');
-        return metrics();
+        // The parts' counters, then the process's own (event-loop delay, heap, CPU, GC).
+        return `${metrics ? await metrics() : ''}${await processMetrics().metrics()}`;
       },
     );
   });
@@ -423,4 +472,18 @@ function authenticate(tokens: TokenStore, request: FastifyRequest): Principal {
   const principal = tokens.verify(token);
   if (!principal) throw new ApiError(401, 'UNAUTHORIZED', 'unknown or revoked token');
   return principal;
+}
+
+let processRegistry: Registry | undefined;
+
+/**
+ * The process's own metrics (prom-client's defaults: event-loop delay, heap, CPU, GC, handles),
+ * collected once per process however many apps it builds.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, eventLoopMonitoringPrecision: 10 });
+  }
+  return processRegistry;
 }

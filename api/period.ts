@@ -64,3 +64,19 @@ export function parsePeriod(
 export function formatInstant(epochMs: number, timezone: string): string {
   return DateTime.fromMillis(epochMs, { zone: timezone }).toISO({ suppressMilliseconds: true }) ?? '';
 }
+
+/**
+ * The period of a request's `from`/`to` for the response cache (api/cache.ts), or undefined when
+ * they do not parse — the route itself then answers the 400.
+ */
+export function cachePeriod(timezone: string, maxDays: number = MAX_PERIOD_DAYS) {
+  return (request: { readonly query: unknown }): Period | undefined => {
+    const query = request.query as { from?: unknown; to?: unknown } | undefined;
+    if (typeof query?.from !== 'string' || typeof query.to !== 'string') return undefined;
+    try {
+      return parsePeriod({ from: query.from, to: query.to }, timezone, maxDays);
+    } catch {
+      return undefined;
+    }
+  };
+}

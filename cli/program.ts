@@ -8,6 +8,7 @@ import { brokerCommand } from './commands/broker.ts';
 import { checkCommand } from './commands/check.ts';
 import { costsCommand } from './commands/costs.ts';
 import { exportCommand } from './commands/export.ts';
+import { grafanaCommand } from './commands/grafana.ts';
 import { ingestCommand } from './commands/ingest.ts';
 import { reportCommand } from './commands/report.ts';
 import { rollupsCommand } from './commands/rollups.ts';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
     exportCommand(),
     costsCommand(),
     reportCommand(),
+    grafanaCommand(),
   ]) {
     program.addCommand(inherit(command, program));
   }

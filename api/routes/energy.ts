@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { EnergyScope, SeriesEvery } from '../../core/kpi/types.ts';
 import { checkGroupBy, checkSeriesScope, energyItemVisible } from '../access.ts';
 import { badParameter, notFound } from '../errors.ts';
-import { parsePeriod } from '../period.ts';
+import { cachePeriod, parsePeriod } from '../period.ts';
 import { CSV_NOTE, LIST_PRODUCES, principalOf, type RouteContext, sendList } from '../reply.ts';
 import {
   EnergyItemSchema,
@@ -28,7 +28,7 @@ export const energyRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
   app.get(
     '/api/v1/energy/summary',
     {
-      config: { access: 'read' },
+      config: { access: 'read', cachePeriod: cachePeriod(timezone) },
       schema: {
         tags: ['energy'],
         summary:
@@ -66,7 +66,7 @@ export const energyRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
   app.get(
     '/api/v1/energy/series',
     {
-      config: { access: 'read' },
+      config: { access: 'read', cachePeriod: cachePeriod(timezone) },
       schema: {
         tags: ['energy'],
         summary: 'Consumption per window of one scope and energy kind',

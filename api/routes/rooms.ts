@@ -1,7 +1,7 @@
 /** Rooms: `GET /api/v1/rooms/utilization`. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { notFound } from '../errors.ts';
-import { parsePeriod } from '../period.ts';
+import { cachePeriod, parsePeriod } from '../period.ts';
 import { CSV_NOTE, LIST_PRODUCES, principalOf, type RouteContext, sendList } from '../reply.ts';
 import { errorResponses, RoomItemSchema, RoomUtilizationQuery, RoomUtilizationSchema } from '../schemas.ts';
 
@@ -12,7 +12,7 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
   app.get(
     '/api/v1/rooms/utilization',
     {
-      config: { access: 'read' },
+      config: { access: 'read', cachePeriod: cachePeriod(facility.site.timezone) },
       schema: {
         tags: ['rooms'],
         summary:

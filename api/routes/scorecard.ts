@@ -8,15 +8,13 @@ import { Type } from '@sinclair/typebox';
 import { KpiError } from '../../core/kpi/types.ts';
 import { monthlyReport } from '../../core/management/report.ts';
 import { reportHtml } from '../../core/management/report-html.ts';
-import { reportXlsx } from '../../core/management/report-xlsx.ts';
+import { reportXlsx, XLSX_TYPE } from '../../core/management/report-xlsx.ts';
 import { monthPeriod, scorecard } from '../../core/management/service.ts';
 import { badParameter } from '../errors.ts';
 import { type ManagementRouteOptions, managementContext, view } from '../management-view.ts';
 import { principalOf } from '../reply.ts';
 import { errorResponses } from '../schemas.ts';
 import { MonthQuery, ScorecardSchema } from '../schemas-management.ts';
-
-export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 /** The report format an `Accept` header prefers: xlsx, html or json (the default, wildcards included). */
 export function reportFormat(accept: string | undefined): 'xlsx' | 'html' | 'json' {

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Vehicle } from '../../core/facility/schema.ts';
 import { checkVehicle } from '../access.ts';
 import { notFound } from '../errors.ts';
-import { formatInstant, MAX_TRACK_DAYS, parsePeriod } from '../period.ts';
+import { cachePeriod, formatInstant, MAX_TRACK_DAYS, parsePeriod } from '../period.ts';
 import { CSV_NOTE, LIST_PRODUCES, principalOf, type RouteContext, sendList } from '../reply.ts';
 import {
   errorResponses,
@@ -31,7 +31,7 @@ export const vehicleRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
   app.get(
     '/api/v1/vehicles/utilization',
     {
-      config: { access: 'read' },
+      config: { access: 'read', cachePeriod: cachePeriod(timezone) },
       schema: {
         tags: ['vehicles'],
         summary:
@@ -60,7 +60,7 @@ export const vehicleRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
   app.get(
     '/api/v1/vehicles/:id/trips',
     {
-      config: { access: 'read' },
+      config: { access: 'read', cachePeriod: cachePeriod(timezone) },
       schema: {
         tags: ['vehicles'],
         summary: 'Trips of one vehicle',
@@ -83,7 +83,7 @@ export const vehicleRoutes: FastifyPluginAsyncTypebox<RouteContext> = async (
   app.get(
     '/api/v1/vehicles/:id/track',
     {
-      config: { access: 'read' },
+      config: { access: 'read', cachePeriod: cachePeriod(timezone, MAX_TRACK_DAYS) },
       schema: {
         tags: ['vehicles'],
         summary: 'GPS track of one vehicle as a GeoJSON LineString',

@@ -14,6 +14,9 @@ import {
 } from './model.ts';
 import type { MonthlyReport } from './report.ts';
 
+/** The media type of an .xlsx workbook. */
+export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
 /** Sheet names (Excel: at most 31 characters). */
 export const SHEETS = {
   summary: '汇总 Summary',

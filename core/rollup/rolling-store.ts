@@ -144,6 +144,7 @@ export class RollingStore implements TimeSeriesStore {
   /** Per meter, the time up to which settled outliers were reported. */
   readonly #reportedUntil = new Map<string, number>();
   #folds: Promise<unknown> = Promise.resolve();
+  readonly #listeners = new Set<(changes: readonly RollupChange[]) => void>();
 
   constructor(options: RollingStoreOptions) {
     this.#options = options;
@@ -245,6 +246,15 @@ export class RollingStore implements TimeSeriesStore {
 
   lastRollups(query: RollupLastQuery): Promise<RollupSeries[]> {
     return this.#store.lastRollups(query);
+  }
+
+  /**
+   * Calls `listener` after each fold's rows are committed with what changed (besides the
+   * `onChange` option); returns the function that stops it.
+   */
+  subscribe(listener: (changes: readonly RollupChange[]) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Resolves once the folds queued so far are done (for tests). */
@@ -401,7 +411,7 @@ export class RollingStore implements TimeSeriesStore {
           }),
         ),
       });
-      outliers.push(...this.#settledOutliers(id, device.rules, readings, state, rebuild));
+      outliers.push(...this.#settledOutliers(id, device.rules, readings, state, rebuild, earliest.get(id)));
     }
     await this.#write(writes, until);
     if (outliers.length > 0) this.#options.onOutliers?.(outliers);
@@ -461,13 +471,18 @@ export class RollingStore implements TimeSeriesStore {
     readings: { time: Float64Array; total: Float64Array },
     state: RegisterState,
     rebuild: boolean,
+    /** The earliest reading this write brought (not finite: a catch-up or rebuild, nothing new). */
+    earliestNew: number | undefined,
   ): OutlierReading[] {
     const n = readings.time.length;
     const settled = n - 1 - settledAfter(rules);
     const until = settled >= 0 ? (readings.time[settled] as number) : Number.NEGATIVE_INFINITY;
-    const reported = this.#reportedUntil.get(id);
+    // The first fold of a meter in this process: the readings before this write's were reported
+    // (or not) by the process that stored them; this write's own are reported here.
+    const known = this.#reportedUntil.get(id);
+    const reported =
+      known ?? (earliestNew !== undefined && Number.isFinite(earliestNew) ? earliestNew - 1 : undefined);
     this.#reportedUntil.set(id, Math.max(reported ?? Number.NEGATIVE_INFINITY, until));
-    // The first fold of a meter in this process only learns where reporting stands.
     if (reported === undefined || rebuild || !this.#options.onOutliers) return [];
     const judged = classify(readings, rules, 0, state);
     const out: OutlierReading[] = [];
@@ -736,14 +751,18 @@ export class RollingStore implements TimeSeriesStore {
 
   #changed(writes: readonly RollupWrite[]): void {
     const onChange = this.#options.onChange;
-    if (!onChange || writes.length === 0) return;
-    onChange(
-      writes.map((w) => ({
-        kind: w.kind === 'trip' ? 'vehicle' : w.kind,
-        device: w.device,
-        from: w.from,
-      })) as RollupChange[],
+    if ((!onChange && this.#listeners.size === 0) || writes.length === 0) return;
+    const changes = writes.map(
+      (w): RollupChange => ({ kind: w.kind === 'trip' ? 'vehicle' : w.kind, device: w.device, from: w.from }),
     );
+    onChange?.(changes);
+    for (const listener of this.#listeners) {
+      try {
+        listener(changes);
+      } catch {
+        // A listener's failure is its own: the fold is committed.
+      }
+    }
   }
 }
 
