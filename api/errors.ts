@@ -1,5 +1,5 @@
 /**
- * The API's one error shape, `{ error: { code, message, parameter? } }`, and the handler that maps
+ * The API's one error shape, `{ error: { code, message, parameter?, problems? } }`, and the handler that maps
  * every thrown error to it: coded API errors and `KpiError`s keep their status, schema validation
  * failures become a 400 naming the parameter, store outages a 503, and anything else a 500 whose
  * message says nothing of the cause (it is logged, never sent: no stack trace leaves the process).
@@ -13,13 +13,23 @@ export class ApiError extends Error {
   readonly statusCode: number;
   readonly code: string;
   readonly parameter: string | undefined;
+  /** Every problem of an input that has many parts (the rows of a CSV file), each with its line. */
+  problems: readonly ErrorProblem[] | undefined;
   constructor(statusCode: number, code: string, message: string, parameter?: string) {
     super(message);
     this.name = 'ApiError';
     this.statusCode = statusCode;
     this.code = code;
     this.parameter = parameter;
+    this.problems = undefined;
   }
+}
+
+/** One problem of an input with many parts: where (line, column) and what. */
+export interface ErrorProblem {
+  readonly line: number;
+  readonly column?: string;
+  readonly message: string;
 }
 
 /** A 400 naming the query, path or body parameter at fault. */
@@ -44,6 +54,7 @@ export interface ErrorBody {
     readonly message: string;
     readonly parameter?: string;
     readonly retriable?: boolean;
+    readonly problems?: readonly ErrorProblem[];
   };
 }
 
@@ -114,9 +125,10 @@ function errorBody(
   request: FastifyRequest,
 ): { status: number; error: ErrorBody['error'] } {
   if (error instanceof ApiError) {
+    const coded = withParameter({ code: error.code, message: error.message }, error.parameter);
     return {
       status: error.statusCode,
-      error: withParameter({ code: error.code, message: error.message }, error.parameter),
+      error: error.problems === undefined ? coded : { ...coded, problems: error.problems },
     };
   }
   if (error instanceof KpiError) {

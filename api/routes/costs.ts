@@ -153,7 +153,7 @@ export const costRoutes: FastifyPluginAsyncTypebox<ManagementRouteOptions> = asy
         description:
           'Body: the CSV file (`Content-Type: text/csv`), UTF-8 or GBK, headers in Chinese or English ' +
           '(日期/date, 费用项目/item, 对象类型/subjectKind, 对象/subject, 金额/amount, 备注/note). Any bad row: ' +
-          '400 whose message lists every problem with its line (the first 20), nothing stored. `facility costs import FILE.csv` ' +
+          '400 whose `problems` list every problem with its line (the message the first 20), nothing stored. `facility costs import FILE.csv` ' +
           `does the same from the command line. At most ${MAX_IMPORT_BYTES / 1024 / 1024} MB.`,
         consumes: ['text/csv'],
         body: {
@@ -175,8 +175,9 @@ export const costRoutes: FastifyPluginAsyncTypebox<ManagementRouteOptions> = asy
       if (!result.ok) {
         const error = badParameter(
           'body',
-          `${result.problems.length} problem(s), nothing imported: ${result.problems.slice(0, 20).map(formatImportProblem).join('; ')}`,
+          `${result.problems.length} problem(s), nothing imported: ${result.problems.slice(0, 20).map(formatImportProblem).join('; ')}${result.problems.length > 20 ? '; … (all in problems)' : ''}`,
         );
+        error.problems = result.problems;
         throw error;
       }
       const name =

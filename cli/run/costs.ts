@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { dayOf } from '../../core/management/costs.ts';
-import { formatImportProblem, parseCostCsv } from '../../core/management/ledger.ts';
+import { formatImportProblem, type ImportProblem, parseCostCsv } from '../../core/management/ledger.ts';
 import {
   createLogger,
   createManagementState,
@@ -45,10 +45,15 @@ export async function runCostsImport(command: Command, file: string): Promise<vo
     const body = (await response.json()) as {
       imported?: number;
       totalCny?: number;
-      error?: { message: string };
+      error?: { message: string; problems?: ImportProblem[] };
     };
     if (!response.ok) {
-      process.stderr.write(`facility costs import: ${file}: ${body.error?.message ?? response.statusText}\n`);
+      const problems = body.error?.problems;
+      process.stderr.write(
+        problems
+          ? problemLines(file, problems)
+          : `facility costs import: ${file}: ${body.error?.message ?? response.statusText}\n`,
+      );
       process.exitCode = 1;
       return;
     }
@@ -59,10 +64,7 @@ export async function runCostsImport(command: Command, file: string): Promise<vo
   const facility = await loadFacilityOrExit(config.facility, 'costs import');
   const result = parseCostCsv(bytes, facility, dayOf(Date.now(), facility.site.timezone));
   if (!result.ok) {
-    process.stderr.write(
-      `${result.problems.map((p) => `${file}:${p.line}  ${formatImportProblem(p).replace(/^line \d+, ?/, '')}`).join('\n')}\n\n` +
-        `facility costs import: ${file} has ${result.problems.length} problem(s); nothing imported 未导入\n`,
-    );
+    process.stderr.write(problemLines(file, result.problems));
     process.exitCode = 1;
     return;
   }
@@ -85,4 +87,12 @@ export async function runCostsImport(command: Command, file: string): Promise<vo
   } finally {
     await life.stop();
   }
+}
+
+/** Every problem of the file, one a line as `FILE:LINE  column: message`, and the verdict. */
+function problemLines(file: string, problems: readonly ImportProblem[]): string {
+  return (
+    `${problems.map((p) => `${file}:${p.line}  ${formatImportProblem(p).replace(/^line \d+, ?/, '')}`).join('\n')}\n\n` +
+    `facility costs import: ${file} has ${problems.length} problem(s); nothing imported 未导入\n`
+  );
 }

@@ -480,7 +480,25 @@ describe('the ledger', () => {
     const message = json<{ error: { message: string } }>(refused).error.message;
     expect(message).toContain('line 3, 对象: no vehicle "川A·99999"');
     expect(message).toContain('line 4, 金额（元）');
+    const listed = json<{ error: { problems: { line: number; column?: string }[] } }>(refused).error.problems;
+    expect(listed.map((p) => [p.line, p.column])).toEqual([
+      [3, '对象'],
+      [4, '金额（元）'],
+    ]);
     const before = await state.listCosts({});
+    // 25 bad rows: the message names the first 20, `problems` every one (lines 2–26); nothing stored.
+    const many = await call({
+      method: 'POST',
+      url: '/api/v1/costs/import',
+      payload: `date,item,subjectKind,subject,amount\n${'2026-11-03,repair,building,hq,abc\n'.repeat(25)}`,
+      headers: { 'content-type': 'text/csv' },
+    });
+    expect(many.statusCode, many.body).toBe(400);
+    const all = json<{ error: { message: string; problems: { line: number }[] } }>(many).error;
+    expect(all.message).toMatch(/^body: 25 problem\(s\), nothing imported: /);
+    expect(all.message).toContain('(all in problems)');
+    expect(all.problems.map((p) => p.line)).toEqual(Array.from({ length: 25 }, (_, i) => i + 2));
+    expect((await state.listCosts({})).length).toBe(before.length);
     const good = iconv.encode(
       '日期,费用项目,对象类型,对象,金额（元）,备注\n2026/11/3,维修,车辆,川A·00001,"1,200.00",刹车\n2026年11月4日,保洁,楼宇,办公楼,300,\n',
       'gbk',
