@@ -93,7 +93,10 @@ export const CostIdParams = Type.Object({
 });
 
 export const ImportResultSchema = Type.Object({
-  imported: Type.Integer(),
+  imported: Type.Integer({ description: 'Rows stored now.' }),
+  alreadyImported: Type.Integer({
+    description: 'Rows of this same file stored by an earlier import, not stored again.',
+  }),
   totalCny: Cny('Sum of the rows imported'),
   encoding: StringEnum(['utf-8', 'gbk'] as const),
   ids: Type.Array(Type.Integer()),

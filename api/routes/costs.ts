@@ -191,6 +191,7 @@ export const costRoutes: FastifyPluginAsyncTypebox<ManagementRouteOptions> = asy
       void reply.status(201);
       return {
         imported: stored.length,
+        alreadyImported: result.entries.length - stored.length,
         totalCny: Math.round(stored.reduce((s, e) => s + e.amountCny * 100, 0)) / 100,
         encoding: result.encoding,
         ids: stored.map((e) => e.id),

@@ -44,6 +44,7 @@ export async function runCostsImport(command: Command, file: string): Promise<vo
     });
     const body = (await response.json()) as {
       imported?: number;
+      alreadyImported?: number;
       totalCny?: number;
       error?: { message: string; problems?: ImportProblem[] };
     };
@@ -57,7 +58,9 @@ export async function runCostsImport(command: Command, file: string): Promise<vo
       process.exitCode = 1;
       return;
     }
-    process.stdout.write(`imported ${body.imported} rows 行, ¥${body.totalCny} from ${file}\n`);
+    process.stdout.write(
+      `imported ${body.imported} rows 行, ¥${body.totalCny} from ${file}${already(body.alreadyImported ?? 0)}\n`,
+    );
     return;
   }
   const logger = createLogger(config);
@@ -82,7 +85,8 @@ export async function runCostsImport(command: Command, file: string): Promise<vo
     );
     const total = stored.reduce((sum, e) => sum + Math.round(e.amountCny * 100), 0) / 100;
     process.stdout.write(
-      `imported ${stored.length} rows 行 (${result.encoding}), ¥${total.toFixed(2)} from ${file}\n`,
+      `imported ${stored.length} rows 行 (${result.encoding}), ¥${total.toFixed(2)} from ${file}` +
+        `${already(result.entries.length - stored.length)}\n`,
     );
   } finally {
     await life.stop();
@@ -95,4 +99,8 @@ function problemLines(file: string, problems: readonly ImportProblem[]): string 
     `${problems.map((p) => `${file}:${p.line}  ${formatImportProblem(p).replace(/^line \d+, ?/, '')}`).join('\n')}\n\n` +
     `facility costs import: ${file} has ${problems.length} problem(s); nothing imported 未导入\n`
   );
+}
+
+function already(rows: number): string {
+  return rows === 0 ? '' : `; ${rows} rows already imported from this file, not again 已导入过，未重复导入`;
 }

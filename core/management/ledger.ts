@@ -21,7 +21,12 @@
  * department or room also by its Chinese or English name; amounts in yuan with at most two
  * decimals, `¥`, `￥` and thousands separators allowed. Every bad row is reported with its line
  * and column; a file with any bad row imports nothing.
+ *
+ * **Once.** Each row's entry is keyed (`sourceKey`) by the SHA-256 of the file's text (line
+ * endings and encoding aside) and its line, so importing the same file again stores nothing again;
+ * two equal rows of one file are two entries (two tyres bought the same day are two costs).
  */
+import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
 import { DateTime } from 'luxon';
@@ -279,6 +284,7 @@ export function parseCostCsv(bytes: Uint8Array, facility: Facility, today: strin
     };
   }
   const names = head.record;
+  const fileKey = createHash('sha256').update(text.replace(/\r\n?/g, '\n')).digest('hex').slice(0, 32);
   const entries: NewCostEntry[] = [];
   for (const { record, info } of rows) {
     const line = info.lines;
@@ -316,7 +322,15 @@ export function parseCostCsv(bytes: Uint8Array, facility: Facility, today: strin
     const note = columns.has('note') ? cell('note') : '';
     if ([...note].length > MAX_NOTE_LENGTH) fault('note', `longer than ${MAX_NOTE_LENGTH} characters`);
     if (date.ok && item && subject && amount.ok) {
-      entries.push({ item, subject, amountCny: amount.value, date: date.value, note, source: 'import' });
+      entries.push({
+        item,
+        subject,
+        amountCny: amount.value,
+        date: date.value,
+        note,
+        source: 'import',
+        sourceKey: `csv:${fileKey}:${line}`,
+      });
     }
   }
   if (problems.length > 0) return { ok: false, encoding, problems };

@@ -63,6 +63,11 @@ describe('facility costs import', () => {
     expect(imported.stderr).toBe('');
     expect(imported.code).toBe(0);
     expect(imported.stdout).toContain('imported 2 rows 行 (gbk), ¥36000.00');
+    // The same file again stores nothing again, and says so.
+    const again = await facility('costs', 'import', good, '--data', folder);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('imported 0 rows 行 (gbk), ¥0.00');
+    expect(again.stdout).toContain('2 rows already imported from this file, not again');
 
     const loaded = await readFacilityFile(undefined);
     if (!loaded.result.ok) throw new Error('demo');
@@ -77,7 +82,9 @@ describe('facility costs import', () => {
         ['2026-11-03', 'tyres', 'v01', 2400, 'import'],
         ['2026-11-05', 'cleaning', 'b1', 33600, 'import'],
       ]);
+      // Both imports are in the trail; the second stored nothing.
       expect((await state.listAudit(5)).map((a) => [a.action, a.target])).toEqual([
+        ['cost.import', 'import:good.csv'],
         ['cost.import', 'import:good.csv'],
       ]);
     } finally {

@@ -510,7 +510,22 @@ describe('the ledger', () => {
       headers: { 'content-type': 'text/csv' },
     });
     expect(response.statusCode, response.body).toBe(201);
-    expect(json(response)).toMatchObject({ imported: 2, totalCny: 1500, encoding: 'gbk' });
+    expect(json(response)).toMatchObject({
+      imported: 2,
+      alreadyImported: 0,
+      totalCny: 1500,
+      encoding: 'gbk',
+    });
+    expect((await state.listCosts({})).length).toBe(before.length + 2);
+    // The same file again, saved as UTF-8 with CRLF: the same rows, stored once.
+    const again = await call({
+      method: 'POST',
+      url: '/api/v1/costs/import',
+      payload: iconv.decode(good, 'gbk').replace(/\n/g, '\r\n'),
+      headers: { 'content-type': 'text/csv' },
+    });
+    expect(again.statusCode, again.body).toBe(201);
+    expect(json(again)).toMatchObject({ imported: 0, alreadyImported: 2, totalCny: 0, encoding: 'utf-8' });
     expect((await state.listCosts({})).length).toBe(before.length + 2);
     // take them out again, with audit entries, so the figures above stay as worked out
     for (const id of json<{ ids: number[] }>(response).ids) {
@@ -520,7 +535,7 @@ describe('the ledger', () => {
     const audit = json<{ items: { action: string }[] }>(await get('/api/v1/audit?limit=10')).items.map(
       (a) => a.action,
     );
-    expect(audit.slice(0, 3)).toEqual(['cost.delete', 'cost.delete', 'cost.import']);
+    expect(audit.slice(0, 4)).toEqual(['cost.delete', 'cost.delete', 'cost.import', 'cost.import']);
   });
 });
 

@@ -34,6 +34,7 @@ describe('CSV import', () => {
           date: '2026-11-03',
           note: '刹车片',
           source: 'import',
+          sourceKey: expect.stringMatching(/^csv:[0-9a-f]{32}:2$/),
         },
         {
           item: 'cleaning',
@@ -42,9 +43,19 @@ describe('CSV import', () => {
           date: '2026-11-05',
           note: '',
           source: 'import',
+          sourceKey: expect.stringMatching(/^csv:[0-9a-f]{32}:3$/),
         },
       ],
     });
+    // The same text in UTF-8 with CRLF is the same file: the same keys, so it is not imported twice.
+    const utf8 = parseCostCsv(
+      Buffer.from(iconv.decode(bytes, 'gbk').replace(/\n/g, '\r\n'), 'utf8'),
+      facility,
+      '2026-11-30',
+    );
+    expect(utf8.ok && utf8.entries.map((e) => e.sourceKey)).toEqual(
+      result.ok && result.entries.map((e) => e.sourceKey),
+    );
   });
 
   it('reads UTF-8 with a BOM and English headers', () => {
