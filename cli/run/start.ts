@@ -131,6 +131,11 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
         `  MQTT               ${brokerUrls(config.host, broker.ports)}   (ingest in-process 同进程接入${config.store === 'duckdb' ? '' : `, spool ${resolve(config.data, 'spool')}`})`,
         `  API                ${http}/api/v1   (docs 文档 ${http}/docs/, OpenAPI ${http}/api/v1/openapi.json)`,
         `  try 试试            curl -H "Authorization: Bearer ${token.inCommand}" "${http}/api/v1/energy/summary?from=${today(facility, -7)}&to=${today(facility, 0)}&groupBy=building"`,
+        ...(facility.rooms[0]
+          ? [
+              `  feedback 满意度      ${http}/feedback/${facility.rooms[0].id}   (public, no token 无需令牌; QR sheet 二维码 ${http}/api/v1/feedback/qr/sheet)`,
+            ]
+          : []),
         `  simulators 模拟器   ${config.simulators ? `${simulated} devices 台, speed ×${config.speed}, seed ${config.seed}` : 'off 关闭'}`,
         ...(planted ? [`  showcase 演示故障    ${planted}`] : []),
         `  admin token 管理令牌 ${token.line}`,
