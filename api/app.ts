@@ -26,6 +26,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { CorrectionLog } from '../core/corrections.ts';
 import type { DeadLetterSink } from '../core/dead-letter.ts';
 import type { Facility } from '../core/facility/schema.ts';
 import type { IngestWorkersHealth } from '../core/ingest-workers.ts';
@@ -38,6 +39,7 @@ import { ApiError, badParameter, errorHandler, forbidden } from './errors.ts';
 import { type KpiServices, kpiServices } from './kpi-services.ts';
 import { formatInstant } from './period.ts';
 import type { RouteContext } from './reply.ts';
+import { correctionRoutes } from './routes/corrections.ts';
 import { energyRoutes } from './routes/energy.ts';
 import { facilityRoutes } from './routes/facility.ts';
 import { ingestRoutes } from './routes/ingest.ts';
@@ -102,6 +104,8 @@ export interface ApiDeps {
   readonly ingestWorkers?: () => IngestWorkersHealth;
   /** Prometheus text exposition of every registry of this process. */
   readonly metrics?: () => Promise<string>;
+  /** The corrections' audit (`/api/v1/corrections`); without it those routes answer 503. */
+  readonly corrections?: CorrectionLog;
   /** How long an answer over a period reaching past now is given again, ms (default 5,000; 0: never). */
   readonly liveAnswerTtlMs?: number;
   /**
@@ -371,6 +375,12 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     deadLetters: deps.deadLetters,
   });
   void app.register(tokenRoutes, { ...context, tokens });
+  void app.register(correctionRoutes, {
+    ...context,
+    store: deps.store,
+    corrections: deps.corrections,
+    now,
+  });
 
   return app as unknown as FastifyInstance;
 }

@@ -201,7 +201,14 @@ export function createApiServer(
   facility: Facility,
   parts: Pick<
     ApiDeps,
-    'store' | 'deadLetters' | 'ingestStats' | 'ingestWorkers' | 'metrics' | 'health' | 'changes'
+    | 'store'
+    | 'deadLetters'
+    | 'ingestStats'
+    | 'ingestWorkers'
+    | 'metrics'
+    | 'health'
+    | 'changes'
+    | 'corrections'
   > & {
     readonly adminToken: string;
     readonly logger: Logger;
@@ -220,6 +227,7 @@ export function createApiServer(
     ...(parts.metrics === undefined ? {} : { metrics: parts.metrics }),
     ...(parts.health === undefined ? {} : { health: parts.health }),
     ...(parts.changes === undefined ? {} : { changes: parts.changes }),
+    ...(parts.corrections === undefined ? {} : { corrections: parts.corrections }),
     logger: parts.logger.child({ module: 'api' }),
   });
   return new ApiServer(app, config.host, config.httpPort);

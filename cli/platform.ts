@@ -13,6 +13,7 @@ import { type DeadLetterSink, outlierEntries } from '../core/dead-letter.ts';
 import { formatProblem } from '../core/facility/load.ts';
 import type { Facility } from '../core/facility/schema.ts';
 import { type OutlierReading, RollingStore } from '../core/rollup/rolling-store.ts';
+import type { DuckDbAccess } from '../storage/duckdb/dead-letter.ts';
 import { FacilityFileError, readFacilityFile } from './read-facility.ts';
 
 /** Something with an idempotent async life cycle. */
@@ -153,9 +154,16 @@ export async function createStorage(
 ): Promise<{
   store: RollingStore;
   deadLetters: DeadLetterSink & Component;
+  /**
+   * Where app state (the corrections' audit) is kept: the store's own DuckDB file, or
+   * `{data}/state.duckdb` beside InfluxDB, which the dead-letter sink opens and closes (start it
+   * before using this).
+   */
+  appState: DuckDbAccess;
 }> {
   const data = resolve(config.data);
   const { DuckDbDeadLetterSink } = await import('../storage/duckdb/dead-letter.ts');
+  const { DuckDbStateFile } = await import('../storage/duckdb/state-file.ts');
   let sink: (DeadLetterSink & Component) | undefined;
   const onOutliers = (outliers: readonly OutlierReading[]) => {
     sink?.add(outlierEntries(facility.site.id, outliers, Date.now())).catch((error: unknown) => {
@@ -170,7 +178,12 @@ export async function createStorage(
     const inner = new DuckDbStore({ path: join(data, 'facility.duckdb') });
     // The dead-letter table lives in the store's own file: one process, one handle.
     sink = new DuckDbDeadLetterSink({ database: inner });
-    return { store: new RollingStore({ store: inner, facility, onOutliers, ...options }), deadLetters: sink };
+    return {
+      store: new RollingStore({ store: inner, facility, onOutliers, ...options }),
+      deadLetters: sink,
+      // The store's file; the store opens and closes it.
+      appState: inner,
+    };
   }
   const { InfluxStore } = await import('../storage/influx/influx-store.ts');
   const inner = new InfluxStore({
@@ -181,9 +194,27 @@ export async function createStorage(
     ...(config.influxUsername === undefined ? {} : { username: config.influxUsername }),
     ...(config.influxPassword === undefined ? {} : { password: config.influxPassword }),
   });
-  // App state stays local even when the telemetry goes to InfluxDB.
-  sink = new DuckDbDeadLetterSink({ path: join(data, 'state.duckdb') });
-  return { store: new RollingStore({ store: inner, facility, onOutliers, ...options }), deadLetters: sink };
+  // App state stays local even when the telemetry goes to InfluxDB: one open state file, shared.
+  const appState = new DuckDbStateFile({ path: join(data, 'state.duckdb') });
+  const own = new DuckDbDeadLetterSink({ database: appState });
+  sink = {
+    name: own.name,
+    add: (entries) => own.add(entries),
+    list: (query) => own.list(query),
+    start: async () => {
+      await appState.start();
+      await own.start();
+    },
+    stop: async () => {
+      await own.stop();
+      await appState.stop();
+    },
+  };
+  return {
+    store: new RollingStore({ store: inner, facility, onOutliers, ...options }),
+    deadLetters: sink,
+    appState,
+  };
 }
 
 /** Resolve on SIGINT or SIGTERM (once). */

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { summarizeIngestWorkers } from '../../core/ingest-workers.ts';
 import { IngestWorkerWatch } from '../../ingest/worker-watch.ts';
+import { DuckDbCorrectionLog } from '../../storage/duckdb/corrections.ts';
 import { createApiServer } from '../parts.ts';
 import {
   adminTokenLines,
@@ -28,7 +29,9 @@ export async function runApi(command: Command): Promise<void> {
   const stopping = untilSignal();
   try {
     // The api reads rollups; the ingest workers fold them (and rebuild them at their start).
-    const { store, deadLetters } = await createStorage(config, facility, logger, { catchUp: false });
+    const { store, deadLetters, appState } = await createStorage(config, facility, logger, {
+      catchUp: false,
+    });
     await withSettings(command, () => life.start('store', store));
     await life.start('dead-letter', deadLetters);
     const watch = new IngestWorkerWatch({
@@ -39,6 +42,8 @@ export async function runApi(command: Command): Promise<void> {
     const api = createApiServer(config, facility, {
       store,
       deadLetters,
+      // Corrections of stored readings, audited in the app-state file (opened with the dead-letter).
+      corrections: new DuckDbCorrectionLog({ database: appState }),
       adminToken: secrets.adminToken,
       ingestStats: () => summarizeIngestWorkers(watch.health()),
       ingestWorkers: () => watch.health(),

@@ -17,6 +17,7 @@ import { backfill } from '../../simulators/backfill.ts';
 import { LiveSimulator } from '../../simulators/live.ts';
 import { nextShowcase } from '../../simulators/showcase.ts';
 import { createSimulation } from '../../simulators/simulation.ts';
+import { DuckDbCorrectionLog } from '../../storage/duckdb/corrections.ts';
 import {
   brokerUrls,
   createApiServer,
@@ -50,7 +51,7 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
   const life = new Lifecycle(logger);
   const stopping = untilSignal();
   try {
-    const { store, deadLetters } = await createStorage(config, facility, logger);
+    const { store, deadLetters, appState } = await createStorage(config, facility, logger);
     await life.start('store', store);
     await life.start('dead-letter', deadLetters);
 
@@ -75,6 +76,8 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
     const api = createApiServer(config, facility, {
       store,
       deadLetters,
+      // Corrections of stored readings, audited in the app-state file (opened with the dead-letter).
+      corrections: new DuckDbCorrectionLog({ database: appState }),
       adminToken: secrets.adminToken,
       ingestStats: () => ingest.stats(),
       // Answers kept for closed periods are dropped by the folds that change them (api/cache.ts).
