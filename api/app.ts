@@ -26,6 +26,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { CorrectionLog } from '../core/corrections.ts';
 import type { DeadLetterSink } from '../core/dead-letter.ts';
 import type { Facility } from '../core/facility/schema.ts';
 import type { IngestWorkersHealth } from '../core/ingest-workers.ts';
@@ -42,6 +43,7 @@ import { ApiError, badParameter, errorHandler, forbidden } from './errors.ts';
 import { type KpiServices, kpiServices } from './kpi-services.ts';
 import { formatInstant } from './period.ts';
 import type { RouteContext } from './reply.ts';
+import { correctionRoutes } from './routes/corrections.ts';
 import { costRoutes } from './routes/costs.ts';
 import { energyRoutes } from './routes/energy.ts';
 import { facilityRoutes } from './routes/facility.ts';
@@ -109,6 +111,8 @@ export interface ApiDeps {
   readonly ingestWorkers?: () => IngestWorkersHealth;
   /** Prometheus text exposition of every registry of this process. */
   readonly metrics?: () => Promise<string>;
+  /** The corrections' audit (`/api/v1/corrections`); without it those routes answer 503. */
+  readonly corrections?: CorrectionLog;
   /** How long an answer over a period reaching past now is given again, ms (default 5,000; 0: never). */
   readonly liveAnswerTtlMs?: number;
   /**
@@ -184,14 +188,17 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
 
   let management = deps.management;
   if (!management) {
-    const file = new DuckDbStateFile(join(deps.data, 'state.duckdb'));
+    const file = new DuckDbStateFile({ path: join(deps.data, 'state.duckdb') });
     const own = new DuckDbManagementState({
       database: file,
       now,
       dayStart: (date) => localDay(date, deps.facility.site.timezone),
     });
     management = own;
-    app.addHook('onReady', () => own.start());
+    app.addHook('onReady', async () => {
+      await file.start();
+      await own.start();
+    });
     app.addHook('onClose', async () => {
       await own.stop();
       await file.stop();
@@ -419,6 +426,12 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     deadLetters: deps.deadLetters,
   });
   void app.register(tokenRoutes, { ...context, tokens });
+  void app.register(correctionRoutes, {
+    ...context,
+    store: deps.store,
+    corrections: deps.corrections,
+    now,
+  });
   void app.register(costRoutes, managementOptions);
   void app.register(feedbackRoutes, {
     ...managementOptions,

@@ -18,6 +18,7 @@ import {
   VehicleSchema,
 } from '../core/facility/schema.ts';
 import { NULL_REASONS, type NullReason } from '../core/kpi/types.ts';
+import { ISO_TIMESTAMP_PATTERN } from '../core/telemetry/payload.ts';
 import { MAX_PERIOD_DAYS, PERIOD_DESCRIPTION } from './period.ts';
 
 /** A string enum as JSON Schema `enum` (one clear validation message, one OpenAPI `enum`). */
@@ -518,6 +519,91 @@ export const RejectionSchema = Type.Object({
 });
 
 export const RejectionsSchema = Type.Object({ items: Type.Array(RejectionSchema) });
+
+// ------------------------------------------------------------------ corrections
+
+const FieldValueSchema = Type.Union([Type.Number(), Type.Boolean(), Type.String()]);
+
+export const CorrectionBody = Type.Object(
+  {
+    device: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'Device id (meter, vehicle or sensor).',
+    }),
+    kind: Type.Optional(
+      StringEnum(['meter', 'vehicle', 'sensor'] as const, {
+        description: 'Only when several kinds of device share the id.',
+      }),
+    ),
+    time: Type.Union(
+      [
+        Type.String({
+          pattern: ISO_TIMESTAMP_PATTERN,
+          description: 'RFC 3339 with an offset, e.g. 2026-11-03T10:00:00+08:00.',
+        }),
+        Type.Integer({ minimum: 100_000_000_000, maximum: 100_000_000_000_000, description: 'Epoch ms.' }),
+      ],
+      { description: "The reading's time, as a device sends `ts`." },
+    ),
+    // Checked by the telemetry decoder, not here: a schema union would let coercion turn `false` into 0.
+    value: Type.Unknown({
+      description:
+        'A number sets `field` (a meter: `total` by default, kWh or m³); an object sets several fields of the ' +
+        'reading, as the device would send them (`{"lat": 30.66, "lon": 104.07, "speed": 0, "ignition": false}`).',
+    }),
+    field: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 32, description: 'The field a single value sets.' }),
+    ),
+    reason: Type.String({ minLength: 3, maxLength: 500, description: 'Why; kept in the audit.' }),
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        device: 'b1-e-main',
+        time: '2026-11-25T09:00:00+08:00',
+        value: 12_345.6,
+        reason: '按表计显示更正 / the meter display read 12,345.6 kWh',
+      },
+    ],
+  },
+);
+export type CorrectionBody = Static<typeof CorrectionBody>;
+
+export const CorrectionSchema = Type.Object({
+  id: Type.Integer(),
+  at: Type.String({ description: 'When the correction was made.' }),
+  by: Type.Object({ name: Type.String(), tokenId: Type.String(), role: Type.String() }),
+  device: Type.Object({ kind: Type.String(), id: Type.String() }),
+  time: Type.String({ description: "The corrected reading's time." }),
+  previous: Type.Union([Type.Record(Type.String(), FieldValueSchema), Type.Null()], {
+    description: 'The stored reading before, or null when there was none.',
+  }),
+  value: Type.Record(Type.String(), FieldValueSchema, { description: 'The reading as written.' }),
+  reason: Type.String(),
+});
+
+export const CorrectionsSchema = Type.Object({ items: Type.Array(CorrectionSchema) });
+
+export const CorrectionsQuery = Type.Object({
+  limit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: MAX_REJECTIONS,
+      default: QUERY_DEFAULTS.limit,
+      description: 'Most entries, newest first. Default 100.',
+    }),
+  ),
+  before: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'Only entries with a smaller id.',
+    }),
+  ),
+  device: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only this device id.' })),
+});
 
 // ------------------------------------------------------------------ tokens
 

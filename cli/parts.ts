@@ -208,6 +208,7 @@ export function createApiServer(
     | 'metrics'
     | 'health'
     | 'changes'
+    | 'corrections'
     | 'management'
   > & {
     readonly adminToken: string;
@@ -227,6 +228,7 @@ export function createApiServer(
     ...(parts.metrics === undefined ? {} : { metrics: parts.metrics }),
     ...(parts.health === undefined ? {} : { health: parts.health }),
     ...(parts.changes === undefined ? {} : { changes: parts.changes }),
+    ...(parts.corrections === undefined ? {} : { corrections: parts.corrections }),
     ...(parts.management === undefined ? {} : { management: parts.management }),
     logger: parts.logger.child({ module: 'api' }),
   });

@@ -155,11 +155,17 @@ export async function createStorage(
 ): Promise<{
   store: RollingStore;
   deadLetters: DeadLetterSink & Component;
-  /** Where app state lives: the store's DuckDB file, or `DATA/state.duckdb`; start it before the dead-letter. */
-  state: DuckDbAccess & Component;
+  /**
+   * Where app state (the corrections' audit; the cost ledger, its audit and the feedback) is kept:
+   * the store's own DuckDB file, or
+   * `{data}/state.duckdb` beside InfluxDB, which the dead-letter sink opens and closes (start it
+   * before using this).
+   */
+  appState: DuckDbAccess;
 }> {
   const data = resolve(config.data);
   const { DuckDbDeadLetterSink } = await import('../storage/duckdb/dead-letter.ts');
+  const { DuckDbStateFile } = await import('../storage/duckdb/state-file.ts');
   let sink: (DeadLetterSink & Component) | undefined;
   const onOutliers = (outliers: readonly OutlierReading[]) => {
     sink?.add(outlierEntries(facility.site.id, outliers, Date.now())).catch((error: unknown) => {
@@ -174,17 +180,11 @@ export async function createStorage(
     const inner = new DuckDbStore({ path: join(data, 'facility.duckdb') });
     // The dead-letter table lives in the store's own file: one process, one handle.
     sink = new DuckDbDeadLetterSink({ database: inner });
-    // The store's own connections, started with the store: nothing more to start or stop.
-    const state: DuckDbAccess & Component = {
-      exclusive: (task) => inner.exclusive(task),
-      read: (task) => inner.read(task),
-      start: async () => {},
-      stop: async () => {},
-    };
     return {
       store: new RollingStore({ store: inner, facility, onOutliers, ...options }),
       deadLetters: sink,
-      state,
+      // The store's file; the store opens and closes it.
+      appState: inner,
     };
   }
   const { InfluxStore } = await import('../storage/influx/influx-store.ts');
@@ -196,14 +196,26 @@ export async function createStorage(
     ...(config.influxUsername === undefined ? {} : { username: config.influxUsername }),
     ...(config.influxPassword === undefined ? {} : { password: config.influxPassword }),
   });
-  // App state stays local even when the telemetry goes to InfluxDB: one file, one handle, shared.
-  const { DuckDbStateFile } = await import('../storage/duckdb/state-file.ts');
-  const state = new DuckDbStateFile(join(data, 'state.duckdb'));
-  sink = new DuckDbDeadLetterSink({ database: state });
+  // App state stays local even when the telemetry goes to InfluxDB: one open state file, shared.
+  const appState = new DuckDbStateFile({ path: join(data, 'state.duckdb') });
+  const own = new DuckDbDeadLetterSink({ database: appState });
+  sink = {
+    name: own.name,
+    add: (entries) => own.add(entries),
+    list: (query) => own.list(query),
+    start: async () => {
+      await appState.start();
+      await own.start();
+    },
+    stop: async () => {
+      await own.stop();
+      await appState.stop();
+    },
+  };
   return {
     store: new RollingStore({ store: inner, facility, onOutliers, ...options }),
     deadLetters: sink,
-    state,
+    appState,
   };
 }
 

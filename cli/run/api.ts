@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { summarizeIngestWorkers } from '../../core/ingest-workers.ts';
 import { IngestWorkerWatch } from '../../ingest/worker-watch.ts';
+import { DuckDbCorrectionLog } from '../../storage/duckdb/corrections.ts';
 import { createApiServer } from '../parts.ts';
 import {
   adminTokenLines,
@@ -29,11 +30,12 @@ export async function runApi(command: Command): Promise<void> {
   const stopping = untilSignal();
   try {
     // The api reads rollups; the ingest workers fold them (and rebuild them at their start).
-    const { store, deadLetters, state } = await createStorage(config, facility, logger, { catchUp: false });
+    const { store, deadLetters, appState } = await createStorage(config, facility, logger, {
+      catchUp: false,
+    });
     await withSettings(command, () => life.start('store', store));
-    await withSettings(command, () => life.start('state', state));
     await life.start('dead-letter', deadLetters);
-    const management = await createManagementState(facility, state);
+    const management = await createManagementState(facility, appState);
     await life.start('management', management);
     const watch = new IngestWorkerWatch({
       mqtt: { url: config.brokerUrl, username: 'svc-api', password: secrets.serviceSecret },
@@ -43,6 +45,8 @@ export async function runApi(command: Command): Promise<void> {
     const api = createApiServer(config, facility, {
       store,
       deadLetters,
+      // Corrections of stored readings, audited in the app-state file (opened with the dead-letter).
+      corrections: new DuckDbCorrectionLog({ database: appState }),
       management,
       adminToken: secrets.adminToken,
       ingestStats: () => summarizeIngestWorkers(watch.health()),

@@ -26,10 +26,9 @@ export async function runBroker(command: Command): Promise<void> {
     let ingest: BrokerIngest | undefined;
     let storeName: string | undefined;
     if (config.ingest) {
-      const { store, deadLetters, state } = await createStorage(config, facility, logger);
+      const { store, deadLetters } = await createStorage(config, facility, logger);
       // A DuckDB file another process holds is one line and exit status 2, as a bad setting.
       await withSettings(command, () => life.start('store', store));
-      await withSettings(command, () => life.start('state', state));
       await life.start('dead-letter', deadLetters);
       ingest = createBrokerIngest(config, facility, { store, deadLetters, logger });
       await life.start('ingest', ingest);

@@ -72,11 +72,11 @@ export async function runCostsImport(command: Command, file: string): Promise<vo
     return;
   }
   const life = new Lifecycle(logger);
-  const { store, state } = await createStorage(config, facility, logger, { catchUp: false });
+  const { store, deadLetters, appState } = await createStorage(config, facility, logger, { catchUp: false });
   try {
     await withSettings(command, () => life.start('store', store));
-    await withSettings(command, () => life.start('state', state));
-    const ledger = await createManagementState(facility, state);
+    await withSettings(command, () => life.start('dead-letter', deadLetters));
+    const ledger = await createManagementState(facility, appState);
     await life.start('management', ledger);
     const stored = await ledger.addCosts(
       result.entries,

@@ -44,10 +44,9 @@ async function runWorker(
 ): Promise<void> {
   const { serviceSecret } = await loadSecrets(config);
   const life = new Lifecycle(logger);
-  const { store, deadLetters, state } = await createStorage(config, facility, logger);
+  const { store, deadLetters } = await createStorage(config, facility, logger);
   try {
     await life.start('store', store);
-    await life.start('state', state);
     await life.start('dead-letter', deadLetters);
     const ingest = createIngest(config, facility, {
       store,

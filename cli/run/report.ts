@@ -49,11 +49,11 @@ export async function runReport(command: Command): Promise<void> {
   const logger = createLogger(config);
   const facility = await loadFacilityOrExit(config.facility, 'report');
   const life = new Lifecycle(logger);
-  const { store, state } = await createStorage(config, facility, logger, { catchUp: false });
+  const { store, deadLetters, appState } = await createStorage(config, facility, logger, { catchUp: false });
   try {
     await withSettings(command, () => life.start('store', store));
-    await withSettings(command, () => life.start('state', state));
-    const management = await createManagementState(facility, state);
+    await withSettings(command, () => life.start('dead-letter', deadLetters));
+    const management = await createManagementState(facility, appState);
     await life.start('management', management);
     const report = await monthlyReport(
       { kpi: { facility, store }, services: kpiServices, ledger: management, feedback: management },

@@ -18,6 +18,7 @@ import { LiveSimulator } from '../../simulators/live.ts';
 import { simulateManagement } from '../../simulators/management.ts';
 import { nextShowcase } from '../../simulators/showcase.ts';
 import { createSimulation } from '../../simulators/simulation.ts';
+import { DuckDbCorrectionLog } from '../../storage/duckdb/corrections.ts';
 import {
   brokerUrls,
   createApiServer,
@@ -52,11 +53,10 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
   const life = new Lifecycle(logger);
   const stopping = untilSignal();
   try {
-    const { store, deadLetters, state } = await createStorage(config, facility, logger);
+    const { store, deadLetters, appState } = await createStorage(config, facility, logger);
     await life.start('store', store);
-    await life.start('state', state);
     await life.start('dead-letter', deadLetters);
-    const management = await createManagementState(facility, state);
+    const management = await createManagementState(facility, appState);
     await life.start('management', management);
 
     // Whole minutes, so backfill and the live simulators meet on the readings' grid.
@@ -91,6 +91,8 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
     const api = createApiServer(config, facility, {
       store,
       deadLetters,
+      // Corrections of stored readings, audited in the app-state file (opened with the dead-letter).
+      corrections: new DuckDbCorrectionLog({ database: appState }),
       management,
       adminToken: secrets.adminToken,
       ingestStats: () => ingest.stats(),

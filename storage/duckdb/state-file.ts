@@ -1,8 +1,9 @@
 /**
- * A DuckDB file of app state of its own (`DATA/state.duckdb`), for when the store is not DuckDB
- * (InfluxDB): the dead-letter table and the management tables share it through one handle, since
- * DuckDB lets one process open a file once. Opens on `start()` (or the first task), closes on
- * `stop()`; both idempotent. One task at a time on one connection.
+ * The app-state DuckDB file beside InfluxDB (`{data}/state.duckdb`): one open database shared by
+ * the modules that keep app state in it (the dead-letter table, the corrections' audit, the cost
+ * ledger and its audit, the feedback), since a second instance
+ * on the same file in one process would open it again and corrupt it. With the DuckDB store the
+ * app state lives in the store's own file instead (`DuckDbStore` offers the same access).
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -10,32 +11,46 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { StoreError } from '../../core/store.ts';
 import type { DuckDbAccess } from './dead-letter.ts';
 
+/** One DuckDB file, one connection, one task at a time. `start()` and `stop()` are idempotent. */
 export class DuckDbStateFile implements DuckDbAccess {
-  readonly path: string;
-  #open: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
+  readonly name = 'duckdb';
+  readonly #path: string;
+  #opening: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
   #tail: Promise<unknown> = Promise.resolve();
 
-  constructor(path: string) {
-    this.path = resolve(path);
+  constructor(options: { readonly path: string }) {
+    this.#path = resolve(options.path);
   }
 
   async start(): Promise<void> {
-    await this.#opened();
+    if (!this.#opening) {
+      const opening = open(this.#path);
+      this.#opening = opening;
+      opening.catch(() => {
+        if (this.#opening === opening) this.#opening = undefined;
+      });
+    }
+    await this.#opening;
   }
 
   async stop(): Promise<void> {
-    const opening = this.#open;
+    const opening = this.#opening;
     if (!opening) return;
-    this.#open = undefined;
+    this.#opening = undefined;
+    const database = await opening.catch(() => undefined);
     await this.#tail.catch(() => undefined);
-    const opened = await opening.catch(() => undefined);
-    if (!opened) return;
-    opened.connection.closeSync();
-    opened.instance.closeSync();
+    database?.connection.closeSync();
+    database?.instance.closeSync();
   }
 
   exclusive<T>(task: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    const run = this.#tail.then(async () => task((await this.#opened()).connection));
+    const opening = this.#opening;
+    if (!opening) {
+      return Promise.reject(
+        new StoreError(`the state file ${this.#path} is not open`, { code: 'NOT_STARTED', retriable: false }),
+      );
+    }
+    const run = this.#tail.then(async () => task((await opening).connection));
     this.#tail = run.catch(() => undefined);
     return run;
   }
@@ -43,20 +58,9 @@ export class DuckDbStateFile implements DuckDbAccess {
   read<T>(task: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
     return this.exclusive(task);
   }
-
-  #opened(): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
-    if (!this.#open) {
-      const opening = openFile(this.path);
-      this.#open = opening;
-      opening.catch(() => {
-        if (this.#open === opening) this.#open = undefined;
-      });
-    }
-    return this.#open;
-  }
 }
 
-async function openFile(file: string): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
+async function open(file: string): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
   try {
     await mkdir(dirname(file), { recursive: true });
     const instance = await DuckDBInstance.create(file, {

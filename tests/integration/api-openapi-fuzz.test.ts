@@ -26,6 +26,7 @@ import { DEMO_FACILITY_PATH, type Facility, loadFacility } from '../../core/faci
 import { RollingStore } from '../../core/rollup/rolling-store.ts';
 import type { Point } from '../../core/store.ts';
 import { PointMaker } from '../../simulators/points.ts';
+import { DuckDbCorrectionLog } from '../../storage/duckdb/corrections.ts';
 import { DuckDbDeadLetterSink } from '../../storage/duckdb/dead-letter.ts';
 import { DuckDbStore } from '../../storage/duckdb/duckdb-store.ts';
 
@@ -52,9 +53,10 @@ interface JsonSchema {
   readonly minLength?: number;
   readonly maxLength?: number;
   readonly default?: unknown;
-  readonly examples?: readonly unknown[];
   readonly properties?: Record<string, JsonSchema>;
   readonly required?: readonly string[];
+  readonly anyOf?: readonly JsonSchema[];
+  readonly examples?: readonly unknown[];
 }
 
 interface Parameter {
@@ -146,6 +148,7 @@ beforeAll(async () => {
     facility,
     store,
     deadLetters,
+    corrections: new DuckDbCorrectionLog({ database: inner }),
     data: folder,
     adminToken: ADMIN,
     ingestStats: () => ({ connected: true }),
@@ -162,14 +165,18 @@ beforeAll(async () => {
         string,
         {
           parameters?: Parameter[];
-          requestBody?: { content: Record<string, { schema: JsonSchema; example?: unknown }> };
+          requestBody?: {
+            content: Record<
+              string,
+              { schema: JsonSchema; example?: unknown; examples?: Record<string, { value: unknown }> }
+            >;
+          };
         }
       >
     >;
   };
   operations = Object.entries(document.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, operation]) => {
-      const json = operation.requestBody?.content['application/json'];
       const raw = Object.entries(operation.requestBody?.content ?? {}).find(
         ([type, content]) => type !== 'application/json' && typeof content.example === 'string',
       );
@@ -177,14 +184,25 @@ beforeAll(async () => {
         method: method.toUpperCase(),
         path,
         parameters: operation.parameters ?? [],
-        body: json
-          ? { ...json.schema, ...(json.example === undefined ? {} : { examples: [json.example] }) }
-          : undefined,
+        body: bodySchema(operation.requestBody?.content['application/json']),
         ...(raw ? { rawBody: { type: raw[0], example: raw[1].example as string } } : {}),
       };
     }),
   );
 });
+
+/** A body's schema, with the examples the document gives beside it (OpenAPI moves them to the media type). */
+function bodySchema(
+  media: { schema: JsonSchema; example?: unknown; examples?: Record<string, { value: unknown }> } | undefined,
+): JsonSchema | undefined {
+  if (!media) return undefined;
+  const examples = [
+    ...(media.schema.examples ?? []),
+    ...(media.example === undefined ? [] : [media.example]),
+    ...Object.values(media.examples ?? {}).map((e) => e.value),
+  ];
+  return examples.length > 0 ? { ...media.schema, examples } : media.schema;
+}
 
 // ------------------------------------------------------------------ values
 
@@ -313,6 +331,26 @@ function valueFor(schema: JsonSchema, example?: unknown): fc.Arbitrary<string> {
   );
 }
 
+/**
+ * A value for a property of a JSON body: what {@link valueFor} gives a query parameter, or one of
+ * the alternatives of an `anyOf`, or for a property of any type (a reading's value) a JSON number
+ * or any JSON value.
+ */
+function bodyValueFor(schema: JsonSchema): fc.Arbitrary<unknown> {
+  if (schema.anyOf && schema.anyOf.length > 0) return fc.oneof(...schema.anyOf.map(bodyValueFor));
+  if (schema.type === undefined && schema.enum === undefined) {
+    return fc.oneof(
+      { arbitrary: fc.integer({ min: 0, max: 1_000_000 }), weight: 4 },
+      { arbitrary: fc.jsonValue({ maxDepth: 1 }), weight: 1 },
+    );
+  }
+  if (schema.type === 'integer' && (schema.minimum ?? 0) >= 1e11) {
+    // Epoch milliseconds (a reading's time): near the stored data.
+    return fc.integer({ min: -20 * 24, max: 20 * 24 }).map((hours) => DAY + hours * HOUR);
+  }
+  return valueFor(schema);
+}
+
 /** A JSON body for a body schema: mostly object-shaped, sometimes anything at all. */
 function bodyFor(schema: JsonSchema): fc.Arbitrary<unknown> {
   const properties = Object.entries(schema.properties ?? {});
@@ -321,7 +359,7 @@ function bodyFor(schema: JsonSchema): fc.Arbitrary<unknown> {
       properties.map(([name, sub]) => [
         name,
         fc.oneof(
-          { arbitrary: valueFor(sub), weight: 8 },
+          { arbitrary: bodyValueFor(sub), weight: 8 },
           {
             arbitrary: fc.constantFrom<unknown>(null, 0, -1, 1e308, true, [], {}, ['viewer'], { zh: 'x' }),
             weight: 1,
@@ -354,6 +392,19 @@ function bodyFor(schema: JsonSchema): fc.Arbitrary<unknown> {
       weight: 1,
     },
     { arbitrary: fc.jsonValue({ maxDepth: 2 }), weight: 1 },
+    // The document's examples, as given and with one property changed: bodies that reach the service.
+    ...(schema.examples && schema.examples.length > 0
+      ? [
+          { arbitrary: fc.constantFrom(...schema.examples), weight: 1 },
+          {
+            arbitrary: fc.tuple(fc.constantFrom(...schema.examples), shaped).map(([example, generated]) => {
+              const [key, value] = Object.entries(generated as object)[0] ?? [];
+              return key === undefined ? example : { ...(example as object), [key]: value };
+            }),
+            weight: 1,
+          },
+        ]
+      : []),
   );
 }
 

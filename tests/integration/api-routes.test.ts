@@ -851,6 +851,8 @@ describe('OpenAPI', () => {
         'POST /api/v1/tokens',
         'DELETE /api/v1/tokens/{id}',
         'GET /metrics',
+        'GET /api/v1/corrections',
+        'POST /api/v1/corrections',
         // the management layer (tests/integration/management-api.test.ts)
         'GET /api/v1/costs',
         'POST /api/v1/costs',
