@@ -29,7 +29,12 @@ import {
   type RoomRules,
   UNKNOWN_SENSOR_INTERVAL_S,
 } from '../kpi/room.ts';
-import { DEFAULT_VEHICLE_RULES, type VehicleFixColumns, type VehicleRules } from '../kpi/vehicle.ts';
+import {
+  DEFAULT_VEHICLE_RULES,
+  touchesOffHours,
+  type VehicleFixColumns,
+  type VehicleRules,
+} from '../kpi/vehicle.ts';
 import {
   classify,
   READING_STATUS,
@@ -159,7 +164,7 @@ export class RollingStore implements TimeSeriesStore {
         .update(JSON.stringify({ v: FOLD_VERSION, parts }))
         .digest('base64url')
         .slice(0, 16);
-    // The meters' offHours field follows the calendar (core/rollup/schema.ts).
+    // The offHours fields of meter and trip rows follow the calendar (core/rollup/schema.ts).
     const calendar = { timezone: options.facility.site.timezone, ...options.facility.calendar };
     this.#calendar = calendarOf(options.facility);
     this.#meters = new Map(
@@ -171,7 +176,11 @@ export class RollingStore implements TimeSeriesStore {
     this.#vehicles = new Map(
       options.facility.vehicles.map((vehicle) => [
         vehicle.id,
-        { vehicle, fingerprint: fingerprint({ rules: this.#vehicleRules, area: this.#serviceArea ?? null }) },
+        // Trip rows carry offHours, which follows the calendar.
+        {
+          vehicle,
+          fingerprint: fingerprint({ rules: this.#vehicleRules, area: this.#serviceArea ?? null, calendar }),
+        },
       ]),
     );
     const rooms = new Map<string, RoomDevice>();
@@ -554,7 +563,10 @@ export class RollingStore implements TimeSeriesStore {
         device: id,
         tags,
         from: tripFrom,
-        rows: trips.map((trip) => ({ time: trip.start, values: tripValues(trip, device.fingerprint) })),
+        rows: trips.map((trip) => ({
+          time: trip.start,
+          values: tripValues(trip, touchesOffHours(this.#calendar, trip.start, trip.end), device.fingerprint),
+        })),
       });
     }
     await this.#write(writes, until);
@@ -766,7 +778,7 @@ export class RollingStore implements TimeSeriesStore {
   }
 }
 
-function tripValues(trip: TripRecord, rules: string): Record<string, number | string> {
+function tripValues(trip: TripRecord, offHours: boolean, rules: string): Record<string, number | string> {
   return {
     end: trip.end,
     anchor: trip.anchor,
@@ -779,6 +791,7 @@ function tripValues(trip: TripRecord, rules: string): Record<string, number | st
     toLat: trip.to.lat,
     toLon: trip.to.lon,
     leftServiceArea: trip.leftServiceArea ? 1 : 0,
+    offHours: offHours ? 1 : 0,
     rules,
   };
 }

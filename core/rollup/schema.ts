@@ -112,6 +112,11 @@ export const ROLLUPS: Readonly<Record<RollupKind, RollupSchema>> = {
       toLon: 'float',
       /** 1 when a fix of the trip lies outside the service area. */
       leftServiceArea: 'float',
+      /**
+       * 1 when the trip touches time outside working hours of the site calendar (nights, weekends,
+       * holidays; make-up workdays are working days), as `offHoursTrips` counts it.
+       */
+      offHours: 'float',
       rules: 'string',
     },
   },

@@ -3,10 +3,9 @@
  * per car, and when trips start. Positions come from the raw `vehicle` points; trips from the
  * `rollup_trip` rows (one per trip, keyed by its start; void rows, `"rules" = ''`, are left out).
  *
- * Off-hours trips are not counted here: InfluxQL has no hour-of-day or weekday function and no way
- * to join a trip with the site calendar (holidays, make-up workdays), so a Grafana query cannot tell
- * whether a trip touches time outside working hours. The panel shows trips by hour of day instead
- * and says so; the API's `offHoursTrips` (GET /api/v1/vehicles/utilization) is the exact figure.
+ * Off-hours trips per car come from the trip rows' `offHours` flag, set when the rollups are folded
+ * from the site calendar (InfluxQL itself has no hour-of-day or weekday function, nor the holidays
+ * and make-up workdays): the same count as the API's `offHoursTrips`.
  */
 import { PanelBuilder as BarChartPanel } from '@grafana/grafana-foundation-sdk/barchart';
 import {
@@ -172,6 +171,36 @@ export function fleetDashboard(model: SiteModel, options: DashboardOptions): Das
       .span(12),
   );
   dashboard.withPanel(
+    new BarChartPanel()
+      .title('非工作时间出车（每车）')
+      .description(
+        describe(
+          "Off-hours trips per car over the selected period: trips touching time outside working hours of the site calendar (nights, weekends, holidays; make-up workdays count as working days), as the API's offHoursTrips (GET /api/v1/vehicles/utilization) counts them. The flag is set on each trip rollup row from the calendar in the facility file.",
+          '非工作时间出车：行程触及工作日历之外的时间（夜间、周末、节假日；调休上班日按工作日）。',
+        ),
+      )
+      .withTarget(
+        q(
+          'A',
+          `SELECT sum("offHours") AS "非工作时间行程" FROM "rollup_trip" ${where(
+            siteCond,
+            `"rules" != ''`,
+            ...cars,
+          )} GROUP BY "vehicle"`,
+          { format: 'table' },
+        ),
+      )
+      .withTransformation({ id: 'organize', options: { excludeByName: { Time: true } } })
+      .xField('vehicle')
+      .overrideByName('vehicle', [{ id: 'mappings', value: plates }])
+      .orientation(VizOrientation.Vertical)
+      .xTickLabelRotation(-45)
+      .unit('none')
+      .decimals(0)
+      .height(9)
+      .span(12),
+  );
+  dashboard.withPanel(
     new TimeseriesPanel()
       .title('每日行程数与里程')
       .description(
@@ -208,8 +237,8 @@ export function fleetDashboard(model: SiteModel, options: DashboardOptions): Das
       .title('出车时段分布（按开始时刻）')
       .description(
         describe(
-          `Trips of the selected cars by the hour of day they started (site time zone), over the selected period. Trips starting before ${hours.split('-')[0] ?? ''} or from ${hours.split('-')[1] ?? ''} on are off-hours on any day. Why not an off-hours count: a trip is off-hours when it touches time outside working hours of the site calendar (weekends, holidays, make-up workdays too), and InfluxQL has neither an hour-of-day or weekday function nor a join with the calendar, so no Grafana query over the trip rows can tell. The hours are read here by Grafana's "Format time" and "Group by" transformations. The exact count is the API's offHoursTrips (GET /api/v1/vehicles/utilization).`,
-          '出车时段分布：InfluxQL 无法按工作日历判断"非工作时间出车"，精确数量见接口 offHoursTrips。',
+          `Trips of the selected cars by the hour of day they started (site time zone), over the selected period. Trips starting before ${hours.split('-')[0] ?? ''} or from ${hours.split('-')[1] ?? ''} on are off-hours on any day; weekends and holidays are off-hours all day (the panel "非工作时间出车" counts them by the calendar). The hours are read here by Grafana's "Format time" and "Group by" transformations.`,
+          '出车时段分布（按行程开始的小时）；按工作日历的非工作时间出车数见"非工作时间出车"面板。',
         ),
       )
       .withTarget(

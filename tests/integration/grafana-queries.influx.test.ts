@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readFacilityFile } from '../../cli/read-facility.ts';
 import type { Facility } from '../../core/facility/schema.ts';
 import { energySummary } from '../../core/kpi/energy-service.ts';
+import { vehicleUtilization } from '../../core/kpi/vehicle-service.ts';
 import { RollingStore } from '../../core/rollup/rolling-store.ts';
 import { buildDashboards, type SiteDashboards } from '../../dashboards/grafana/index.ts';
 import { influxTargets } from '../../dashboards/grafana/influxql.ts';
@@ -178,4 +179,47 @@ describe('Grafana panels on a real InfluxDB', () => {
       expect(buildings + cars, name).toBeCloseTo(item?.kgcePerCapita ?? Number.NaN, 3);
     }
   }, 120_000);
+
+  it('counts the off-hours trips of each car as the API does', async () => {
+    // A night drive of the first car, Tuesday 22:00–22:30: 61 fixes 30 s apart heading north at
+    // about 26 km/h, then parked — an off-hours trip for both counts.
+    const car = facility.vehicles[0];
+    if (!car) throw new Error('no car');
+    const night = Date.parse('2026-12-01T22:00:00+08:00');
+    const base = facility.site.location;
+    const tags = { site: facility.site.id, vehicle: car.id, department: car.department };
+    await store.write([
+      ...Array.from({ length: 61 }, (_, k) => ({
+        measurement: 'vehicle' as const,
+        tags,
+        fields: { lat: base.lat + k * 0.002, lon: base.lon, speed: 26, ignition: true },
+        time: night + k * 30_000,
+      })),
+      ...Array.from({ length: 5 }, (_, k) => ({
+        measurement: 'vehicle' as const,
+        tags,
+        fields: { lat: base.lat + 0.12, lon: base.lon, speed: 0, ignition: false },
+        time: night + 1_830_000 + k * 30_000,
+      })),
+    ]);
+    const ctx = { facility, store, now: () => TO + 86_400_000 };
+    const utilization = await vehicleUtilization(ctx, { from: FROM, to: TO });
+    const [found] = influxTargets(site.dashboards.find((d) => d.uid === 'cd-compound-fleet') ?? {}).filter(
+      (t) => t.panel === '非工作时间出车（每车）',
+    );
+    const result = await influxql(
+      expandGrafanaMacros(found?.target.query ?? '', contextFor('', allValues())),
+    );
+    const perCar = new Map<string, number>();
+    for (const series of result.series ?? []) {
+      const column = series.columns.indexOf('vehicle');
+      for (const row of series.values) {
+        perCar.set(String(column >= 0 ? row[column] : series.tags?.vehicle), Number(row.at(-1)));
+      }
+    }
+    const api = utilization.items.filter((item) => item.trips > 0);
+    // The night drive at least: the check compares something.
+    expect(api.some((item) => item.offHoursTrips > 0)).toBe(true);
+    for (const item of api) expect(perCar.get(item.id) ?? 0, item.id).toBe(item.offHoursTrips);
+  });
 });

@@ -39,9 +39,22 @@ async function opened(dir: string, options: Partial<SpoolOptions> = {}, log = re
   return { spool, recovered };
 }
 
+/** The segment files and their sizes; one the spool deletes between the listing and its stat is gone. */
 async function segments(dir: string): Promise<Array<{ name: string; size: number }>> {
   const names = (await readdir(dir)).filter((name) => name.endsWith('.spool')).sort();
-  return Promise.all(names.map(async (name) => ({ name, size: (await stat(join(dir, name))).size })));
+  const sized = await Promise.all(
+    names.map(async (name) => {
+      const size = await stat(join(dir, name)).then(
+        (s) => s.size,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return undefined;
+          throw error;
+        },
+      );
+      return size === undefined ? undefined : { name, size };
+    }),
+  );
+  return sized.filter((segment) => segment !== undefined);
 }
 
 describe('spool', () => {
