@@ -32,18 +32,25 @@ import type { Facility } from '../core/facility/schema.ts';
 import type { IngestWorkersHealth } from '../core/ingest-workers.ts';
 import type { KpiData } from '../core/kpi/data.ts';
 import type { KpiContext } from '../core/kpi/types.ts';
+import { localDay } from '../core/management/costs.ts';
+import type { AlertReader, ManagementState } from '../core/management/ports.ts';
 import type { RollupChange } from '../core/rollup/rolling-store.ts';
 import type { TimeSeriesStore } from '../core/store.ts';
+import { DuckDbManagementState } from '../storage/duckdb/management-state.ts';
+import { DuckDbStateFile } from '../storage/duckdb/state-file.ts';
 import { ResponseCache, registerCache } from './cache.ts';
 import { ApiError, badParameter, errorHandler, forbidden } from './errors.ts';
 import { type KpiServices, kpiServices } from './kpi-services.ts';
 import { formatInstant } from './period.ts';
 import type { RouteContext } from './reply.ts';
 import { correctionRoutes } from './routes/corrections.ts';
+import { costRoutes } from './routes/costs.ts';
 import { energyRoutes } from './routes/energy.ts';
 import { facilityRoutes } from './routes/facility.ts';
+import { type FeedbackLimits, feedbackRoutes } from './routes/feedback.ts';
 import { ingestRoutes } from './routes/ingest.ts';
 import { roomRoutes } from './routes/rooms.ts';
+import { scorecardRoutes } from './routes/scorecard.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { vehicleRoutes } from './routes/vehicles.ts';
 import { errorResponses, HealthSchema } from './schemas.ts';
@@ -121,6 +128,15 @@ export interface ApiDeps {
   /** The efficiency services; default the real ones of core/kpi. */
   readonly services?: KpiServices;
   /**
+   * The management state (cost ledger, audit, feedback), started by the caller; default a DuckDB
+   * file of the app's own, `{data}/state.duckdb`, opened when the app is ready and closed with it.
+   */
+  readonly management?: ManagementState;
+  /** The alert engine's history, for the scorecard's "acknowledged in time"; none yet. */
+  readonly alerts?: AlertReader;
+  /** Limits of the public feedback endpoint; default DEFAULT_FEEDBACK_LIMITS (api/routes/feedback.ts). */
+  readonly feedbackLimits?: FeedbackLimits;
+  /**
    * The store's rollup changes (core/rollup/rolling-store.ts `subscribe`): with them, answers over
    * periods are kept and dropped by the writes that change them (api/cache.ts); without, identical
    * requests in flight are still computed once, but nothing is kept.
@@ -170,6 +186,30 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     services: deps.services ?? kpiServices,
   };
 
+  let management = deps.management;
+  if (!management) {
+    const file = new DuckDbStateFile({ path: join(deps.data, 'state.duckdb') });
+    const own = new DuckDbManagementState({
+      database: file,
+      now,
+      dayStart: (date) => localDay(date, deps.facility.site.timezone),
+    });
+    management = own;
+    app.addHook('onReady', async () => {
+      await file.start();
+      await own.start();
+    });
+    app.addHook('onClose', async () => {
+      await own.stop();
+      await file.stop();
+    });
+  }
+  const managementOptions = {
+    ...context,
+    state: management,
+    ...(deps.alerts ? { alerts: deps.alerts } : {}),
+  };
+
   const cache = new ResponseCache({
     keep: deps.changes !== undefined,
     now,
@@ -211,7 +251,18 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'API token' } },
       },
       security: [{ bearerAuth: [] }],
-      tags: ['health', 'facility', 'energy', 'vehicles', 'rooms', 'ingest', 'tokens'].map((name) => ({
+      tags: [
+        'health',
+        'facility',
+        'energy',
+        'vehicles',
+        'rooms',
+        'costs',
+        'feedback',
+        'scorecard',
+        'ingest',
+        'tokens',
+      ].map((name) => ({
         name,
       })),
     },
@@ -381,6 +432,12 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     corrections: deps.corrections,
     now,
   });
+  void app.register(costRoutes, managementOptions);
+  void app.register(feedbackRoutes, {
+    ...managementOptions,
+    ...(deps.feedbackLimits ? { limits: deps.feedbackLimits } : {}),
+  });
+  void app.register(scorecardRoutes, managementOptions);
 
   return app as unknown as FastifyInstance;
 }

@@ -1,5 +1,5 @@
 /**
- * The API's one error shape, `{ error: { code, message, parameter? } }`, and the handler that maps
+ * The API's one error shape, `{ error: { code, message, parameter?, problems? } }`, and the handler that maps
  * every thrown error to it: coded API errors and `KpiError`s keep their status, schema validation
  * failures become a 400 naming the parameter, store outages a 503, and anything else a 500 whose
  * message says nothing of the cause (it is logged, never sent: no stack trace leaves the process).
@@ -13,13 +13,23 @@ export class ApiError extends Error {
   readonly statusCode: number;
   readonly code: string;
   readonly parameter: string | undefined;
+  /** Every problem of an input that has many parts (the rows of a CSV file), each with its line. */
+  problems: readonly ErrorProblem[] | undefined;
   constructor(statusCode: number, code: string, message: string, parameter?: string) {
     super(message);
     this.name = 'ApiError';
     this.statusCode = statusCode;
     this.code = code;
     this.parameter = parameter;
+    this.problems = undefined;
   }
+}
+
+/** One problem of an input with many parts: where (line, column) and what. */
+export interface ErrorProblem {
+  readonly line: number;
+  readonly column?: string;
+  readonly message: string;
 }
 
 /** A 400 naming the query, path or body parameter at fault. */
@@ -44,6 +54,7 @@ export interface ErrorBody {
     readonly message: string;
     readonly parameter?: string;
     readonly retriable?: boolean;
+    readonly problems?: readonly ErrorProblem[];
   };
 }
 
@@ -65,7 +76,12 @@ export function describeValidation(
   const path = issue.instancePath.replace(/^\//, '').replace(/\//g, '.');
   const missing = typeof issue.params.missingProperty === 'string' ? issue.params.missingProperty : undefined;
   // A fault of the whole body (not an object, say) is the body's.
-  const parameter = missing ?? (path !== '' ? path : context === 'body' ? 'body' : undefined);
+  // An element of a list is blamed on the list (`categories`); the message says which element.
+  const field = path
+    .split('.')
+    .filter((segment) => !/^\d+$/.test(segment))
+    .join('.');
+  const parameter = missing ?? (field !== '' ? field : context === 'body' ? 'body' : undefined);
   const got =
     parameter !== undefined && missing === undefined ? valueAt(input, issue.instancePath) : undefined;
   const gotText = got === undefined ? '' : ` (got ${JSON.stringify(got)})`;
@@ -76,7 +92,9 @@ export function describeValidation(
   } else if (issue.keyword === 'additionalProperties') {
     text = `unknown property "${String(issue.params.additionalProperty)}"`;
   } else text = issue.message ?? 'is not valid';
-  const where = parameter ?? (context === 'body' ? 'body' : (context ?? 'request'));
+  const where =
+    (missing === undefined && path !== '' ? path : parameter) ??
+    (context === 'body' ? 'body' : (context ?? 'request'));
   return { parameter, message: `${where}: ${text}${gotText}` };
 }
 
@@ -107,9 +125,10 @@ function errorBody(
   request: FastifyRequest,
 ): { status: number; error: ErrorBody['error'] } {
   if (error instanceof ApiError) {
+    const coded = withParameter({ code: error.code, message: error.message }, error.parameter);
     return {
       status: error.statusCode,
-      error: withParameter({ code: error.code, message: error.message }, error.parameter),
+      error: error.problems === undefined ? coded : { ...coded, problems: error.problems },
     };
   }
   if (error instanceof KpiError) {

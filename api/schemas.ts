@@ -56,6 +56,16 @@ export const ErrorSchema = Type.Object(
       message: Type.String({ description: 'For a person; names the parameter at fault.' }),
       parameter: Type.Optional(Type.String({ description: 'The query, path or body parameter at fault.' })),
       retriable: Type.Optional(Type.Boolean()),
+      problems: Type.Optional(
+        Type.Array(
+          Type.Object({
+            line: Type.Integer({ description: '1-based line of the file.' }),
+            column: Type.Optional(Type.String({ description: 'The column at fault, as the file names it.' })),
+            message: Type.String(),
+          }),
+          { description: 'Every problem of a file (`POST /api/v1/costs/import`), each with its line.' },
+        ),
+      ),
     }),
   },
   { description: 'Every error answer.' },

@@ -209,6 +209,7 @@ export function createApiServer(
     | 'health'
     | 'changes'
     | 'corrections'
+    | 'management'
   > & {
     readonly adminToken: string;
     readonly logger: Logger;
@@ -228,6 +229,7 @@ export function createApiServer(
     ...(parts.health === undefined ? {} : { health: parts.health }),
     ...(parts.changes === undefined ? {} : { changes: parts.changes }),
     ...(parts.corrections === undefined ? {} : { corrections: parts.corrections }),
+    ...(parts.management === undefined ? {} : { management: parts.management }),
     logger: parts.logger.child({ module: 'api' }),
   });
   return new ApiServer(app, config.host, config.httpPort);

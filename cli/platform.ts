@@ -14,6 +14,7 @@ import { formatProblem } from '../core/facility/load.ts';
 import type { Facility } from '../core/facility/schema.ts';
 import { type OutlierReading, RollingStore } from '../core/rollup/rolling-store.ts';
 import type { DuckDbAccess } from '../storage/duckdb/dead-letter.ts';
+import type { DuckDbManagementState } from '../storage/duckdb/management-state.ts';
 import { FacilityFileError, readFacilityFile } from './read-facility.ts';
 
 /** Something with an idempotent async life cycle. */
@@ -155,7 +156,8 @@ export async function createStorage(
   store: RollingStore;
   deadLetters: DeadLetterSink & Component;
   /**
-   * Where app state (the corrections' audit) is kept: the store's own DuckDB file, or
+   * Where app state (the corrections' audit; the cost ledger, its audit and the feedback) is kept:
+   * the store's own DuckDB file, or
    * `{data}/state.duckdb` beside InfluxDB, which the dead-letter sink opens and closes (start it
    * before using this).
    */
@@ -215,6 +217,21 @@ export async function createStorage(
     deadLetters: sink,
     appState,
   };
+}
+
+/** The management state (cost ledger, audit, feedback) in the app-state database; not started. */
+export async function createManagementState(
+  facility: Facility,
+  state: DuckDbAccess,
+): Promise<DuckDbManagementState> {
+  const [{ DuckDbManagementState }, { localDay }] = await Promise.all([
+    import('../storage/duckdb/management-state.ts'),
+    import('../core/management/costs.ts'),
+  ]);
+  return new DuckDbManagementState({
+    database: state,
+    dayStart: (date) => localDay(date, facility.site.timezone),
+  });
 }
 
 /** Resolve on SIGINT or SIGTERM (once). */

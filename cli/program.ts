@@ -6,9 +6,11 @@ import { Command, CommanderError } from 'commander';
 import { apiCommand } from './commands/api.ts';
 import { brokerCommand } from './commands/broker.ts';
 import { checkCommand } from './commands/check.ts';
+import { costsCommand } from './commands/costs.ts';
 import { exportCommand } from './commands/export.ts';
 import { grafanaCommand } from './commands/grafana.ts';
 import { ingestCommand } from './commands/ingest.ts';
+import { reportCommand } from './commands/report.ts';
 import { rollupsCommand } from './commands/rollups.ts';
 import { simulateCommand } from './commands/simulate.ts';
 import { startCommand } from './commands/start.ts';
@@ -42,6 +44,8 @@ export function buildProgram(): Command {
     simulateCommand(),
     rollupsCommand(),
     exportCommand(),
+    costsCommand(),
+    reportCommand(),
     grafanaCommand(),
   ]) {
     program.addCommand(inherit(command, program));

@@ -12,6 +12,7 @@ import { createApiServer } from '../parts.ts';
 import {
   adminTokenLines,
   createLogger,
+  createManagementState,
   createStorage,
   Lifecycle,
   loadFacilityOrExit,
@@ -34,6 +35,8 @@ export async function runApi(command: Command): Promise<void> {
     });
     await withSettings(command, () => life.start('store', store));
     await life.start('dead-letter', deadLetters);
+    const management = await createManagementState(facility, appState);
+    await life.start('management', management);
     const watch = new IngestWorkerWatch({
       mqtt: { url: config.brokerUrl, username: 'svc-api', password: secrets.serviceSecret },
       logger,
@@ -44,6 +47,7 @@ export async function runApi(command: Command): Promise<void> {
       deadLetters,
       // Corrections of stored readings, audited in the app-state file (opened with the dead-letter).
       corrections: new DuckDbCorrectionLog({ database: appState }),
+      management,
       adminToken: secrets.adminToken,
       ingestStats: () => summarizeIngestWorkers(watch.health()),
       ingestWorkers: () => watch.health(),

@@ -15,6 +15,7 @@ import type { Facility } from '../../core/facility/schema.ts';
 import type { TimeSeriesStore } from '../../core/store.ts';
 import { backfill } from '../../simulators/backfill.ts';
 import { LiveSimulator } from '../../simulators/live.ts';
+import { simulateManagement } from '../../simulators/management.ts';
 import { nextShowcase } from '../../simulators/showcase.ts';
 import { createSimulation } from '../../simulators/simulation.ts';
 import { DuckDbCorrectionLog } from '../../storage/duckdb/corrections.ts';
@@ -28,6 +29,7 @@ import {
 import {
   adminTokenLines,
   createLogger,
+  createManagementState,
   createStorage,
   Lifecycle,
   loadFacilityOrExit,
@@ -54,6 +56,8 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
     const { store, deadLetters, appState } = await createStorage(config, facility, logger);
     await life.start('store', store);
     await life.start('dead-letter', deadLetters);
+    const management = await createManagementState(facility, appState);
+    await life.start('management', management);
 
     // Whole minutes, so backfill and the live simulators meet on the readings' grid.
     const now = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS;
@@ -63,6 +67,17 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
     const simulation = createSimulation(facility, { seed: config.seed, showcase });
     if (config.simulators && config.backfillDays > 0) {
       await fillHistory(store, simulation, config.backfillDays, now);
+    }
+    if (config.simulators) {
+      // The demo's ledger entries and occupant feedback over the history (idempotent by key).
+      await simulateManagement({
+        facility,
+        state: management,
+        seed: config.seed,
+        simulation,
+        from: now - Math.max(config.backfillDays, 1) * DAY_MS,
+        to: now,
+      });
     }
 
     // The ingest runs inside the broker, as its publish gate: started first, stopped after it.
@@ -78,6 +93,7 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
       deadLetters,
       // Corrections of stored readings, audited in the app-state file (opened with the dead-letter).
       corrections: new DuckDbCorrectionLog({ database: appState }),
+      management,
       adminToken: secrets.adminToken,
       ingestStats: () => ingest.stats(),
       // Answers kept for closed periods are dropped by the folds that change them (api/cache.ts).
@@ -117,6 +133,11 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
         `  MQTT               ${brokerUrls(config.host, broker.ports)}   (ingest in-process 同进程接入${config.store === 'duckdb' ? '' : `, spool ${resolve(config.data, 'spool')}`})`,
         `  API                ${http}/api/v1   (docs 文档 ${http}/docs/, OpenAPI ${http}/api/v1/openapi.json)`,
         `  try 试试            curl -H "Authorization: Bearer ${token.inCommand}" "${http}/api/v1/energy/summary?from=${today(facility, -7)}&to=${today(facility, 0)}&groupBy=building"`,
+        ...(facility.rooms[0]
+          ? [
+              `  feedback 满意度      ${http}/feedback/${facility.rooms[0].id}   (public, no token 无需令牌; QR sheet 二维码 ${http}/api/v1/feedback/qr/sheet)`,
+            ]
+          : []),
         `  simulators 模拟器   ${config.simulators ? `${simulated} devices 台, speed ×${config.speed}, seed ${config.seed}` : 'off 关闭'}`,
         ...(planted ? [`  showcase 演示故障    ${planted}`] : []),
         `  admin token 管理令牌 ${token.line}`,

@@ -16,6 +16,7 @@ import {
   weekdayOf,
 } from './dates.ts';
 import { type LonLat, polygonProblems } from './geometry.ts';
+import { managementChecks } from './management-checks.ts';
 import type { PathProblem, PathSegment } from './problem.ts';
 import {
   DATE_PATTERN,
@@ -146,6 +147,7 @@ export function crossCheck(data: unknown): PathProblem[] {
   checkTariffs(data, report);
   checkGeofences(data, report);
   checkQuotas(data, index, report);
+  problems.push(...managementChecks(data));
   return problems;
 }
 

@@ -311,6 +311,55 @@ export const GeofenceSchema = Type.Object(
 );
 export type Geofence = Static<typeof GeofenceSchema>;
 
+/**
+ * An asset's book value for straight-line depreciation (core/management/costs.ts): `value` CNY
+ * on `date`, written down to `residualPercent` of it over `lifeYears`.
+ */
+const AssetSchema = (description: string) =>
+  Type.Object(
+    {
+      value: Type.Number({ exclusiveMinimum: 0, description: 'Book value (原值), CNY.' }),
+      date: DateString('Date it entered service (入账日期), YYYY-MM-DD.'),
+      lifeYears: Type.Number({ exclusiveMinimum: 0, maximum: 100, description: 'Expected life, years.' }),
+      residualPercent: Type.Optional(
+        Type.Number({ minimum: 0, maximum: 100, description: 'Residual value, % of value; default 0.' }),
+      ),
+    },
+    { additionalProperties: false, description },
+  );
+
+/** Items of a department's yearly budget (core/management/model.ts says what counts in each). */
+export const BUDGET_ITEMS = [
+  'electricity',
+  'water',
+  'gas',
+  'vehicleFuel',
+  'vehicleMaintenance',
+  'property',
+] as const;
+export type BudgetItem = (typeof BUDGET_ITEMS)[number];
+
+export const BudgetSchema = Type.Object(
+  {
+    year: Type.Integer({ minimum: 2000, maximum: 2100, description: 'Calendar year.' }),
+    electricity: Type.Optional(Type.Number({ minimum: 0, description: 'Electricity, CNY a year.' })),
+    water: Type.Optional(Type.Number({ minimum: 0, description: 'Water, CNY a year.' })),
+    gas: Type.Optional(Type.Number({ minimum: 0, description: 'Gas, CNY a year.' })),
+    vehicleFuel: Type.Optional(
+      Type.Number({ minimum: 0, description: "Fuel and charging of the department's cars, CNY a year." }),
+    ),
+    vehicleMaintenance: Type.Optional(
+      Type.Number({ minimum: 0, description: 'Maintenance, repairs and tyres of its cars, CNY a year.' }),
+    ),
+    property: Type.Optional(
+      Type.Number({ minimum: 0, description: 'Property fee and building upkeep of its space, CNY a year.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+/** A department's budget (预算) for one year, by item, CNY. */
+export type Budget = Static<typeof BudgetSchema>;
+
 export const BuildingSchema = Type.Object(
   {
     id: Id('Building id.'),
@@ -325,6 +374,15 @@ export const BuildingSchema = Type.Object(
     floors: PositiveInt('Floors above ground.'),
     basementFloors: Type.Optional(Type.Integer({ minimum: 0, description: 'Floors below ground.' })),
     yearBuilt: Type.Optional(Type.Integer({ minimum: 1800, maximum: 2200 })),
+    asset: Type.Optional(
+      AssetSchema('The building as an asset: book value, date, expected life (straight-line depreciation).'),
+    ),
+    propertyFeePerM2Year: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        description: 'Property management fee (物业费), CNY per m² of floor area per year.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -345,6 +403,9 @@ export const DepartmentFileSchema = Type.Object(
     name: NameSchema,
     headcount: PositiveInt('Staff, people; the denominator of per-person figures.'),
     spaces: Type.Optional(Type.Array(DepartmentSpaceSchema)),
+    budgets: Type.Optional(
+      Type.Array(BudgetSchema, { description: 'Yearly budgets by item, CNY; one entry per year.' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -428,6 +489,23 @@ export const VehicleSchema = Type.Object(
     ratedConsumption: Positive('Rated consumption per 100 km, litres or kWh by energy.'),
     interval: PositiveInt('Seconds between GPS reports while driving.'),
     model: Type.Optional(Text('Make and model.')),
+    purchase: Type.Optional(
+      Type.Object(
+        {
+          price: Type.Number({ exclusiveMinimum: 0, description: 'Purchase price, CNY.' }),
+          date: DateString('Purchase (registration) date, YYYY-MM-DD.'),
+          lifeYears: Type.Number({ exclusiveMinimum: 0, maximum: 50, description: 'Expected life, years.' }),
+          residualPercent: Type.Optional(
+            Type.Number({ minimum: 0, maximum: 100, description: 'Residual value, % of price; default 0.' }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description: 'Purchase data: straight-line depreciation to the residual over the expected life.',
+        },
+      ),
+    ),
+    insurance: Type.Optional(Type.Number({ minimum: 0, description: 'Insurance, CNY per year.' })),
     ...credentialFields,
   },
   { additionalProperties: false },
@@ -629,6 +707,107 @@ export const QuotaSchema = Type.Object(
 export type Quota = Static<typeof QuotaSchema>;
 
 // ---------------------------------------------------------------------------------------------
+// Management: feedback services, cost settings, the scorecard
+// ---------------------------------------------------------------------------------------------
+
+export const FeedbackServiceSchema = Type.Object(
+  {
+    id: Id('Service id; its feedback page is /feedback/{id}. Must not be a room id.'),
+    name: NameSchema,
+  },
+  { additionalProperties: false },
+);
+/** A service occupants rate (canteen, vehicle pool…), besides the rooms. */
+export type FeedbackService = Static<typeof FeedbackServiceSchema>;
+
+export const FeedbackSettingsSchema = Type.Object(
+  {
+    services: Type.Optional(
+      Type.Array(FeedbackServiceSchema, {
+        description:
+          'Services with a feedback page of their own; default canteen, vehicle-pool, meeting-booking, property-service.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type FeedbackSettings = Static<typeof FeedbackSettingsSchema>;
+
+export const CostSettingsSchema = Type.Object(
+  {
+    replacementMultiple: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 1,
+        description:
+          "A car whose last 12 months' cost per km exceeds this multiple of the fleet median is flagged for replacement; default 1.5.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CostSettings = Static<typeof CostSettingsSchema>;
+
+/** The scorecard's indicators, by perspective (core/management/scorecard.ts defines each). */
+export const SCORECARD_INDICATORS = {
+  cost: ['energyCostPerCapita', 'vehicleCostPerCapita'],
+  process: ['quotaUsePercent', 'offHoursShare', 'conditionedEmptyHours', 'vehicleUtilization'],
+  service: ['satisfactionScore', 'feedbackAnswers'],
+  improvement: ['yoyChangePercent', 'alertsAckInTime'],
+} as const;
+export type ScorecardPerspective = keyof typeof SCORECARD_INDICATORS;
+export type ScorecardIndicator = (typeof SCORECARD_INDICATORS)[ScorecardPerspective][number];
+
+const IndicatorSettingsSchema = Type.Object(
+  {
+    weight: Type.Optional(Type.Number({ minimum: 0, description: 'Weight within its perspective.' })),
+    target: Type.Optional(
+      Type.Number({ description: 'Value that scores 100 (not for the budget-based cost indicators).' }),
+    ),
+    zeroAt: Type.Optional(
+      Type.Number({
+        description:
+          'Value that scores 0; for the cost indicators, a multiple of the budget target (default 1.5).',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ScorecardSettingsSchema = Type.Object(
+  {
+    weights: Type.Optional(
+      Type.Object(
+        {
+          cost: Type.Optional(Type.Number({ minimum: 0 })),
+          process: Type.Optional(Type.Number({ minimum: 0 })),
+          service: Type.Optional(Type.Number({ minimum: 0 })),
+          improvement: Type.Optional(Type.Number({ minimum: 0 })),
+        },
+        { additionalProperties: false, description: 'Weight of each perspective; default 25 each.' },
+      ),
+    ),
+    indicators: Type.Optional(
+      Type.Object(
+        Object.fromEntries(
+          Object.values(SCORECARD_INDICATORS)
+            .flat()
+            .map((name) => [name, Type.Optional(IndicatorSettingsSchema)]),
+        ),
+        { additionalProperties: false, description: 'Weight, target and zero point of each indicator.' },
+      ),
+    ),
+    ackWithinMinutes: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        description: 'An alert acknowledged within this many minutes counts as in time; default 30.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ScorecardSettings = Static<typeof ScorecardSettingsSchema>;
+
+// ---------------------------------------------------------------------------------------------
 // The file
 // ---------------------------------------------------------------------------------------------
 
@@ -651,6 +830,9 @@ export const FacilitySchema = Type.Object(
     tariffs: Type.Optional(TariffsSchema),
     factors: Type.Optional(FactorsFileSchema),
     quotas: Type.Optional(Type.Array(QuotaSchema)),
+    feedback: Type.Optional(FeedbackSettingsSchema),
+    costs: Type.Optional(CostSettingsSchema),
+    scorecard: Type.Optional(ScorecardSettingsSchema),
   },
   { additionalProperties: false },
 );
@@ -672,4 +854,8 @@ export interface Facility {
   tariffs: Tariffs;
   factors: Factors;
   quotas: Quota[];
+  /** Feedback services, cost settings and scorecard weights as the file gives them (defaults: core/management/model.ts). */
+  feedback?: FeedbackSettings;
+  costs?: CostSettings;
+  scorecard?: ScorecardSettings;
 }

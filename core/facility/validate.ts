@@ -211,5 +211,8 @@ export function resolveFacility(file: FacilityFile): Facility {
     tariffs: { ...file.tariffs, currency: file.tariffs?.currency ?? 'CNY' },
     factors: resolveFactors(file.factors),
     quotas: file.quotas ?? [],
+    ...(file.feedback === undefined ? {} : { feedback: file.feedback }),
+    ...(file.costs === undefined ? {} : { costs: file.costs }),
+    ...(file.scorecard === undefined ? {} : { scorecard: file.scorecard }),
   };
 }

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FacilityBroker } from '../../broker/broker.ts';
 import { DEMO_FACILITY_PATH } from '../../core/facility/demo.ts';
 import { loadFacility } from '../../core/facility/load.ts';
+import { simulatedLedger } from '../../simulators/management.ts';
 import { DuckDbStore } from '../../storage/duckdb/duckdb-store.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -162,6 +163,27 @@ describe('facility start', () => {
     const body = (await summary.json()) as { items: { id: string; electricityKwh: number }[] };
     expect(body.items.map((item) => item.id)).toEqual(['b1', 'b2', 'b3', 'b4']);
     for (const item of body.items) expect(item.electricityKwh).toBeGreaterThan(0);
+
+    // The management layer over the demo, with no hand input: the ledger entries of the year so
+    // far, stored at start (simulators/management.ts, the default seed), and the public feedback
+    // page the lines name, which needs no token.
+    const loaded = loadFacility(await readFile(DEMO_FACILITY_PATH, 'utf8'), 'demo');
+    if (!loaded.ok) throw new Error('the demo facility does not load');
+    const day = (at: number) =>
+      new Intl.DateTimeFormat('en-CA', { timeZone: loaded.facility.site.timezone }).format(at);
+    const ledger = await fetch(
+      `${api}/api/v1/costs?from=${day(Date.now()).slice(0, 4)}-01-01&to=${day(Date.now() + 86_400_000)}`,
+      { headers: { authorization: `Bearer ${token}` } },
+    );
+    expect(ledger.status).toBe(200);
+    const entries = ((await ledger.json()) as { items: { source: string }[] }).items;
+    expect(entries.length).toBe(simulatedLedger(loaded.facility, 20261128, Date.now()).length);
+    expect(new Set(entries.map((e) => e.source))).toEqual(new Set(entries.length > 0 ? ['simulator'] : []));
+    const page = /feedback 满意度\s+(http:\S+)/.exec(run.stdout)?.[1];
+    expect(page).toBe(`${api}/feedback/${loaded.facility.rooms[0]?.id}`);
+    const form = await fetch(page as string);
+    expect(form.status).toBe(200);
+    expect(await form.text()).toContain('<form id="feedback" data-kind="room"');
 
     // An ingest alone on the folder the running platform holds: one line saying so, status 2.
     const ingest = facility([

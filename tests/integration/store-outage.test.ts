@@ -270,7 +270,10 @@ describe('in-process ingest: store outage with a real InfluxDB, through the spoo
     expect(during.messages.stored).toBe(storedWhenDown);
     expect(during.spool?.messages).toBeGreaterThan(expected * 0.8);
     expect(during.spool?.bytes).toBeGreaterThan(0);
-    expect(during.backlog.messages).toBe(0);
+    // Not held: what waits is at most the batch being synced into the spool (a batch closes within
+    // maxDelayMs, 200 ms: 32 messages at this rate), not a queue growing with the outage. A sample
+    // taken between a sync and the next arrival reads 0, one taken during a sync a few.
+    expect(during.backlog.messages).toBeLessThanOrEqual(0.2 * RATE_PER_METER * METERS.length);
     expect(health.status).toBe('degraded');
     expect(health.reasons.join(' ')).toMatch(/influxdb/);
     expect(ingest.health()).toEqual({ status: 'ok', reasons: [] });
