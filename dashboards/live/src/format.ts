@@ -46,6 +46,9 @@ export function useFormat() {
     pct: (value: number | null | undefined, digits = 1): string =>
       value === null || value === undefined ? '—' : `${formatNumber(value, digits, lang())} %`,
     name: (value: Name | string | null | undefined, fallback = ''): string => nameOf(value, lang(), fallback),
+    /** What an alert is about, in the page's language. */
+    subject: (subject: { name: Name | string | null; nameEn?: string; id: string }): string =>
+      lang() === 'en' && subject.nameEn ? subject.nameEn : nameOf(subject.name, lang(), subject.id),
     /** Clock time in the site's zone, `HH:mm:ss` (or `HH:mm`). */
     time: (instant: string | number | null | undefined, seconds = true): string =>
       instant === null || instant === undefined

@@ -123,6 +123,8 @@ export interface EnergyItem {
   readonly id: string;
   readonly name: Name;
   readonly building?: string;
+  /** A department row standing for a building's shared services (no department occupies it). */
+  readonly sharedServices?: boolean;
   readonly electricityKwh: number | null;
   readonly waterM3: number | null;
   readonly gasM3: number | null;
@@ -232,7 +234,13 @@ export interface Alert {
   readonly type: string;
   readonly severity: Severity;
   readonly state: AlertState;
-  readonly subject: { readonly kind: string; readonly id: string; readonly name: Name | string | null };
+  /** `name` is Chinese (or both languages); `nameEn` English, when the api gives it apart. */
+  readonly subject: {
+    readonly kind: string;
+    readonly id: string;
+    readonly name: Name | string | null;
+    readonly nameEn?: string;
+  };
   readonly firedAt: string;
   readonly acknowledgedAt: string | null;
   readonly acknowledgedBy: string | null;

@@ -131,6 +131,8 @@ export const en: typeof zhCN = {
     euiEstimateNote:
       'Year to date, annualised (an estimate), against the guide and constraint values; rated with the correction after 12 full months',
     euiRatedNote: 'Annual kWh per m², corrected as GB/T 51161 rates it',
+    noStandard: '{names}: GB/T 51161 gives no values for buildings of this use; not ranked.',
+    shared: 'shared services',
     guide: 'Guide value',
     constraint: 'Constraint value',
     departments: 'Departments against their electricity quota',

@@ -126,6 +126,8 @@ export const zhCN = {
     euiAnnualised: '年单位面积能耗',
     euiEstimateNote: '本年至今的年化估算值，与标准引导值、约束值对照；满 12 个月后按标准修正评定',
     euiRatedNote: '按 GB/T 51161 修正后的年单位面积能耗',
+    noStandard: '{names}：GB/T 51161 未给出此类建筑的指标，不参与排名。',
+    shared: '公共服务',
     guide: '引导值',
     constraint: '约束值',
     departments: '部门用电定额使用排名',
