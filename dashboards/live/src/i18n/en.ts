@@ -178,6 +178,7 @@ export const en: typeof zhCN = {
     play: 'Play',
     pause: 'Pause',
     speed: 'Speed',
+    replayOf: 'Replay the day of {plate}',
     replayTime: 'Replay time',
     list: 'Vehicles',
     plate: 'Plate',

@@ -173,6 +173,7 @@ export const zhCN = {
     play: '播放',
     pause: '暂停',
     speed: '倍速',
+    replayOf: '回放 {plate} 的轨迹',
     replayTime: '回放时刻',
     list: '车辆状态',
     plate: '车牌',
