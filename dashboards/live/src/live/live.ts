@@ -28,8 +28,8 @@ export interface LiveState {
   connection: Connection;
   /** Why the server refused the connection (its message), when it did. */
   refusedBecause: string | null;
-  /** Rooms the server would not let this user follow. */
-  refused: string[];
+  /** Rooms the server would not let this user follow, with its reason. */
+  refused: { room: string; reason: string }[];
   site: SiteLive | null;
   buildings: Record<string, BuildingLive>;
   meters: Record<string, MeterLive>;
@@ -170,9 +170,14 @@ function subscribe(): void {
     .emit(
       'subscribe',
       { rooms: wanted },
-      (error: Error | null, answer?: { rooms?: string[]; refused?: string[] }) => {
+      (
+        error: Error | null,
+        answer?: { rooms?: string[]; refused?: (string | { room: string; reason: string })[] },
+      ) => {
         if (error) return;
-        live.refused = [...(answer?.refused ?? [])];
+        live.refused = (answer?.refused ?? []).map((r) =>
+          typeof r === 'string' ? { room: r, reason: '' } : r,
+        );
       },
     );
 }
