@@ -126,8 +126,23 @@ function signedIn(
     const ms = Date.parse(expiresAt) - Date.now();
     // Timers hold at most 2^31 − 1 ms; a longer session is checked again by the next request.
     if (Number.isFinite(ms) && ms < 2 ** 31 - 1)
-      expiryTimer = setTimeout(() => expire('expired'), Math.max(0, ms));
+      expiryTimer = setTimeout(() => void recheck(), Math.max(0, ms));
   }
+}
+
+/** At the session's expiry: the api may have extended it meanwhile; else it is over. */
+async function recheck(): Promise<void> {
+  if (session.status !== 'signedIn' || session.mode !== 'session') return;
+  try {
+    const answer = await request<SessionAnswer>('GET', '/api/v1/session', { credentials: null });
+    if (answer.user.username === session.user?.username && Date.parse(answer.expiresAt) > Date.now()) {
+      signedIn('session', answer.user, { kind: 'session', csrfToken: answer.csrfToken }, answer.expiresAt);
+      return;
+    }
+  } catch {
+    // Expired (401), or the server cannot say: either way the page no longer holds a session.
+  }
+  expire('expired');
 }
 
 function signedOut(reason: SignOutReason): void {
