@@ -1,6 +1,7 @@
 /**
- * What stands between a password guesser and the platform: failed MQTT logins are throttled per
- * user name and per client address, and secret-hash verifications (scrypt) are bounded.
+ * What stands between a password guesser and the platform: failed logins (MQTT, and the API's
+ * password sign-in) are throttled per user name and per client address, and secret-hash
+ * verifications (scrypt) are bounded.
  *
  * **Why.** scrypt runs on libuv's thread pool, which DuckDB's calls, file I/O and DNS share: 400
  * wrong passwords at once starved the store and the API for seconds. So a guesser must not be able
