@@ -203,6 +203,7 @@ export function createApiServer(
     deadLetters: parts.deadLetters,
     data: resolve(config.data),
     adminToken: parts.adminToken,
+    rateLimit: config.apiRateLimit === 0 ? false : { max: config.apiRateLimit, timeWindowMs: 60_000 },
     ...(parts.ingestStats === undefined ? {} : { ingestStats: parts.ingestStats }),
     ...(parts.ingestWorkers === undefined ? {} : { ingestWorkers: parts.ingestWorkers }),
     ...(parts.metrics === undefined ? {} : { metrics: parts.metrics }),

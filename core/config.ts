@@ -38,6 +38,11 @@ export const RuntimeConfigSchema = Type.Object({
   redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   /** HTTP API and live page. */
   httpPort: Port('HTTP port', 8080),
+  /**
+   * API requests a minute per client address (bad or missing tokens included); 0 = no limit, for
+   * a trusted network where many operators or a Grafana wall share one address.
+   */
+  apiRateLimit: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 600 }),
   /** Run the device simulators in `start`. */
   simulators: Type.Boolean({ default: true }),
   /** Days of history generated into an empty store on first start. */

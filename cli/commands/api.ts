@@ -33,6 +33,7 @@ export function apiCommand(): Command {
     'data',
     'host',
     'httpPort',
+    'apiRateLimit',
     'store',
     'influxUrl',
     'influxDatabase',

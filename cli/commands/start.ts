@@ -52,6 +52,7 @@ export function startCommand(): Command {
     'data',
     ...BROKER_SETTINGS,
     'httpPort',
+    'apiRateLimit',
     'simulators',
     'backfillDays',
     'speed',

@@ -435,7 +435,7 @@ export class RollingStore implements TimeSeriesStore {
           }),
         ),
       });
-      outliers.push(...this.#settledOutliers(id, device.rules, readings, state, rebuild));
+      outliers.push(...this.#settledOutliers(id, device.rules, readings, state, rebuild, earliest.get(id)));
     }
     await this.#write(writes, until);
     if (outliers.length > 0) this.#options.onOutliers?.(outliers);
@@ -495,13 +495,18 @@ export class RollingStore implements TimeSeriesStore {
     readings: { time: Float64Array; total: Float64Array },
     state: RegisterState,
     rebuild: boolean,
+    /** The earliest reading this write brought (not finite: a catch-up or rebuild, nothing new). */
+    earliestNew: number | undefined,
   ): OutlierReading[] {
     const n = readings.time.length;
     const settled = n - 1 - settledAfter(rules);
     const until = settled >= 0 ? (readings.time[settled] as number) : Number.NEGATIVE_INFINITY;
-    const reported = this.#reportedUntil.get(id);
+    // The first fold of a meter in this process: the readings before this write's were reported
+    // (or not) by the process that stored them; this write's own are reported here.
+    const known = this.#reportedUntil.get(id);
+    const reported =
+      known ?? (earliestNew !== undefined && Number.isFinite(earliestNew) ? earliestNew - 1 : undefined);
     this.#reportedUntil.set(id, Math.max(reported ?? Number.NEGATIVE_INFINITY, until));
-    // The first fold of a meter in this process only learns where reporting stands.
     if (reported === undefined || rebuild || !this.#options.onOutliers) return [];
     const judged = classify(readings, rules, 0, state);
     const out: OutlierReading[] = [];
