@@ -25,8 +25,7 @@ const HELP: Readonly<Record<Key, string>> = {
   redisUrl:
     'redis://… keeps MQTT sessions and shares messages in Redis, for several brokers (default: LevelDB in the data folder)',
   httpPort: 'HTTP API port (default: 8080)',
-  apiRateLimit:
-    'API requests a minute per client address, 0 = no limit 每个地址每分钟请求数 (default: 600)',
+  apiRateLimit: 'API requests a minute per client address, 0 = no limit 每个地址每分钟请求数 (default: 600)',
   simulators: 'do not run the device simulators 不运行设备模拟器 (default: they run)',
   backfillDays: 'days of history generated into an empty store 回填天数 (default: 30)',
   speed: 'simulated seconds per real second 模拟倍速 (default: 1)',
