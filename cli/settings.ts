@@ -23,7 +23,7 @@ const HELP: Readonly<Record<Key, string>> = {
   devicePublishRate:
     'messages/s a device may publish, burst twice that; over it it is disconnected (default: 50)',
   redisUrl:
-    'redis://… keeps MQTT sessions and shares messages in Redis, for several brokers (default: LevelDB in the data folder)',
+    'redis://… broker: keeps MQTT sessions and shares messages in Redis, for several brokers (default: LevelDB in the data folder); api: keeps alerts in Redis and shares the live feed across api processes',
   httpPort: 'HTTP API port (default: 8080)',
   apiRateLimit: 'API requests a minute per client address, 0 = no limit 每个地址每分钟请求数 (default: 600)',
   simulators: 'do not run the device simulators 不运行设备模拟器 (default: they run)',
