@@ -178,7 +178,20 @@ export class ApiServer {
 export function createApiServer(
   config: RuntimeConfig,
   facility: Facility,
-  parts: Pick<ApiDeps, 'store' | 'deadLetters' | 'ingestStats' | 'ingestWorkers' | 'metrics' | 'changes'> & {
+  parts: Pick<
+    ApiDeps,
+    | 'store'
+    | 'deadLetters'
+    | 'ingestStats'
+    | 'ingestWorkers'
+    | 'metrics'
+    | 'changes'
+    | 'alerts'
+    | 'live'
+    | 'sessions'
+    | 'gateway'
+    | 'pageDir'
+  > & {
     readonly adminToken: string;
     readonly logger: Logger;
   },
@@ -190,10 +203,17 @@ export function createApiServer(
     deadLetters: parts.deadLetters,
     data: resolve(config.data),
     adminToken: parts.adminToken,
+    rateLimit: config.apiRateLimit === 0 ? false : { max: config.apiRateLimit, timeWindowMs: 60_000 },
     ...(parts.ingestStats === undefined ? {} : { ingestStats: parts.ingestStats }),
     ...(parts.ingestWorkers === undefined ? {} : { ingestWorkers: parts.ingestWorkers }),
     ...(parts.metrics === undefined ? {} : { metrics: parts.metrics }),
     ...(parts.changes === undefined ? {} : { changes: parts.changes }),
+    ...(parts.alerts === undefined ? {} : { alerts: parts.alerts }),
+    ...(parts.live === undefined ? {} : { live: parts.live }),
+    ...(parts.sessions === undefined ? {} : { sessions: parts.sessions }),
+    ...(parts.gateway === undefined ? {} : { gateway: parts.gateway }),
+    ...(parts.pageDir === undefined ? {} : { pageDir: parts.pageDir }),
+    ...(config.secureCookies === undefined ? {} : { secureCookies: config.secureCookies }),
     logger: parts.logger.child({ module: 'api' }),
   });
   return new ApiServer(app, config.host, config.httpPort);

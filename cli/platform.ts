@@ -13,8 +13,9 @@ import { type DeadLetterSink, outlierEntries } from '../core/dead-letter.ts';
 import { formatProblem } from '../core/facility/load.ts';
 import type { Facility } from '../core/facility/schema.ts';
 import { type OutlierReading, RollingStore } from '../core/rollup/rolling-store.ts';
-import { DuckDbDeadLetterSink } from '../storage/duckdb/dead-letter.ts';
+import { type DuckDbAccess, DuckDbDeadLetterSink } from '../storage/duckdb/dead-letter.ts';
 import { DuckDbStore } from '../storage/duckdb/duckdb-store.ts';
+import { DuckDbStateFile } from '../storage/duckdb/state-file.ts';
 import { InfluxStore } from '../storage/influx/influx-store.ts';
 import { FacilityFileError, readFacilityFile } from './read-facility.ts';
 
@@ -91,6 +92,8 @@ export async function loadFacilityOrExit(path: string | undefined, command: stri
 export interface Secrets {
   readonly serviceSecret: string;
   readonly adminToken: string;
+  /** Signs the live page's session cookies (api/sessions.ts). */
+  readonly sessionSecret: string;
   /** Whether the admin token was generated here (and so should be printed). */
   readonly adminTokenGenerated: boolean;
 }
@@ -102,7 +105,7 @@ export interface Secrets {
 export async function loadSecrets(config: RuntimeConfig): Promise<Secrets> {
   const dir = resolve(config.data);
   const file = join(dir, 'secrets.json');
-  let saved: Partial<Record<'serviceSecret' | 'adminToken', string>> = {};
+  let saved: Partial<Record<'serviceSecret' | 'adminToken' | 'sessionSecret', string>> = {};
   try {
     saved = JSON.parse(await readFile(file, 'utf8')) as typeof saved;
   } catch (error) {
@@ -112,13 +115,20 @@ export async function loadSecrets(config: RuntimeConfig): Promise<Secrets> {
   }
   const serviceSecret = config.serviceSecret ?? saved.serviceSecret ?? randomBytes(24).toString('base64url');
   const adminToken = config.adminToken ?? saved.adminToken ?? randomBytes(24).toString('base64url');
-  if (saved.serviceSecret !== serviceSecret || saved.adminToken !== adminToken) {
+  const sessionSecret = config.sessionSecret ?? saved.sessionSecret ?? randomBytes(32).toString('base64url');
+  if (
+    saved.serviceSecret !== serviceSecret ||
+    saved.adminToken !== adminToken ||
+    saved.sessionSecret !== sessionSecret
+  ) {
     await mkdir(dir, { recursive: true });
-    await writeFile(file, `${JSON.stringify({ serviceSecret, adminToken }, null, 2)}\n`, { mode: 0o600 });
+    await writeFile(file, `${JSON.stringify({ serviceSecret, adminToken, sessionSecret }, null, 2)}\n`, {
+      mode: 0o600,
+    });
     // `mode` applies only when the file is created; a file that was there keeps its bits otherwise.
     await chmod(file, 0o600);
   }
-  return { serviceSecret, adminToken, adminTokenGenerated: config.adminToken === undefined };
+  return { serviceSecret, adminToken, sessionSecret, adminTokenGenerated: config.adminToken === undefined };
 }
 
 /**
@@ -135,6 +145,11 @@ export function createStorage(
 ): {
   store: RollingStore;
   deadLetters: DeadLetterSink & Component;
+  /**
+   * Where app state (alerts) is kept: the store's own DuckDB file, or `{data}/state.duckdb` beside
+   * InfluxDB, which the dead-letter sink opens and closes (start it before using this).
+   */
+  appState: DuckDbAccess;
 } {
   const data = resolve(config.data);
   let sink: (DeadLetterSink & Component) | undefined;
@@ -150,7 +165,12 @@ export function createStorage(
     const inner = new DuckDbStore({ path: join(data, 'facility.duckdb') });
     // The dead-letter table lives in the store's own file: one process, one handle.
     sink = new DuckDbDeadLetterSink({ database: inner });
-    return { store: new RollingStore({ store: inner, facility, onOutliers, ...options }), deadLetters: sink };
+    return {
+      store: new RollingStore({ store: inner, facility, onOutliers, ...options }),
+      deadLetters: sink,
+      // The store's file; the store opens and closes it.
+      appState: inner,
+    };
   }
   const inner = new InfluxStore({
     url: config.influxUrl,
@@ -160,9 +180,27 @@ export function createStorage(
     ...(config.influxUsername === undefined ? {} : { username: config.influxUsername }),
     ...(config.influxPassword === undefined ? {} : { password: config.influxPassword }),
   });
-  // App state stays local even when the telemetry goes to InfluxDB.
-  sink = new DuckDbDeadLetterSink({ path: join(data, 'state.duckdb') });
-  return { store: new RollingStore({ store: inner, facility, onOutliers, ...options }), deadLetters: sink };
+  // App state stays local even when the telemetry goes to InfluxDB: one open state file, shared.
+  const appState = new DuckDbStateFile({ path: join(data, 'state.duckdb') });
+  const own = new DuckDbDeadLetterSink({ database: appState });
+  sink = {
+    name: own.name,
+    add: (entries) => own.add(entries),
+    list: (query) => own.list(query),
+    start: async () => {
+      await appState.start();
+      await own.start();
+    },
+    stop: async () => {
+      await own.stop();
+      await appState.stop();
+    },
+  };
+  return {
+    store: new RollingStore({ store: inner, facility, onOutliers, ...options }),
+    deadLetters: sink,
+    appState,
+  };
 }
 
 /** Resolve on SIGINT or SIGTERM (once). */

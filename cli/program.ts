@@ -11,6 +11,7 @@ import { ingestCommand } from './commands/ingest.ts';
 import { rollupsCommand } from './commands/rollups.ts';
 import { simulateCommand } from './commands/simulate.ts';
 import { startCommand } from './commands/start.ts';
+import { usersCommand } from './commands/users.ts';
 
 /** Exit status of a usage error (unknown option, missing argument…). */
 export const USAGE_EXIT = 2;
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
     simulateCommand(),
     rollupsCommand(),
     exportCommand(),
+    usersCommand(),
   ]) {
     program.addCommand(inherit(command, program));
   }

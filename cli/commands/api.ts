@@ -6,6 +6,11 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { summarizeIngestWorkers } from '../../core/ingest-workers.ts';
 import { IngestWorkerWatch } from '../../ingest/worker-watch.ts';
+import { BrokerLiveSource } from '../../live/broker-source.ts';
+import { SocketIoRedis } from '../../live/redis-adapter.ts';
+import { DuckDbAlertStore } from '../../storage/duckdb/alert-store.ts';
+import { RedisAlertStore } from '../../storage/redis/alert-store.ts';
+import { PAGE_DIR, sessionManager, startLiveParts } from '../live.ts';
 import { createApiServer } from '../parts.ts';
 import {
   createLogger,
@@ -26,13 +31,17 @@ export function apiCommand(): Command {
         'processes: a DuckDB file has one writer). The api logs in to --broker-url as svc-api and ' +
         'watches the status the `facility ingest --shared` workers publish: GET /api/v1/health is ' +
         '"degraded" and names every worker whose share is queuing at the broker, and ' +
-        'GET /api/v1/ingest/stats adds up the workers’ counters.',
+        'GET /api/v1/ingest/stats adds up the workers’ counters. It follows the devices on the broker too, ' +
+        'for the live page (socket.io at /socket.io); with --redis-url, alerts are kept in Redis and the ' +
+        'live page’s alert events reach the clients of every api process (socket.io Redis adapter). Give ' +
+        '--alert-engine to one api process: it evaluates the alert rules and sends the webhooks.',
     );
   addSettings(command, [
     'facility',
     'data',
     'host',
     'httpPort',
+    'apiRateLimit',
     'store',
     'influxUrl',
     'influxDatabase',
@@ -41,14 +50,20 @@ export function apiCommand(): Command {
     'influxUsername',
     'influxPassword',
     'brokerUrl',
+    'redisUrl',
+    'alertEngine',
     'serviceSecret',
     'adminToken',
+    'sessionSecret',
+    'sessionHours',
+    'secureCookies',
     'logLevel',
   ]);
   command.addHelpText(
     'after',
     '\nExample:\n' +
-      '  FACILITY_STORE=influx FACILITY_INFLUX_URL=http://influxdb:8086 facility api --broker-url mqtt://mosquitto:1883\n',
+      '  FACILITY_STORE=influx FACILITY_INFLUX_URL=http://influxdb:8086 facility api --broker-url mqtt://mosquitto:1883\n' +
+      '  facility api --store influx --redis-url redis://redis:6379 --alert-engine   # the one api process with the engine\n',
   );
   return command.action(async () => {
     const config = readSettings(command);
@@ -59,7 +74,8 @@ export function apiCommand(): Command {
     const stopping = untilSignal();
     try {
       // The api reads rollups; the ingest workers fold them (and rebuild them at their start).
-      const { store, deadLetters } = createStorage(config, facility, logger, { catchUp: false });
+      const storage = createStorage(config, facility, logger, { catchUp: false });
+      const { store, deadLetters } = storage;
       await withSettings(command, () => life.start('store', store));
       await life.start('dead-letter', deadLetters);
       const watch = new IngestWorkerWatch({
@@ -67,6 +83,33 @@ export function apiCommand(): Command {
         logger,
       });
       await life.start('ingest watch', watch);
+      // The live page's stream: the devices' messages, straight from the broker.
+      const source = new BrokerLiveSource({
+        facility,
+        mqtt: { url: config.brokerUrl, username: 'svc-api', password: secrets.serviceSecret },
+        logger: logger.child({ module: 'live' }),
+      });
+      await life.start('live source', source);
+      const live = await startLiveParts(life, {
+        facility,
+        store,
+        alertStore: config.redisUrl
+          ? new RedisAlertStore({ url: config.redisUrl, site: facility.site.id })
+          : new DuckDbAlertStore({ database: storage.appState }),
+        feed: {
+          points: (listener) => source.onPoints(listener),
+          rejections: (listener) => source.onRejections(listener),
+          ingestStats: () => summarizeIngestWorkers(watch.health()),
+        },
+        engine: config.alertEngine ?? false,
+        logger,
+      });
+      let gateway: { adapter: SocketIoRedis['adapter'] } | undefined;
+      if (config.redisUrl) {
+        const redis = new SocketIoRedis({ url: config.redisUrl });
+        await life.start('live redis adapter', redis);
+        gateway = { adapter: redis.adapter };
+      }
       const api = createApiServer(config, facility, {
         store,
         deadLetters,
@@ -74,6 +117,11 @@ export function apiCommand(): Command {
         ingestStats: () => summarizeIngestWorkers(watch.health()),
         ingestWorkers: () => watch.health(),
         metrics: () => watch.metrics(),
+        alerts: live.alerts,
+        live: live.feed,
+        sessions: sessionManager(config, secrets.sessionSecret),
+        pageDir: PAGE_DIR,
+        ...(gateway === undefined ? {} : { gateway }),
         logger,
       });
       await life.start('api', api);
@@ -86,6 +134,7 @@ export function apiCommand(): Command {
       });
       process.stdout.write(
         `api: http://${host}:${api.port}/api/v1 over ${store.name}, ingest workers on ${config.brokerUrl}\n` +
+          `api: alerts in ${live.alerts.store.name}${live.engine ? ', alert engine here' : ''}${config.redisUrl ? ', live feed across api processes through Redis' : ''}\n` +
           `api: admin token ${token.line}\n`,
       );
       const signal = await stopping;

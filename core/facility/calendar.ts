@@ -7,8 +7,9 @@
  * daylight saving starts at 09:00 local whatever the UTC offset that day, and the day of the
  * change is 23 or 25 hours long.
  */
-import { DateTime, IANAZone } from 'luxon';
+import { IANAZone } from 'luxon';
 import { parseClockRange, parseDay, parseDayRange, weekdayOf } from './dates.ts';
+import { atLocalMinute, type LocalDay, localDayAt, localDays } from './local-days.ts';
 import type { Facility, Weekday } from './schema.ts';
 
 /**
@@ -60,7 +61,7 @@ export interface CalendarInput {
  */
 export function buildCalendar(input: CalendarInput): WorkCalendar {
   if (!IANAZone.isValidZone(input.timezone)) throw new RangeError(`unknown time zone "${input.timezone}"`);
-  const zone = IANAZone.create(input.timezone);
+  const tz = IANAZone.create(input.timezone).name;
   const hours = unwrap(parseClockRange(input.workingHours), 'workingHours');
   if (hours.end <= hours.start) {
     throw new RangeError(`working hours "${input.workingHours}" run past midnight`);
@@ -81,19 +82,18 @@ export function buildCalendar(input: CalendarInput): WorkCalendar {
   const dayNumber = (date: string) => unwrap(parseDay(date), 'date');
   const worked = (kind: DayKind) => kind === 'workday' || kind === 'extra-workday';
 
-  /** Working interval of the local day starting at `midnight`, or undefined on a day off. */
-  const workOf = (midnight: DateTime): Interval | undefined => {
-    const day = dayNumber(midnight.toISODate() as string);
-    if (!worked(kindOfDay(day))) return undefined;
-    return { start: atMinute(midnight, hours.start), end: atMinute(midnight, hours.end) };
+  /** Working interval of a local day, or undefined on a day off. */
+  const workOf = (day: LocalDay): Interval | undefined => {
+    if (!worked(kindOfDay(dayNumber(day.date)))) return undefined;
+    return { start: atLocalMinute(tz, day, hours.start), end: atLocalMinute(tz, day, hours.end) };
   };
 
   // isWorkingTime is called per data point, usually in time order: keep the last day looked up.
   let cached: { from: number; to: number; work: Interval | undefined } | undefined;
   const dayAround = (epochMs: number) => {
     if (cached && cached.from <= epochMs && epochMs < cached.to) return cached;
-    const midnight = DateTime.fromMillis(epochMs, { zone }).startOf('day');
-    cached = { from: midnight.toMillis(), to: midnight.plus({ days: 1 }).toMillis(), work: workOf(midnight) };
+    const day = localDayAt(tz, epochMs);
+    cached = { from: day.start, to: day.end, work: workOf(day) };
     return cached;
   };
 
@@ -102,26 +102,22 @@ export function buildCalendar(input: CalendarInput): WorkCalendar {
       throw new RangeError(`working intervals need a finite range, not [${fromMs}, ${toMs})`);
     }
     const out: Interval[] = [];
-    if (toMs <= fromMs) return out;
-    let midnight = DateTime.fromMillis(fromMs, { zone }).startOf('day');
-    while (midnight.toMillis() < toMs) {
-      const work = workOf(midnight);
-      if (work) {
-        const start = Math.max(work.start, fromMs);
-        const end = Math.min(work.end, toMs);
-        const last = out[out.length - 1];
-        if (end > start) {
-          if (last && last.end === start) last.end = end;
-          else out.push({ start, end });
-        }
+    for (const day of localDays(tz, fromMs, toMs)) {
+      const work = workOf(day);
+      if (!work) continue;
+      const start = Math.max(work.start, fromMs);
+      const end = Math.min(work.end, toMs);
+      const last = out[out.length - 1];
+      if (end > start) {
+        if (last && last.end === start) last.end = end;
+        else out.push({ start, end });
       }
-      midnight = midnight.plus({ days: 1 }).startOf('day');
     }
     return out;
   };
 
   return {
-    timezone: zone.name,
+    timezone: tz,
     dayKind: (date) => kindOfDay(dayNumber(date)),
     isWorkday: (date) => worked(kindOfDay(dayNumber(date))),
     isWorkingTime: (epochMs) => {
@@ -131,7 +127,7 @@ export function buildCalendar(input: CalendarInput): WorkCalendar {
     workingIntervals,
     workingMs: (fromMs, toMs) =>
       workingIntervals(fromMs, toMs).reduce((sum, interval) => sum + interval.end - interval.start, 0),
-    localDate: (epochMs) => DateTime.fromMillis(epochMs, { zone }).toISODate() as string,
+    localDate: (epochMs) => localDayAt(tz, epochMs).date,
   };
 }
 
@@ -210,13 +206,6 @@ export class WorkingTime {
 /** The calendar of a loaded facility. */
 export function facilityCalendar(facility: Pick<Facility, 'site' | 'calendar'>): WorkCalendar {
   return buildCalendar({ timezone: facility.site.timezone, ...facility.calendar });
-}
-
-/** Epoch ms of a local clock time (minutes since midnight, 1440 = next midnight) on a local day. */
-function atMinute(midnight: DateTime, minutes: number): number {
-  if (minutes === 1440) return midnight.plus({ days: 1 }).startOf('day').toMillis();
-  // A time that does not exist (skipped by a DST change) moves forward by the gap, as luxon does.
-  return midnight.set({ hour: Math.floor(minutes / 60), minute: minutes % 60 }).toMillis();
 }
 
 function unwrap<T>(parsed: { ok: true; value: T } | { ok: false; reason: string }, what: string): T {

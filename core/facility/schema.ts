@@ -17,6 +17,7 @@
  * seconds (intervals), km/h, CNY (or the tariff's currency). Coordinates are WGS-84 `[lon, lat]`.
  */
 import { type SchemaOptions, type Static, type TLiteral, type TUnion, Type } from '@sinclair/typebox';
+import type { AlertSettings } from '../alerts/rules.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -642,9 +643,26 @@ export const FacilitySchema = Type.Object(
     tariffs: Type.Optional(TariffsSchema),
     factors: Type.Optional(FactorsFileSchema),
     quotas: Type.Optional(Type.Array(QuotaSchema)),
+    alerts: Type.Optional(
+      Type.Unsafe<AlertsSection>({
+        description:
+          'Alert rules and webhooks (core/alerts/rules.ts): `rules` merged over the default rules by id, ' +
+          '`defaults: false` to start from none, `webhooks` (json, wecom, dingtalk).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
+
+/**
+ * The `alerts:` section as written; checked in full by core/alerts/rules.ts (`resolveAlerts`),
+ * which this module does not import (it imports this one).
+ */
+export interface AlertsSection {
+  defaults?: boolean;
+  rules?: Record<string, unknown>[];
+  webhooks?: Record<string, unknown>[];
+}
 /** The facility file as written: optional parts may be absent. */
 export type FacilityFile = Static<typeof FacilitySchema>;
 
@@ -663,4 +681,6 @@ export interface Facility {
   tariffs: Tariffs;
   factors: Factors;
   quotas: Quota[];
+  /** Alert rules and webhooks, defaults resolved (core/alerts/rules.ts). */
+  alerts: AlertSettings;
 }

@@ -11,10 +11,13 @@
  */
 import { registerRules, unknownMeterRules } from '../facility/meter-rules.ts';
 import type { Facility, Room } from '../facility/schema.ts';
-import { adjustRegister, type RegisterRules } from '../register.ts';
+import { adjustRegister, READING_STATUS, type RegisterRules } from '../register.ts';
 import {
   type MeterIntervals,
+  type MeterQuality,
   meterIntervals,
+  meterQuality,
+  qualityWindow,
   type RoomSpec,
   roomIntervals,
   tripsFrom,
@@ -46,6 +49,12 @@ export type MeterData = ReadonlyMap<string, MeterIntervals>;
 /** The numbers behind every figure; `edges` are strictly ascending whole epoch ms, at least 2. */
 export interface KpiData {
   meterIntervals(meters: readonly string[], edges: readonly number[]): Promise<MeterData>;
+  /** Per meter with readings there, how its readings in the 15-minute buckets `[from, to)` touches were judged. */
+  meterQuality(
+    meters: readonly string[],
+    from: number,
+    to: number,
+  ): Promise<ReadonlyMap<string, MeterQuality>>;
   /** Per room with a sensor: the integrals of each interval. */
   roomIntervals(
     rooms: readonly Room[],
@@ -206,6 +215,7 @@ export function rollupData(ctx: KpiContext, rules: DataRules = {}): KpiData {
   const roomRules = rules.room ?? DEFAULT_ROOM_RULES;
   const horizon = () => (ctx.now ?? Date.now)() + HORIZON_MS;
   return {
+    meterQuality: (meters, from, to) => meterQuality(store, site, meters, from, to),
     meterIntervals: (meters, edges) =>
       meterIntervals(
         store,
@@ -252,6 +262,36 @@ export function rawData(ctx: KpiContext, rules: DataRules = {}): KpiData {
       }),
     );
   return {
+    async meterQuality(meters, from, to) {
+      const out = new Map<string, MeterQuality>();
+      const [a, b] = qualityWindow(from, to);
+      const series = await queryColumns(store, {
+        measurement: 'meter',
+        fields: ['total'],
+        where: { site, meter: [...meters] },
+        groupBy: ['meter'],
+        ...ALL,
+      });
+      for (const s of series) {
+        const id = s.tags.meter ?? '';
+        const register = adjustRegister(
+          { time: s.time, total: numberColumn(s, 'total') },
+          meterRulesOf(facility, id),
+        );
+        const counts = { outliers: 0, resets: 0, rateExceeded: 0 };
+        let any = false;
+        for (let k = 0; k < s.time.length; k++) {
+          const t = s.time[k] as number;
+          if (t < a || t >= b) continue;
+          any = true;
+          if (register.status[k] === READING_STATUS.outlier) counts.outliers++;
+          else if (register.status[k] === READING_STATUS.reset) counts.resets++;
+          if (register.rateExceeded[k] === 1) counts.rateExceeded++;
+        }
+        if (any) out.set(id, counts);
+      }
+      return out;
+    },
     async meterIntervals(meters, edges) {
       const out = new Map<string, MeterIntervals>();
       const series = await queryColumns(store, {

@@ -118,7 +118,7 @@ export async function energySummary(ctx: KpiContext, params: EnergySummaryParams
   const carsBefore = carWindow(previous.from, previousEnd);
   // For a year, the previous period is last year's: read the cars once.
   const sameWindow = previous.from === lastYear.from && previousEnd === lastYearEnd;
-  const [current, compared, carData, carsPrevious, carsLastYear] = await Promise.all([
+  const [current, compared, carData, carsPrevious, carsLastYear, quality] = await Promise.all([
     started ? registerIntervals(ctx, meters, timeline.edges) : new Map(),
     started && comparisonEdges.length >= 2 ? registerIntervals(ctx, meters, comparisonEdges) : new Map(),
     started && vehicles.length > 0
@@ -126,6 +126,7 @@ export async function energySummary(ctx: KpiContext, params: EnergySummaryParams
       : empty(),
     carsBefore,
     sameWindow ? carsBefore : carWindow(lastYear.from, lastYearEnd),
+    started && meters.length > 0 ? dataOf(ctx).meterQuality(meters, from, measuredTo) : undefined,
   ]);
   const comparisons: ComparisonInput = {
     edges: comparisonEdges,
@@ -143,6 +144,7 @@ export async function energySummary(ctx: KpiContext, params: EnergySummaryParams
     vehiclesRead: (i) => i >= firstCarEdge,
     period: { from, to, measuredTo },
     ...(started ? { comparisons } : {}),
+    ...(quality ? { quality } : {}),
   };
   return {
     from: isoAt(from, timezone),
@@ -176,7 +178,7 @@ function dailyEdges(windows: readonly Period[], timezone: string): number[] {
     if (!(w.to > w.from)) continue;
     set.add(w.from);
     set.add(w.to);
-    for (const midnight of localMidnights(w.from, w.to, timezone)) set.add(midnight.toMillis());
+    for (const midnight of localMidnights(w.from, w.to, timezone)) set.add(midnight);
   }
   return [...set].sort((a, b) => a - b);
 }

@@ -10,8 +10,8 @@
  *
  * Pure (luxon for the zone maths); DST-safe because every instant is built from local dates.
  */
-import { DateTime, IANAZone } from 'luxon';
 import type { WorkCalendar } from '../facility/calendar.ts';
+import { localDayAt, localDays } from '../facility/local-days.ts';
 import type { TouPeriod } from '../facility/schema.ts';
 import type { TouSchedule } from './tou-schedule.ts';
 import type { SeriesEvery } from './types.ts';
@@ -58,16 +58,11 @@ export interface TimelineInput {
   readonly extraEdges?: readonly number[];
 }
 
-/** The local midnights strictly inside `(from, to)`, ascending, as luxon dates. */
-export function localMidnights(from: number, to: number, timezone: string): DateTime[] {
-  const zone = IANAZone.create(timezone);
-  const out: DateTime[] = [];
-  let midnight = DateTime.fromMillis(from, { zone }).startOf('day');
-  while (midnight.toMillis() < to) {
-    if (midnight.toMillis() > from) out.push(midnight);
-    midnight = midnight.plus({ days: 1 }).startOf('day');
-  }
-  return out;
+/** The local midnights strictly inside `(from, to)`, ascending, epoch ms. */
+export function localMidnights(from: number, to: number, timezone: string): number[] {
+  return localDays(timezone, from, to)
+    .map((day) => day.start)
+    .filter((start) => start > from);
 }
 
 /** Builds the timeline of a period (see the module comment). */
@@ -76,7 +71,7 @@ export function energyTimeline(input: TimelineInput): EnergyTimeline {
   if (!(Number.isFinite(from) && Number.isFinite(to) && from < to)) {
     throw new RangeError(`a timeline needs from < to, got [${from}, ${to})`);
   }
-  const zone = IANAZone.create(calendar.timezone);
+  const zone = calendar.timezone;
   const set = new Set<number>([from, to]);
   // Each local day touching the period: its midnight, and where its ToU period changes. The
   // days' segments also give each interval its period and year without a zone lookup per edge.
@@ -87,19 +82,16 @@ export function energyTimeline(input: TimelineInput): EnergyTimeline {
     workday: boolean;
     segments: { start: number; period: TouPeriod }[];
   }[] = [];
-  let midnight = DateTime.fromMillis(from, { zone }).startOf('day');
-  while (midnight.toMillis() < to) {
-    const next = midnight.plus({ days: 1 }).startOf('day');
-    const segments = schedule.daySegments(midnight);
+  for (const day of localDays(zone, from, to)) {
+    const segments = schedule.daySegments(day);
     days.push({
-      start: midnight.toMillis(),
-      end: next.toMillis(),
-      year: midnight.year,
-      workday: calendar.isWorkday(midnight.toISODate() as string),
+      start: day.start,
+      end: day.end,
+      year: day.year,
+      workday: calendar.isWorkday(day.date),
       segments,
     });
     for (const segment of segments) set.add(segment.start);
-    midnight = next;
   }
   const working = calendar.workingIntervals(from, to);
   for (const w of working) {
@@ -113,14 +105,13 @@ export function energyTimeline(input: TimelineInput): EnergyTimeline {
   // still not straddle a local new year nor a change of day type (working day or not), so add
   // the new years and the midnights where the day type changes between the first edge and from.
   if (first < from) {
-    let midnight = DateTime.fromMillis(first, { zone }).startOf('day');
-    let previous = calendar.isWorkday(midnight.toISODate() as string);
-    midnight = midnight.plus({ days: 1 }).startOf('day');
-    while (midnight.toMillis() < from) {
-      const workday = calendar.isWorkday(midnight.toISODate() as string);
-      if (workday !== previous || (midnight.month === 1 && midnight.day === 1)) set.add(midnight.toMillis());
+    let previous: boolean | undefined;
+    for (const day of localDays(zone, first, from)) {
+      const workday = calendar.isWorkday(day.date);
+      if (previous !== undefined && (workday !== previous || (day.month === 1 && day.day === 1))) {
+        set.add(day.start);
+      }
       previous = workday;
-      midnight = midnight.plus({ days: 1 }).startOf('day');
     }
   }
   const edges = [...set].filter((t) => t >= first && t <= to).sort((a, b) => a - b);
@@ -133,11 +124,11 @@ export function energyTimeline(input: TimelineInput): EnergyTimeline {
     const end = edges[i + 1] as number;
     if (start < from) {
       // Lead-in: only its year and day type matter.
-      const day = DateTime.fromMillis(start, { zone });
+      const day = localDayAt(zone, start);
       const lead = {
         tou: schedule.periodAt(start),
         working: calendar.isWorkingTime(start),
-        workday: calendar.isWorkday(day.toISODate() as string),
+        workday: calendar.isWorkday(day.date),
       };
       intervals.push({ start, end, ...lead, year: day.year, inPeriod: false });
       continue;
@@ -178,18 +169,14 @@ export function windowEdges(from: number, to: number, every: SeriesEvery, timezo
   if (!(Number.isFinite(from) && Number.isFinite(to) && from < to)) {
     throw new RangeError(`windows need from < to, got [${from}, ${to})`);
   }
-  const zone = IANAZone.create(timezone);
   const stepMs = STEP_MINUTES[every] * 60_000;
   const edges = [from];
-  let midnight = DateTime.fromMillis(from, { zone }).startOf('day');
-  while (midnight.toMillis() < to) {
-    const next = midnight.plus({ days: 1 }).startOf('day').toMillis();
-    // A day is one window whatever its length (23 or 25 hours on a DST change).
-    const step = every === '1d' ? Number.POSITIVE_INFINITY : stepMs;
-    for (let t = midnight.toMillis(); t < next; t += step) {
+  // A day is one window whatever its length (23 or 25 hours on a DST change).
+  const step = every === '1d' ? Number.POSITIVE_INFINITY : stepMs;
+  for (const day of localDays(timezone, from, to)) {
+    for (let t = day.start; t < day.end; t += step) {
       if (t > from && t < to) edges.push(t);
     }
-    midnight = DateTime.fromMillis(next, { zone });
   }
   edges.push(to);
   return edges;

@@ -107,11 +107,13 @@ import {
   UNITS,
   type VehicleEnergy,
 } from '../facility/schema.ts';
+import type { MeterQuality } from '../rollup/query.ts';
 import { dayTypeMs, isTwelveMonths } from './calendar-periods.ts';
 import { calendarOf, isoAt, round } from './common.ts';
 import type { EnergyScopeDef, StandardSpec, Terms } from './energy-scopes.ts';
 import { GBT_51161_SOURCE, hoursOfUseCorrection, rateIntensity } from './energy-standard.ts';
 import type { EnergyTimeline, TimelineInterval } from './energy-timeline.ts';
+import { qualityOf } from './quality.ts';
 import { ALL_TOU_PERIODS } from './tou-schedule.ts';
 import type {
   EnergyItem,
@@ -546,6 +548,8 @@ export interface EnergyItemInput {
   readonly period?: { readonly from: number; readonly to: number; readonly measuredTo: number };
   /** The compared periods; omitted: `previous` and `lastYear` null (`not-started`). */
   readonly comparisons?: ComparisonInput;
+  /** How each meter's readings over the measured period were judged (omitted: none noted). */
+  readonly quality?: ReadonlyMap<string, MeterQuality>;
 }
 
 /** Figures of one item, unrounded. */
@@ -652,6 +656,7 @@ export function energyItem(def: EnergyScopeDef, input: EnergyItemInput): EnergyI
     previous: null,
     lastYear: null,
     ...(vehicles ? { vehicles: vehicles.figure } : {}),
+    quality: qualityOf(facility, def.meters, input.quality),
     nulls,
   };
   if (!def.standard) nulls.standard = 'no-standard';
@@ -792,8 +797,14 @@ export function energyItem(def: EnergyScopeDef, input: EnergyItemInput): EnergyI
   }
 }
 
-const indicesWhere = (intervals: readonly TimelineInterval[], test: (i: TimelineInterval) => boolean) =>
-  intervals.flatMap((interval, i) => (test(interval) ? [i] : []));
+function indicesWhere(
+  intervals: readonly TimelineInterval[],
+  test: (i: TimelineInterval) => boolean,
+): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < intervals.length; i++) if (test(intervals[i] as TimelineInterval)) out.push(i);
+  return out;
+}
 
 /** kgce per unit of a carrier (an electric car's kWh as electricity; water none). */
 function kgceFactorOf(facility: Pick<Facility, 'factors'>, carrier: Carrier): number {

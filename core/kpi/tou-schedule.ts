@@ -10,8 +10,9 @@
  * change, so that the energy timeline can put an edge at each change and split consumption
  * exactly across periods.
  */
-import { DateTime, IANAZone } from 'luxon';
+import { IANAZone } from 'luxon';
 import { clockParts, parseClockRange } from '../facility/dates.ts';
+import { atLocalMinute, type LocalDay, localDayAt, localMinuteOf } from '../facility/local-days.ts';
 import { type ElectricityTariff, TOU_PERIODS, type TouPeriod } from '../facility/schema.ts';
 
 /** Every period a tariff can name, flat last. */
@@ -32,15 +33,15 @@ export interface TouSchedule {
   /** The period of an instant (epoch ms), by its local month and wall-clock time. */
   periodAt(epochMs: number): TouPeriod;
   /**
-   * The instants (epoch ms) inside the local day that starts at `midnight` where the period
-   * changes, ascending; excludes the midnights themselves.
+   * The instants (epoch ms) inside a local day where the period changes, ascending; excludes the
+   * midnights themselves.
    */
-  changesOfDay(midnight: DateTime): number[];
+  changesOfDay(day: LocalDay): number[];
   /**
-   * The periods of the local day that starts at `midnight`: where each begins (epoch ms, the
-   * first at the midnight) and which it is, ascending. Each lasts until the next or the day's end.
+   * The periods of a local day: where each begins (epoch ms, the first at the midnight) and
+   * which it is, ascending. Each lasts until the next or the day's end.
    */
-  daySegments(midnight: DateTime): { start: number; period: TouPeriod }[];
+  daySegments(day: LocalDay): { start: number; period: TouPeriod }[];
 }
 
 /**
@@ -51,7 +52,7 @@ export interface TouSchedule {
  */
 export function touSchedule(tariff: ElectricityTariff | undefined, timezone: string): TouSchedule {
   if (!IANAZone.isValidZone(timezone)) throw new RangeError(`unknown time zone "${timezone}"`);
-  const zone = IANAZone.create(timezone);
+  const zone = IANAZone.create(timezone).name;
   // parts[month - 1]: the named ranges of that month's season.
   const byMonth: SeasonPart[][] = Array.from({ length: 12 }, () => []);
   for (const season of tariff?.seasons ?? []) {
@@ -72,45 +73,31 @@ export function touSchedule(tariff: ElectricityTariff | undefined, timezone: str
   };
 
   return {
-    timezone: zone.name,
+    timezone: zone,
     periodAt(epochMs) {
-      const local = DateTime.fromMillis(epochMs, { zone });
-      const minute = local.hour * 60 + local.minute + (local.second + local.millisecond / 1000) / 60;
-      return periodOfMinute(byMonth[local.month - 1] ?? [], minute);
+      const day = localDayAt(zone, epochMs);
+      return periodOfMinute(byMonth[day.month - 1] ?? [], localMinuteOf(zone, day, epochMs));
     },
-    changesOfDay(midnight) {
-      return this.daySegments(midnight)
+    changesOfDay(day) {
+      return this.daySegments(day)
         .slice(1)
         .map((segment) => segment.start);
     },
-    daySegments(midnight) {
-      const parts = byMonth[midnight.month - 1] ?? [];
+    daySegments(day) {
+      const parts = byMonth[day.month - 1] ?? [];
       const minutes = new Set<number>();
       for (const part of parts) {
         if (part.start > 0) minutes.add(part.start);
         if (part.end < MINUTES_PER_DAY) minutes.add(part.end);
       }
-      const start = midnight.toMillis();
-      const out = [{ start, period: periodOfMinute(parts, 0) }];
-      // A day without a UTC-offset change is 1440 plain minutes: no zone lookup per change.
-      const plain = midnight.plus({ days: 1 }).offset === midnight.offset;
+      const out = [{ start: day.start, period: periodOfMinute(parts, 0) }];
       for (const minute of [...minutes].sort((a, b) => a - b)) {
         const period = periodOfMinute(parts, minute);
         // Keep only real changes (two adjacent ranges of one period meet without a change).
         if (period === periodOfMinute(parts, minute - 0.5)) continue;
-        out.push({ start: plain ? start + minute * 60_000 : atLocalMinute(midnight, minute), period });
+        out.push({ start: atLocalMinute(zone, day, minute), period });
       }
       return out;
     },
   };
-}
-
-/**
- * Epoch ms of a local clock time (minutes since midnight) on the local day starting at
- * `midnight`. A time skipped by a daylight-saving change moves forward by the gap, as luxon does
- * (the same rule as the work calendar).
- */
-export function atLocalMinute(midnight: DateTime, minutes: number): number {
-  if (minutes >= MINUTES_PER_DAY) return midnight.plus({ days: 1 }).startOf('day').toMillis();
-  return midnight.set({ hour: Math.floor(minutes / 60), minute: minutes % 60 }).toMillis();
 }

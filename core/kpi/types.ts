@@ -247,7 +247,33 @@ export interface EnergyItem {
   readonly lastYear: PreviousFigure | null;
   /** Site and departments: their official cars. */
   readonly vehicles?: VehicleEnergyFigure;
+  /** How the readings of the meters behind the item were judged over the period measured. */
+  readonly quality: DataQuality;
   readonly nulls: Nulls;
+}
+
+/** What a note on the quality of a figure is about (core/register.ts's judgement of readings). */
+export type QualityReason = 'rate-exceeded' | 'register-outlier' | 'register-reset';
+
+/** A meter whose readings in the period were judged other than normal. */
+export interface QualityNote {
+  readonly reason: QualityReason;
+  readonly meter: string;
+  /** Readings so judged, in the 15-minute buckets the period touches. */
+  readonly readings: number;
+  /** Whether the note lowers the figure's quality (`rate-exceeded` does: a doubtful rise is counted). */
+  readonly lowersQuality: boolean;
+  readonly message: { readonly zh: string; readonly en: string };
+}
+
+/**
+ * How far the energy figures of an item can be trusted: `degraded` when a meter behind them had a
+ * rise counted that exceeds its `maxRate`; otherwise `good`. Outliers (left out) and resets
+ * (counted from zero) are noted without lowering it: the figures already account for them.
+ */
+export interface DataQuality {
+  readonly status: 'good' | 'degraded';
+  readonly notes: readonly QualityNote[];
 }
 
 export interface EnergySummary {

@@ -34,6 +34,49 @@ export interface MeterIntervals {
   readonly coveredMs: number[];
 }
 
+/** How a meter's readings were judged in a window (core/register.ts's statuses). */
+export interface MeterQuality {
+  /** Left out of consumption: they broke the sequence while their neighbours agreed. */
+  readonly outliers: number;
+  /** The register started again from a lower value (meter replaced, or rolled over). */
+  readonly resets: number;
+  /** Kept rises implying more than the meter's `maxRate`: counted, but the figure is doubtful. */
+  readonly rateExceeded: number;
+}
+
+/**
+ * The window the quality of `[from, to)` is counted over: the 15-minute buckets it touches (the
+ * rollups' grain; a flag, not a figure, so whole buckets are close enough).
+ */
+export function qualityWindow(from: number, to: number): [number, number] {
+  return [bucketOf(from), bucketOf(Math.max(from, to - 1)) + BUCKET_MS];
+}
+
+/** Per meter with rollups in the window, how its readings in {@link qualityWindow} were judged. */
+export async function meterQuality(
+  store: TimeSeriesStore,
+  site: string,
+  meters: readonly string[],
+  from: number,
+  to: number,
+): Promise<Map<string, MeterQuality>> {
+  const out = new Map<string, MeterQuality>();
+  if (meters.length === 0) return out;
+  const fields = ['outliers', 'resets', 'rateExceeded'] as const;
+  const edges = qualityWindow(from, to);
+  const sums = await store.sumRollups({ kind: 'meter', site, devices: meters, edges, fields: [...fields] });
+  for (const { device, sums: s } of sums) {
+    const count = (field: (typeof fields)[number]) =>
+      Math.round((s[field] as Float64Array | undefined)?.[0] ?? 0);
+    out.set(device, {
+      outliers: count('outliers'),
+      resets: count('resets'),
+      rateExceeded: count('rateExceeded'),
+    });
+  }
+  return out;
+}
+
 /** A meter to read, with the rules its readings are judged by. */
 export interface MeterSpec {
   readonly id: string;
@@ -407,32 +450,30 @@ export async function vehicleIntervals(
     }
     partialsByEdge.set(edge, byVehicle);
   }
+  // Each edge's place on the grid, found once for every car.
+  const bases = edges.map((edge) => indexIn(grid, bucketOf(edge)));
   const out = new Map<string, VehicleIntervals>();
+  const zero = new Float64Array(grid.length);
   for (const vehicle of vehicles) {
     const c = cum.get(vehicle);
-    const partials = new Map(
-      [...partialsByEdge].flatMap(([edge, m]) => {
-        const p = m.get(vehicle);
-        return p ? [[edge, p] as const] : [];
-      }),
-    );
-    const at = (edge: number) => {
-      const base = indexIn(grid, bucketOf(edge));
-      const p = partials.get(edge);
-      return VEHICLE_FIELDS.map((f) => ((c?.[f]?.[base] as number | undefined) ?? 0) + (p?.[f] ?? 0));
-    };
+    const column = (f: (typeof VEHICLE_FIELDS)[number]) => c?.[f] ?? zero;
+    const [idleC, energyC, fuelC, speedingC, fixesC] = VEHICLE_FIELDS.map(column) as Float64Array[];
+    // Value of a cumulative field at edge `i`: whole buckets up to the edge's bucket, plus the
+    // partial bucket up to the edge.
+    const at = (cum: Float64Array, field: (typeof VEHICLE_FIELDS)[number], i: number) =>
+      (cum[bases[i] as number] as number) +
+      (partialsByEdge.get(edges[i] as number)?.get(vehicle)?.[field] ?? 0);
     const result: VehicleIntervals = { idleMs: [], energy: [], fuelFixes: [], speedingStarts: [], fixes: [] };
-    let previous = at(edges[0] as number);
     for (let i = 1; i < edges.length; i++) {
-      const current = at(edges[i] as number);
-      const d = current.map((v, f) => v - (previous[f] as number));
-      const [idle = 0, energy = 0, fuelFixes = 0, speeding = 0, fixes = 0] = d;
-      result.idleMs.push(Math.max(0, idle));
+      const d = (cum: Float64Array | undefined, field: (typeof VEHICLE_FIELDS)[number]) =>
+        at(cum as Float64Array, field, i) - at(cum as Float64Array, field, i - 1);
+      const fuelFixes = d(fuelC, 'fuelFixes');
+      const energy = d(energyC, 'energy');
+      result.idleMs.push(Math.max(0, d(idleC, 'idleMs')));
       result.energy.push(fuelFixes > 0.5 ? Math.max(0, energy) : null);
       result.fuelFixes.push(Math.round(fuelFixes));
-      result.speedingStarts.push(Math.round(speeding));
-      result.fixes.push(Math.round(fixes));
-      previous = current;
+      result.speedingStarts.push(Math.round(d(speedingC, 'speedingStarts')));
+      result.fixes.push(Math.round(d(fixesC, 'fixes')));
     }
     out.set(vehicle, result);
   }

@@ -78,6 +78,11 @@ export interface RollupChange {
   readonly kind: 'meter' | 'vehicle' | 'room';
   readonly device: string;
   readonly from: number;
+  /** The rows written: the device's rows of that kind in `[from, to)` are these now (core/live/state.ts reads them). */
+  readonly rollup: RollupWrite['kind'];
+  readonly rows: readonly RollupRow[];
+  /** End of the replaced range; absent: the end of time. */
+  readonly to?: number;
 }
 
 export interface RollingStoreOptions {
@@ -145,6 +150,7 @@ export class RollingStore implements TimeSeriesStore {
   readonly #reportedUntil = new Map<string, number>();
   #folds: Promise<unknown> = Promise.resolve();
   readonly #listeners = new Set<(changes: readonly RollupChange[]) => void>();
+  readonly #pointListeners = new Set<(points: readonly Point[]) => void>();
 
   constructor(options: RollingStoreOptions) {
     this.#options = options;
@@ -217,7 +223,25 @@ export class RollingStore implements TimeSeriesStore {
 
   async write(points: readonly Point[]): Promise<void> {
     await this.#store.write(points);
-    if (points.length > 0) await this.#serial(() => this.#fold(points));
+    if (points.length === 0) return;
+    for (const listener of this.#pointListeners) {
+      try {
+        listener(points);
+      } catch {
+        // A listener's failure is its own: the points are committed.
+      }
+    }
+    await this.#serial(() => this.#fold(points));
+  }
+
+  /**
+   * Calls `listener` with each batch of points once the wrapped store committed it, before its
+   * rollups are folded (the live feed: power, positions, room states); returns the function that
+   * stops it. Listeners must not throw or block.
+   */
+  subscribePoints(listener: (points: readonly Point[]) => void): () => void {
+    this.#pointListeners.add(listener);
+    return () => this.#pointListeners.delete(listener);
   }
 
   query(query: Query): Promise<Series[]> {
@@ -411,7 +435,7 @@ export class RollingStore implements TimeSeriesStore {
           }),
         ),
       });
-      outliers.push(...this.#settledOutliers(id, device.rules, readings, state, rebuild));
+      outliers.push(...this.#settledOutliers(id, device.rules, readings, state, rebuild, earliest.get(id)));
     }
     await this.#write(writes, until);
     if (outliers.length > 0) this.#options.onOutliers?.(outliers);
@@ -471,13 +495,18 @@ export class RollingStore implements TimeSeriesStore {
     readings: { time: Float64Array; total: Float64Array },
     state: RegisterState,
     rebuild: boolean,
+    /** The earliest reading this write brought (not finite: a catch-up or rebuild, nothing new). */
+    earliestNew: number | undefined,
   ): OutlierReading[] {
     const n = readings.time.length;
     const settled = n - 1 - settledAfter(rules);
     const until = settled >= 0 ? (readings.time[settled] as number) : Number.NEGATIVE_INFINITY;
-    const reported = this.#reportedUntil.get(id);
+    // The first fold of a meter in this process: the readings before this write's were reported
+    // (or not) by the process that stored them; this write's own are reported here.
+    const known = this.#reportedUntil.get(id);
+    const reported =
+      known ?? (earliestNew !== undefined && Number.isFinite(earliestNew) ? earliestNew - 1 : undefined);
     this.#reportedUntil.set(id, Math.max(reported ?? Number.NEGATIVE_INFINITY, until));
-    // The first fold of a meter in this process only learns where reporting stands.
     if (reported === undefined || rebuild || !this.#options.onOutliers) return [];
     const judged = classify(readings, rules, 0, state);
     const out: OutlierReading[] = [];
@@ -748,7 +777,14 @@ export class RollingStore implements TimeSeriesStore {
     const onChange = this.#options.onChange;
     if ((!onChange && this.#listeners.size === 0) || writes.length === 0) return;
     const changes = writes.map(
-      (w): RollupChange => ({ kind: w.kind === 'trip' ? 'vehicle' : w.kind, device: w.device, from: w.from }),
+      (w): RollupChange => ({
+        kind: w.kind === 'trip' ? 'vehicle' : w.kind,
+        device: w.device,
+        from: w.from,
+        rollup: w.kind,
+        rows: w.rows,
+        ...(w.to === undefined ? {} : { to: w.to }),
+      }),
     );
     onChange?.(changes);
     for (const listener of this.#listeners) {

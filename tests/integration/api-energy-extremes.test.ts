@@ -21,6 +21,7 @@ import { rollupData } from '../../core/kpi/data.ts';
 import { RollingStore } from '../../core/rollup/rolling-store.ts';
 import { DuckDbDeadLetterSink } from '../../storage/duckdb/dead-letter.ts';
 import { DuckDbStore } from '../../storage/duckdb/duckdb-store.ts';
+import { figureProblems } from '../setup/finite-figures.ts';
 
 const ADMIN = 'bootstrap-admin-token-for-extremes';
 /** Now: Monday 2026-12-07 12:00 in Chengdu (+08:00). */
@@ -116,25 +117,6 @@ beforeAll(async () => {
   financeToken = (created.json() as { token: string }).token;
 });
 
-/** Every number finite; a field is null exactly when the `nulls` beside it names it. */
-function problems(value: unknown, path = '$'): string[] {
-  if (typeof value === 'number') return Number.isFinite(value) ? [] : [`${path} = ${value}`];
-  if (value === null || typeof value !== 'object') return [];
-  if (Array.isArray(value)) return value.flatMap((v, i) => problems(v, `${path}[${i}]`));
-  const record = value as Record<string, unknown>;
-  const found = Object.entries(record).flatMap(([k, v]) => problems(v, `${path}.${k}`));
-  if ('nulls' in record) {
-    const nulls = record.nulls as Record<string, unknown>;
-    for (const [k, v] of Object.entries(record)) {
-      if (v === null && typeof nulls[k] !== 'string') found.push(`${path}.${k} is null without a reason`);
-    }
-    for (const k of Object.keys(nulls)) {
-      if (record[k] !== null) found.push(`${path}.nulls.${k} names a field that is not null`);
-    }
-  }
-  return found;
-}
-
 const PERIODS = { 'a day': 'from=2026-11-25&to=2026-11-26' };
 /** Longer periods take longer: asked in the scenarios most likely to break a sum or a ratio. */
 const MONTH = { 'this month, to now': 'from=2026-12-01&to=2027-01-01' };
@@ -160,7 +142,7 @@ async function json(url: string, token = ADMIN) {
   const response = await get(url, token);
   expect(response.statusCode, `${url}: ${response.body.slice(0, 300)}`).toBe(200);
   const body = response.json() as { items: unknown[] };
-  expect(problems(body), url).toEqual([]);
+  expect(figureProblems(body), url).toEqual([]);
   return body;
 }
 

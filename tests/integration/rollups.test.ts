@@ -335,6 +335,16 @@ async function compareMeters(raw: KpiData, rolled: KpiData, edges: number[]): Pr
         throw new Error(`${meter} covered [${edges[i]}, ${edges[i + 1]}): raw ${va} rollup ${vb}`);
     }
   }
+  // How the readings were judged, over the whole range: the same counts both ways (a meter
+  // without readings there counts nothing).
+  const from = edges[0] as number;
+  const to = edges.at(-1) as number;
+  const [rq, uq] = await Promise.all([
+    raw.meterQuality(['m1', 'm2'], from, to),
+    rolled.meterQuality(['m1', 'm2'], from, to),
+  ]);
+  const none = { outliers: 0, resets: 0, rateExceeded: 0 };
+  for (const meter of ['m1', 'm2']) expect(uq.get(meter) ?? none).toEqual(rq.get(meter) ?? none);
 }
 
 async function compareVehicle(raw: KpiData, rolled: KpiData, edges: number[]): Promise<void> {
