@@ -110,7 +110,7 @@ async function whoseToken(credentials: Credentials): Promise<User> {
     if (!(error instanceof ApiError) || error.status === 0 || error.status >= 500) throw error;
   }
   await request('GET', '/api/v1/facility', { credentials });
-  return { username: 'API token', role: 'viewer', department: null };
+  return { username: '', role: 'viewer', department: null };
 }
 
 function signedIn(
