@@ -197,6 +197,7 @@ export const en: typeof zhCN = {
     tripsOn: 'Trips of {plate} on {date}',
     tripsPick: 'Trips',
     tripsHint: "Pick a vehicle in the list or on the map to see today's trips.",
+    noTrips: 'No trips recorded that day.',
     start: 'Start',
     end: 'End',
     distance: 'Distance',

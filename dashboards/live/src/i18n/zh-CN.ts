@@ -192,6 +192,7 @@ export const zhCN = {
     tripsOn: '{plate} {date} 行程',
     tripsPick: '行程',
     tripsHint: '在车辆列表或地图上选择一辆车，查看其今日行程。',
+    noTrips: '当日暂无行程记录。',
     start: '出发',
     end: '结束',
     distance: '里程',
