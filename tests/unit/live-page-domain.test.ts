@@ -55,8 +55,8 @@ describe('air-conditioning set-point rule (cooling ≥ 26 °C, heating ≤ 20 °
     ['fan', 18, false],
     ['off', 30, false],
     ['cool', null, false],
-  ] as const)('%s at %s °C breaks it: %s', (hvac, temperatureC, breaks) => {
-    expect(setpointViolation({ hvac, temperatureC })).toBe(breaks);
+  ] as const)('%s at %s °C breaks it: %s', (hvacMode, temperatureC, breaks) => {
+    expect(setpointViolation({ hvacMode, temperatureC })).toBe(breaks);
   });
 });
 

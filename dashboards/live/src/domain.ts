@@ -77,10 +77,10 @@ export function seriesEvery(period: DatePeriod): '15m' | '1h' | '1d' {
  * cooling set no lower than 26 °C, heating no higher than 20 °C. Read on the room's temperature
  * while the HVAC cools or heats.
  */
-export function setpointViolation(room: Pick<RoomLive, 'hvac' | 'temperatureC'>): boolean {
+export function setpointViolation(room: Pick<RoomLive, 'hvacMode' | 'temperatureC'>): boolean {
   if (room.temperatureC === null) return false;
-  if (room.hvac === 'cool') return room.temperatureC < 26;
-  if (room.hvac === 'heat') return room.temperatureC > 20;
+  if (room.hvacMode === 'cool') return room.temperatureC < 26;
+  if (room.hvacMode === 'heat') return room.temperatureC > 20;
   return false;
 }
 

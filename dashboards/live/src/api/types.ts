@@ -300,6 +300,8 @@ export interface VehicleLive {
   readonly todayKm: number | null;
 }
 
+export type HvacMode = 'off' | 'cool' | 'heat' | 'fan';
+
 export interface RoomLive {
   readonly id: string;
   readonly building: string;
@@ -309,7 +311,10 @@ export interface RoomLive {
   readonly occupancy: number | null;
   readonly temperatureC: number | null;
   readonly co2Ppm: number | null;
-  readonly hvac: 'off' | 'cool' | 'heat' | 'fan' | null;
+  /** HVAC running (any mode but off); null when the sensor does not report it. */
+  readonly hvac: boolean | null;
+  /** What the HVAC does. */
+  readonly hvacMode: HvacMode | null;
   readonly lights: boolean | null;
   readonly conditionedWhileEmpty: boolean;
 }

@@ -113,7 +113,7 @@ export const en: typeof zhCN = {
     power: 'Site power now',
     waitingLive: 'Waiting for live data…',
     todayElectricity: 'Electricity today',
-    quotaNote: "Today's quota {quota} kWh (annual quota pro-rated by day), used {pct}",
+    quotaNote: 'Quota up to now {quota} kWh (the annual quota pro-rated to this moment), used {pct}',
     noQuota: 'No electricity quota set',
     quotaUse: 'Quota used',
     kgce: 'Energy today (standard coal)',

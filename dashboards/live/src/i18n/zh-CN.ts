@@ -109,7 +109,7 @@ export const zhCN = {
     power: '全站实时功率',
     waitingLive: '等待实时数据…',
     todayElectricity: '今日用电',
-    quotaNote: '今日定额 {quota} kWh（年定额按日折算），已用 {pct}',
+    quotaNote: '截至此刻的定额 {quota} kWh（年定额按时折算），已用 {pct}',
     noQuota: '未设置用电定额',
     quotaUse: '定额使用率',
     kgce: '今日综合能耗',
