@@ -13,7 +13,12 @@ import type { LiveState } from './state.ts';
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-const END_OF_TIME = 8.64e15;
+/**
+ * How far past now rows are read: rows are never ahead of the clock by more than a device's clock
+ * drift, and a bounded range keeps the read to one request (InfluxDB neither takes times past 2262
+ * nor a range of centuries chunk by chunk).
+ */
+const AHEAD_MS = DAY_MS;
 
 export interface LoadOptions {
   /** Days of meter rows read. Default 15. */
@@ -42,7 +47,7 @@ export async function loadLiveState(
       site,
       devices: meters,
       from: rowsFrom,
-      to: END_OF_TIME,
+      to: now + AHEAD_MS,
       fields: ['consumption'],
     });
     for (const s of series) {
@@ -57,7 +62,7 @@ export async function loadLiveState(
       kind: 'meter',
       site,
       devices: meters,
-      before: END_OF_TIME,
+      before: now + AHEAD_MS,
       fields: ['state'],
     });
     for (const s of last) {
