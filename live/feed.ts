@@ -220,7 +220,7 @@ export class LiveFeed {
         devices: this.state.meterIds,
         from,
         to: 8.64e15,
-        fields: ['consumption'],
+        fields: ['consumption', 'coveredMs', 'pending'],
       });
       const last = await store.lastRollups({
         kind: 'meter',

@@ -644,7 +644,7 @@ export const FacilitySchema = Type.Object(
     factors: Type.Optional(FactorsFileSchema),
     quotas: Type.Optional(Type.Array(QuotaSchema)),
     alerts: Type.Optional(
-      Type.Unsafe<AlertsSection>({
+      Type.Unknown({
         description:
           'Alert rules and webhooks (core/alerts/rules.ts): `rules` merged over the default rules by id, ' +
           '`defaults: false` to start from none, `webhooks` (json, wecom, dingtalk).',
