@@ -394,7 +394,8 @@ function offHoursLoad(rule: RuleOf<'off-hours-load'>, { now, live }: EvaluationI
       let known = true;
       for (let t = from; t < to; t += BUCKET_MS) {
         for (const id of scope.terms.keys()) {
-          if (live.meter(id)?.kind === 'electricity' && Number.isNaN(live.meterBucketCovered(id, t))) known = false;
+          if (live.meter(id)?.kind === 'electricity' && Number.isNaN(live.meterBucketCovered(id, t)))
+            known = false;
         }
       }
       if (known) levels.push(live.scopeRows(scope, 'electricity', from, to) / ((to - from) / HOUR_MS));
@@ -659,7 +660,10 @@ function vehicles(
               en: `${plate}: on the road outside working hours for ${n(minutes, 0).en} min, now ${n(fix.speed, 0).en} km/h`,
             }
           : over
-            ? { zh: `${plate}已回到机关或进入工作时间`, en: `${plate}: back at the compound, or working time` }
+            ? {
+                zh: `${plate}已回到机关或进入工作时间`,
+                en: `${plate}: back at the compound, or working time`,
+              }
             : { zh: `${plate}停在外面`, en: `${plate}: stopped away from the compound` },
       });
     } else if (rule.type === 'vehicle-geofence') {
