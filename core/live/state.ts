@@ -228,7 +228,9 @@ export class LiveState {
     this.#serviceArea = area?.polygon.map(([lon, lat]) => [lon, lat] as LonLat);
     this.#scopes = (['site', 'building', 'department'] as const).flatMap((groupBy) =>
       summaryScopes(facility, groupBy)
-        .filter((def) => !def.sharedServices)
+        // A shared-services building is a building scope of its own (it may have a quota), not a
+        // department row.
+        .filter((def) => groupBy !== 'department' || !def.sharedServices)
         .map(
           (def): LiveScope => ({
             kind: groupBy,
