@@ -28,6 +28,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { AlertService } from '../alerts/service.ts';
 import type { DeadLetterSink } from '../core/dead-letter.ts';
 import type { Facility } from '../core/facility/schema.ts';
@@ -120,6 +121,13 @@ export interface ApiDeps {
   readonly ingestWorkers?: () => IngestWorkersHealth;
   /** Prometheus text exposition of every registry of this process. */
   readonly metrics?: () => Promise<string>;
+  /** How long an answer over a period reaching past now is given again, ms (default 5,000; 0: never). */
+  readonly liveAnswerTtlMs?: number;
+  /**
+   * The health of what runs in this process besides the API (the ingest: a store that hangs or
+   * fails); `degraded` with the reasons turns `/api/v1/health` degraded. Default: always ok.
+   */
+  readonly health?: () => { readonly status: 'ok' | 'degraded'; readonly reasons: readonly string[] };
   readonly logger?: Logger;
   /** The clock, epoch ms (uptime, year-end projections). */
   readonly now?: () => number;
@@ -205,7 +213,11 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     services: deps.services ?? kpiServices,
   };
 
-  const cache = new ResponseCache({ keep: deps.changes !== undefined, now });
+  const cache = new ResponseCache({
+    keep: deps.changes !== undefined,
+    now,
+    ...(deps.liveAnswerTtlMs === undefined ? {} : { liveTtlMs: deps.liveAnswerTtlMs }),
+  });
   const unsubscribe = deps.changes?.((changes) => {
     let from = Number.POSITIVE_INFINITY;
     for (const change of changes) from = Math.min(from, change.from);
@@ -385,44 +397,52 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
         config: { access: 'open', rateLimit: false },
         schema: {
           tags: ['health'],
-          summary: 'Liveness, and the ingest workers; the only endpoint without a token',
+          summary: 'Liveness and health, with the ingest workers; the only endpoint without a token',
           description:
-            'Always 200 while the api serves. `status` is `degraded` when something needs a person: ' +
-            'run apart from the ingest (`facility api`), the api names every ingest worker whose share ' +
-            'of the shared subscription is queuing at the broker (stopped, dead, cut off), in ' +
-            '`problems` and `ingest.queuing`.',
+            'Always 200 while the api serves. `status` is `degraded`, with `reasons` a person can read, ' +
+            'while something needs a person: a store write of the ingest in this process that fails, ' +
+            'or has not answered for 3 s; or, run apart from the ingest (`facility api`), an ingest ' +
+            'worker whose share of the shared subscription is queuing at the broker (stopped, dead, ' +
+            'cut off), also named in `ingest.queuing`.',
           security: [],
           response: { 200: HealthSchema },
         },
       },
       async () => {
-        const health = {
-          status: 'ok' as 'ok' | 'degraded',
+        const own = deps.health?.() ?? { status: 'ok' as const, reasons: [] };
+        const workers = deps.ingestWorkers?.();
+        const reasons = [
+          ...own.reasons,
+          ...(workers === undefined
+            ? []
+            : [
+                ...(workers.watching
+                  ? []
+                  : ["not connected to the broker: the ingest workers' state is not current"]),
+                ...workers.problems,
+              ]),
+        ];
+        return {
+          status: own.status === 'degraded' || reasons.length > 0 ? ('degraded' as const) : ('ok' as const),
           version: deps.version,
           store: deps.store.name,
           uptimeSeconds: Math.round((now() - started) / 1000),
-        };
-        if (!deps.ingestWorkers) return health;
-        const workers = deps.ingestWorkers();
-        const problems = [
-          ...(workers.watching
-            ? []
-            : ["not connected to the broker: the ingest workers' state is not current"]),
-          ...workers.problems,
-        ];
-        return {
-          ...health,
-          status: problems.length > 0 ? 'degraded' : 'ok',
-          ...(problems.length > 0 ? { problems } : {}),
-          ingest: {
-            watching: workers.watching,
-            queuing: workers.queuing,
-            workers: workers.workers.map((worker) => ({
-              ...worker,
-              lastSeen:
-                worker.lastSeen === null ? null : formatInstant(worker.lastSeen, deps.facility.site.timezone),
-            })),
-          },
+          reasons,
+          ...(workers === undefined
+            ? {}
+            : {
+                ingest: {
+                  watching: workers.watching,
+                  queuing: workers.queuing,
+                  workers: workers.workers.map((worker) => ({
+                    ...worker,
+                    lastSeen:
+                      worker.lastSeen === null
+                        ? null
+                        : formatInstant(worker.lastSeen, deps.facility.site.timezone),
+                  })),
+                },
+              }),
         };
       },
     );
@@ -438,15 +458,16 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
         schema: {
           tags: ['ingest'],
           summary: 'Prometheus text exposition',
-          description: '503 when nothing in this process exports metrics. Not for department tokens.',
+          description:
+            'The counters of the parts running in this process (broker, ingest) and of the process itself (nodejs_eventloop_lag_*, heap, CPU, GC). Not for department tokens.',
           produces: ['text/plain'],
-          response: { 200: { type: 'string' }, ...errorResponses(401, 403, 429, 503) },
+          response: { 200: { type: 'string' }, ...errorResponses(401, 403, 429) },
         },
       },
       async (_request, reply) => {
-        if (!metrics) throw new ApiError(503, 'NO_METRICS', 'nothing in this process exports metrics');
         void reply.type('text/plain; version=0.0.4; charset=utf-8');
-        return metrics();
+        // The parts' counters, then the process's own (event-loop delay, heap, CPU, GC).
+        return `${metrics ? await metrics() : ''}${await processMetrics().metrics()}`;
       },
     );
   });
@@ -563,4 +584,18 @@ export function describeWindow(ms: number): string {
     return minutes === 1 ? '1 minute' : `${minutes} minutes`;
   }
   return `${Number((ms / 1000).toFixed(3))} s`;
+}
+
+let processRegistry: Registry | undefined;
+
+/**
+ * The process's own metrics (prom-client's defaults: event-loop delay, heap, CPU, GC, handles),
+ * collected once per process however many apps it builds.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, eventLoopMonitoringPrecision: 10 });
+  }
+  return processRegistry;
 }

@@ -4,13 +4,17 @@
  *
  * - **What an answer depends on**: the route and its query (sorted), the caller's scope (a
  *   department token sees its own rows), the negotiated format (JSON or CSV), and the data of the
- *   period up to its end `to`. A period reaching past now is measured up to now, so its key also
- *   holds the clock's second: such an answer is at most a second behind the clock.
- * - **What drops it**: the rollup changes of the store (core/rollup/rolling-store.ts): a fold that
- *   rewrote a device's rows from instant T on can change every answer whose period ends after T
- *   (a step or a trip across an edge included), and those are dropped. Late data, corrections and
- *   rebuilds go the same way. Without a change feed (the api run apart from the ingest, whose
- *   writes it does not see) nothing is kept.
+ *   period up to its end `to`.
+ * - **A period that is over** is kept until the rollup changes of the store
+ *   (core/rollup/rolling-store.ts) touch it: a fold that rewrote a device's rows from instant T on
+ *   can change every answer whose period ends after T (a step or a trip across an edge included),
+ *   and those are dropped. Late data, corrections and rebuilds go the same way. Without a change
+ *   feed (an api run apart from the ingest, whose writes it does not see) none is kept.
+ * - **A period reaching past now** changes with every reading that arrives, several times a
+ *   second with a compound streaming; its answer is kept for `liveTtlMs` (default 5 s) whatever
+ *   arrives, so it is at most that much behind the stream — a live panel refreshing every 10 s
+ *   or a page asking once a minute never sees the difference, and twenty of them cost one
+ *   computation. The live feed (socket.io), not this, is what follows the stream.
  * - **Single flight**: identical requests in flight at once are computed once; the others wait for
  *   that answer.
  *
@@ -24,6 +28,8 @@ interface Entry {
   readonly contentType: string;
   /** The end of the period the answer depends on, epoch ms. */
   readonly until: number;
+  /** For a period reaching past now: when the answer is too old to give again, epoch ms. */
+  readonly expires?: number;
   readonly bytes: number;
 }
 
@@ -32,8 +38,10 @@ export interface ResponseCacheOptions {
   readonly maxEntries?: number;
   /** Payload bytes kept at most. Default 64 MiB. */
   readonly maxBytes?: number;
-  /** Whether answers are kept (single flight works either way). */
+  /** Whether answers over periods that are over are kept (single flight works either way). */
   readonly keep: boolean;
+  /** How long an answer over a period reaching past now is given again, ms (0: not). Default 5,000. */
+  readonly liveTtlMs?: number;
   readonly now: () => number;
 }
 
@@ -53,6 +61,9 @@ export class ResponseCache {
   readonly #maxEntries: number;
   readonly #maxBytes: number;
   readonly #keep: boolean;
+  readonly #now: () => number;
+  /** See {@link ResponseCacheOptions.liveTtlMs}. */
+  readonly liveTtlMs: number;
   readonly stats: CacheStats = { hits: 0, misses: 0, coalesced: 0, entries: 0, bytes: 0, dropped: 0 };
   #bytes = 0;
 
@@ -60,18 +71,27 @@ export class ResponseCache {
     this.#maxEntries = options.maxEntries ?? 1000;
     this.#maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
     this.#keep = options.keep;
+    this.#now = options.now;
+    this.liveTtlMs = options.liveTtlMs ?? 5_000;
   }
 
-  /** Drops every answer whose period ends after `from` (the data there changed). */
+  /**
+   * Drops every answer over a period that is over and ends after `from` (the data there changed);
+   * answers over a period reaching past now run out by themselves.
+   */
   invalidate(from: number): void {
     for (const [key, entry] of this.#entries) {
-      if (entry.until > from) this.#delete(key, entry);
+      if (entry.expires === undefined && entry.until > from) this.#delete(key, entry);
     }
   }
 
   get(key: string): Entry | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
+    if (entry.expires !== undefined && this.#now() >= entry.expires) {
+      this.#delete(key, entry);
+      return undefined;
+    }
     // Most recently used last.
     this.#entries.delete(key);
     this.#entries.set(key, entry);
@@ -79,7 +99,8 @@ export class ResponseCache {
   }
 
   set(key: string, entry: Entry): void {
-    if (!this.#keep || entry.bytes > this.#maxBytes / 4) return;
+    if (entry.expires === undefined ? !this.#keep : !(entry.expires > this.#now())) return;
+    if (entry.bytes > this.#maxBytes / 4) return;
     const old = this.#entries.get(key);
     if (old) this.#delete(key, old);
     this.#entries.set(key, entry);
@@ -126,7 +147,12 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     /** Set by the cache hooks: the key of a cacheable request and how to settle its flight. */
-    cacheFlight: { key: string; until: number; settle: (entry: Entry | undefined) => void } | null;
+    cacheFlight: {
+      key: string;
+      until: number;
+      expires: number | undefined;
+      settle: (entry: Entry | undefined) => void;
+    } | null;
   }
 }
 
@@ -141,7 +167,7 @@ export function registerCache(app: FastifyInstance, cache: ResponseCache, now: (
     if (request.method !== 'GET' || !periodOf) return;
     const period = periodOf(request);
     if (!period) return;
-    const key = keyOf(request, period.to, now());
+    const key = keyOf(request);
     const cached = cache.get(key);
     if (cached) {
       cache.stats.hits++;
@@ -156,7 +182,10 @@ export function registerCache(app: FastifyInstance, cache: ResponseCache, now: (
       }
     }
     cache.stats.misses++;
-    request.cacheFlight = { key, until: period.to, settle: cache.begin(key) };
+    const at = now();
+    // A period reaching past now is measured up to now: its answer is given for a while only.
+    const expires = period.to > at ? at + cache.liveTtlMs : undefined;
+    request.cacheFlight = { key, until: period.to, expires, settle: cache.begin(key) };
   });
   app.addHook('onSend', async (request, reply, payload) => {
     const flight = request.cacheFlight;
@@ -170,6 +199,7 @@ export function registerCache(app: FastifyInstance, cache: ResponseCache, now: (
       payload,
       contentType: String(reply.getHeader('content-type') ?? 'application/json; charset=utf-8'),
       until: flight.until,
+      ...(flight.expires === undefined ? {} : { expires: flight.expires }),
       bytes: typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length,
     };
     cache.set(flight.key, entry);
@@ -188,11 +218,8 @@ function send(reply: FastifyReply, entry: Entry, how: string): FastifyReply {
   return reply.header('content-type', entry.contentType).header('x-cache', how).send(entry.payload);
 }
 
-/**
- * The key of a request: route, sorted query, the caller's scope, the format asked for, and — for
- * a period reaching past now — the clock's second.
- */
-function keyOf(request: FastifyRequest, to: number, now: number): string {
+/** The key of a request: route, sorted query, the caller's scope, the format asked for. */
+function keyOf(request: FastifyRequest): string {
   const url = new URL(request.url, 'http://x');
   const query = [...url.searchParams.entries()].sort(([a, x], [b, y]) =>
     a === b ? (x < y ? -1 : 1) : a < b ? -1 : 1,
@@ -202,6 +229,5 @@ function keyOf(request: FastifyRequest, to: number, now: number): string {
   const accept = String(request.headers.accept ?? '')
     .toLowerCase()
     .replace(/\s+/g, '');
-  const clock = to > now ? `@${Math.floor(now / 1000)}` : '';
-  return `${url.pathname}?${new URLSearchParams(query).toString()}|${scope}|${accept}${clock}`;
+  return `${url.pathname}?${new URLSearchParams(query).toString()}|${scope}|${accept}`;
 }

@@ -607,11 +607,11 @@ export const IngestWorkersSchema = Type.Object({
 
 export const HealthSchema = Type.Object({
   status: StringEnum(['ok', 'degraded'] as const, {
-    description: '`degraded`: the api serves, but something needs a person (see `problems`).',
+    description: '`degraded`: the api serves, but something needs a person (see `reasons`).',
   }),
   version: Type.String(),
   store: Type.String(),
   uptimeSeconds: Type.Number(),
-  problems: Type.Optional(Type.Array(Type.String())),
+  reasons: Type.Array(Type.String(), { description: 'Why the status is degraded; empty when ok.' }),
   ingest: Type.Optional(IngestWorkersSchema),
 });

@@ -147,6 +147,7 @@ const appOf = (kpiData?: ReturnType<typeof rawData>) =>
     adminToken: TOKEN,
     rateLimit: false,
     now,
+    liveAnswerTtlMs: 0,
     ...(kpiData ? { kpiData } : {}),
   });
 const app = appOf();

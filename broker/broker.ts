@@ -22,6 +22,8 @@ import { type Logger, pino } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Facility } from '../core/facility/schema.ts';
+import type { PublishGate } from '../core/publish-gate.ts';
+import { TOPIC_ROOT } from '../core/telemetry.ts';
 import { checkAedesDelivery } from './aedes-probe.ts';
 import {
   authenticate,
@@ -104,6 +106,20 @@ export interface FacilityBrokerOptions {
   readonly now?: () => number;
   /** Broker id (aedes' `id`, seen in `$SYS/{id}/…`). Default: random. */
   readonly id?: string;
+  /**
+   * A consumer in this process that must commit each message before it is acknowledged: the
+   * in-process ingest (core/publish-gate.ts). Every PUBLISH that passes the ACL and limits goes
+   * through it before aedes acknowledges and routes it. Default: none.
+   */
+  readonly gate?: PublishGate;
+  /** How long `stop()` gives the gate to commit what it holds before closing connections, ms. Default 2,000. */
+  readonly gateSettleMs?: number;
+  /**
+   * Client ids whose stored sessions are ended at start, as a clean CONNECT would end them: a
+   * persistent session nobody will take up again — that of the MQTT-client ingest of a data
+   * folder now run with the in-process one — for which the broker would queue every message.
+   */
+  readonly dropSessions?: readonly string[];
 }
 
 /** Why the broker refused something; the keys of {@link FacilityBroker.refusals}. */
@@ -159,6 +175,14 @@ export const BROKER_DEFAULTS = {
  * are buffered (see packet-size.ts); payloads between the limit and this are refused whole.
  */
 const PACKET_OVERHEAD_BYTES = 4096;
+
+/**
+ * Bytes a connection buffers for aedes to read at once (the socket's `highWaterMark`): Node 22's
+ * default, set here so Node 20 (16 KiB) reads as much. aedes handles the packets of one read
+ * together and reads on only once all are done; with the in-process ingest holding each QoS 1
+ * PUBLISH until its batch is committed, this is how much of a device's stream one commit lets in.
+ */
+const SOCKET_READ_BYTES = 64 * 1024;
 
 /** One refusal is logged per client and reason per this period; the rest are counted. */
 const LOG_EVERY_MS = 60_000;
@@ -282,6 +306,9 @@ export class FacilityBroker {
   readonly #now: () => number;
   readonly #principals = new WeakMap<Client, Principal>();
   readonly #wills = new WeakMap<Client, string>();
+  /** Numbers each connection for the gate (1, 2, …; 0 is the broker publishing a Will). */
+  readonly #connections = new WeakMap<Client, number>();
+  #lastConnection = 0;
   readonly #refusals = new Map<RefusalReason, number>();
   readonly #lastLogged = new Map<string, { at: number; suppressed: number }>();
   /** The throttling key of each connection's address (login-guard.ts `addressKey`). */
@@ -400,10 +427,24 @@ export class FacilityBroker {
       this.#watch(aedes);
       aedes.on('connackSent', (_packet, client) => releaseHeld(client, true));
 
+      for (const clientId of options.dropSessions ?? []) {
+        const subscriptions = await dropSession(aedes, clientId);
+        if (subscriptions > 0) {
+          this.#log.info({ clientId, subscriptions }, 'ended a stored session nobody takes up any more');
+        }
+      }
+      const gate = options.gate;
+      if (gate) gate.restore(await retainedMessages(aedes, `${TOPIC_ROOT}/#`));
+
       const accept = (stream: Duplex, address: string | undefined, req?: IncomingMessage) => {
         running.sockets.add(stream);
-        stream.once('close', () => running.sockets.delete(stream));
+        const connection = ++this.#lastConnection;
+        stream.once('close', () => {
+          running.sockets.delete(stream);
+          gate?.disconnected(connection);
+        });
         const client = aedes.handle(stream, req);
+        this.#connections.set(client, connection);
         this.#addresses.set(client, addressKey(address));
         deliverOutOfOrder(client);
         holdUntilConnack(client, stream);
@@ -416,7 +457,7 @@ export class FacilityBroker {
       // Nagle's algorithm holds small writes until the previous one is acknowledged, which puts
       // a QoS 1 PUBLISH → PUBACK round trip at ~40 ms (the peer's delayed ACK); MQTT packets are
       // small and latency-bound, so every socket sets no-delay.
-      const tcp = createNetServer({ noDelay: true }, (socket: Socket) =>
+      const tcp = createNetServer({ noDelay: true, highWaterMark: SOCKET_READ_BYTES }, (socket: Socket) =>
         accept(socket, socket.remoteAddress),
       );
       running.servers.push(tcp);
@@ -489,6 +530,11 @@ export class FacilityBroker {
           server.close(() => resolve());
         }),
     );
+    // Held messages get their acknowledgement while their connections are still open.
+    const gate = this.#options.gate;
+    if (gate && running.aedes) {
+      await step('publish gate', () => gate.settle(this.#options.gateSettleMs ?? 2000));
+    }
     if (running.aedes) {
       const aedes = running.aedes;
       await step('aedes', () => new Promise<void>((resolve) => aedes.close(() => resolve())));
@@ -624,7 +670,10 @@ export class FacilityBroker {
   ): void {
     try {
       // No client: a Will of a client of a broker that is gone, checked when it connected.
-      if (!client) return done(packet.topic.startsWith('$') ? new Error('reserved topic') : null);
+      if (!client) {
+        if (packet.topic.startsWith('$')) return done(new Error('reserved topic'));
+        return this.#pass(packet, 0, done);
+      }
       const principal = this.#principals.get(client);
       const name = principal ? who(principal) : client.id;
       const size =
@@ -642,11 +691,28 @@ export class FacilityBroker {
         this.#refuse('rate-limited', name, {});
         return done(new Error('publish rate exceeded'));
       }
-      done(null);
+      // A closed client's publish is its Will, which the broker publishes (connection 0).
+      this.#pass(packet, client.closed ? 0 : (this.#connections.get(client) ?? 0), done);
     } catch (error) {
       this.#log.error({ err: String(error) }, 'authorizePublish failed');
       done(new Error('publish not authorized'));
     }
+  }
+
+  /** Lets an authorized PUBLISH through the gate, if there is one; aedes acknowledges it after. */
+  #pass(packet: PublishPacket, connection: number, done: (error?: Error | null) => void): void {
+    const gate = this.#options.gate;
+    if (!gate) return done(null);
+    gate.admit(
+      {
+        topic: packet.topic,
+        payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload,
+        qos: packet.qos,
+        retain: packet.retain,
+        connection,
+      },
+      (error) => done(error ?? null),
+    );
   }
 
   #authorizeSubscribe(
@@ -777,6 +843,48 @@ export class FacilityBroker {
       'refused',
     );
   }
+}
+
+/** aedes' persistence, as far as the broker reads it (aedes types it `any`). */
+interface SessionStore {
+  createRetainedStream(pattern: string): AsyncIterable<PublishPacket>;
+  subscriptionsByClient(client: { id: string }): Promise<unknown[]>;
+  cleanSubscriptions(client: { id: string }): Promise<unknown>;
+  outgoingStream(client: { id: string }): AsyncIterable<PublishPacket>;
+  outgoingClearMessageId(client: { id: string }, packet: PublishPacket): Promise<unknown>;
+}
+
+function sessionStore(aedes: Aedes): SessionStore {
+  return (aedes as unknown as { persistence: SessionStore }).persistence;
+}
+
+/**
+ * Ends the stored session of `clientId` as a clean CONNECT of it would [MQTT-3.1.2-6]: its
+ * subscriptions, and the messages queued for it. Returns how many subscriptions it had.
+ */
+async function dropSession(aedes: Aedes, clientId: string): Promise<number> {
+  const store = sessionStore(aedes);
+  const client = { id: clientId };
+  const subscriptions = await store.subscriptionsByClient(client);
+  if (subscriptions.length === 0) return 0;
+  await store.cleanSubscriptions(client);
+  const queued: PublishPacket[] = [];
+  for await (const packet of store.outgoingStream(client)) queued.push(packet);
+  for (const packet of queued) await store.outgoingClearMessageId(client, packet);
+  return subscriptions.length;
+}
+
+/** The retained messages under `pattern`, topic and payload. */
+async function retainedMessages(
+  aedes: Aedes,
+  pattern: string,
+): Promise<Array<{ topic: string; payload: Uint8Array }>> {
+  const out: Array<{ topic: string; payload: Uint8Array }> = [];
+  for await (const packet of sessionStore(aedes).createRetainedStream(pattern)) {
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
+    out.push({ topic: packet.topic, payload });
+  }
+  return out;
 }
 
 /** A principal's name in logs: the device id or `service:{name}`. */

@@ -16,8 +16,18 @@ import type { TimeSeriesStore } from '../core/store.ts';
 import { LiveFeed, type LiveFeedOptions } from '../live/feed.ts';
 import type { Lifecycle } from './platform.ts';
 
-/** The live page's build (`dashboards/live/dist`), served at `/` when it is there. */
-export const PAGE_DIR: string = fileURLToPath(new URL('../dashboards/live/dist/', import.meta.url));
+/**
+ * The live page's build (`dashboards/live/dist`), served at `/` when it is there. Compiled into
+ * `dist/cli/` (scripts/build.js), this module names the same folder in the sources.
+ */
+export const PAGE_DIR: string = fileURLToPath(
+  new URL(
+    /\/dist\/cli\/live\.js$/.test(import.meta.url)
+      ? '../../dashboards/live/dist/'
+      : '../dashboards/live/dist/',
+    import.meta.url,
+  ),
+);
 
 export interface LiveParts {
   readonly feed: LiveFeed;

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { type ApiDeps, buildApp } from '../api/app.ts';
@@ -14,6 +14,7 @@ import { ConfigError, type RuntimeConfig, settingNames } from '../core/config.ts
 import type { DeadLetterSink } from '../core/dead-letter.ts';
 import type { Facility } from '../core/facility/schema.ts';
 import type { TimeSeriesStore } from '../core/store.ts';
+import { BrokerIngest } from '../ingest/broker-ingest.ts';
 import { Ingest } from '../ingest/ingest.ts';
 
 /** Readings older than this are refused as `too-old`: about a year and a month of device buffering. */
@@ -28,19 +29,7 @@ export function serviceCredentials(serviceSecret: string): ServiceCredential[] {
   }));
 }
 
-/** The MQTT settings every command that runs a broker takes. */
-export const BROKER_SETTINGS = [
-  'host',
-  'mqttPort',
-  'mqttWsPort',
-  'mqttTlsPort',
-  'tlsCert',
-  'tlsKey',
-  'maxPayloadBytes',
-  'maxConnections',
-  'devicePublishRate',
-  'redisUrl',
-] as const satisfies readonly (keyof RuntimeConfig)[];
+export { BROKER_SETTINGS } from './settings.ts';
 
 /**
  * The broker of the settings. Reads the TLS files, so a missing or unreadable one stops the start
@@ -51,8 +40,18 @@ export async function createBroker(
   facility: Facility,
   serviceSecret: string,
   logger: Logger,
+  ingest?: BrokerIngest,
 ): Promise<FacilityBroker> {
   return new FacilityBroker({
+    ...(ingest
+      ? {
+          gate: ingest,
+          // The persistent session an MQTT-client ingest of this data folder left (`facility
+          // start` before the in-process ingest): the broker would keep queueing every message
+          // for it.
+          dropSessions: [`svc-ingest-${config.ingestId}`],
+        }
+      : {}),
     facility,
     services: serviceCredentials(serviceSecret),
     host: config.host,
@@ -97,6 +96,28 @@ async function readTls(config: RuntimeConfig): Promise<{ tls?: BrokerTls }> {
       port: config.mqttTlsPort,
     },
   };
+}
+
+/**
+ * The in-process ingest of the embedded broker (`facility start`, `facility broker --ingest`).
+ * With the embedded DuckDB store it acknowledges once the store committed; with InfluxDB, once a
+ * batch is synced into the spool `{data}/spool`, which feeds the store in order.
+ */
+export function createBrokerIngest(
+  config: RuntimeConfig,
+  facility: Facility,
+  parts: { store: TimeSeriesStore; deadLetters: DeadLetterSink; logger: Logger },
+): BrokerIngest {
+  return new BrokerIngest({
+    facility,
+    store: parts.store,
+    deadLetters: parts.deadLetters,
+    maxAgeMs: INGEST_MAX_AGE_MS,
+    logger: parts.logger,
+    ...(config.store === 'duckdb'
+      ? {}
+      : { spool: { dir: join(resolve(config.data), 'spool'), maxBytes: config.spoolMaxMb * 1024 * 1024 } }),
+  });
 }
 
 export function createIngest(
@@ -173,7 +194,7 @@ export class ApiServer {
 
 /**
  * The API of the settings over a started store and dead-letter sink, shared by `start` (with its
- * in-process ingest's counters) and `api` (with the ingest workers' status).
+ * in-process ingest's counters and health) and `api` (with the ingest workers' status).
  */
 export function createApiServer(
   config: RuntimeConfig,
@@ -185,6 +206,7 @@ export function createApiServer(
     | 'ingestStats'
     | 'ingestWorkers'
     | 'metrics'
+    | 'health'
     | 'changes'
     | 'alerts'
     | 'live'
@@ -207,6 +229,7 @@ export function createApiServer(
     ...(parts.ingestStats === undefined ? {} : { ingestStats: parts.ingestStats }),
     ...(parts.ingestWorkers === undefined ? {} : { ingestWorkers: parts.ingestWorkers }),
     ...(parts.metrics === undefined ? {} : { metrics: parts.metrics }),
+    ...(parts.health === undefined ? {} : { health: parts.health }),
     ...(parts.changes === undefined ? {} : { changes: parts.changes }),
     ...(parts.alerts === undefined ? {} : { alerts: parts.alerts }),
     ...(parts.live === undefined ? {} : { live: parts.live }),

@@ -13,10 +13,7 @@ import { type DeadLetterSink, outlierEntries } from '../core/dead-letter.ts';
 import { formatProblem } from '../core/facility/load.ts';
 import type { Facility } from '../core/facility/schema.ts';
 import { type OutlierReading, RollingStore } from '../core/rollup/rolling-store.ts';
-import { type DuckDbAccess, DuckDbDeadLetterSink } from '../storage/duckdb/dead-letter.ts';
-import { DuckDbStore } from '../storage/duckdb/duckdb-store.ts';
-import { DuckDbStateFile } from '../storage/duckdb/state-file.ts';
-import { InfluxStore } from '../storage/influx/influx-store.ts';
+import type { DuckDbAccess } from '../storage/duckdb/dead-letter.ts';
 import { FacilityFileError, readFacilityFile } from './read-facility.ts';
 
 /** Something with an idempotent async life cycle. */
@@ -132,17 +129,38 @@ export async function loadSecrets(config: RuntimeConfig): Promise<Secrets> {
 }
 
 /**
+ * How the start-up lines show the admin token. A generated token is printed only to a terminal,
+ * where the person who started the platform reads it; when the output goes to a file, a pipe or a
+ * log collector (systemd, docker, CI), where others may read it, the lines name the file that
+ * holds it (mode 600) and the example request reads it from there.
+ */
+export function adminTokenLines(options: {
+  readonly generated: boolean;
+  readonly token: string;
+  readonly file: string;
+  readonly terminal: boolean;
+}): { line: string; inCommand: string } {
+  if (!options.generated) return { line: '(from FACILITY_ADMIN_TOKEN)', inCommand: '$FACILITY_ADMIN_TOKEN' };
+  if (options.terminal)
+    return { line: `${options.token}   (saved in ${options.file})`, inCommand: options.token };
+  return {
+    line: `in ${options.file} (mode 600, "adminToken"); not printed, the output is not a terminal 输出非终端，未打印`,
+    inCommand: `$(node -p "require('${options.file}').adminToken")`,
+  };
+}
+
+/**
  * The store the settings name, wrapped so that every write keeps its rollups
  * (core/rollup/rolling-store.ts), and a dead-letter sink beside it that also lists the register
  * outliers the rollups find. Neither is started; start the dead-letter sink first when it shares
- * the store's DuckDB file (it is started by the store).
+ * the store's DuckDB file (it is started by the store). Only the adapters chosen are loaded.
  */
-export function createStorage(
+export async function createStorage(
   config: RuntimeConfig,
   facility: Facility,
   logger?: Logger,
   options: { readonly catchUp?: boolean } = {},
-): {
+): Promise<{
   store: RollingStore;
   deadLetters: DeadLetterSink & Component;
   /**
@@ -150,8 +168,9 @@ export function createStorage(
    * InfluxDB, which the dead-letter sink opens and closes (start it before using this).
    */
   appState: DuckDbAccess;
-} {
+}> {
   const data = resolve(config.data);
+  const { DuckDbDeadLetterSink } = await import('../storage/duckdb/dead-letter.ts');
   let sink: (DeadLetterSink & Component) | undefined;
   const onOutliers = (outliers: readonly OutlierReading[]) => {
     sink?.add(outlierEntries(facility.site.id, outliers, Date.now())).catch((error: unknown) => {
@@ -162,6 +181,7 @@ export function createStorage(
     });
   };
   if (config.store === 'duckdb') {
+    const { DuckDbStore } = await import('../storage/duckdb/duckdb-store.ts');
     const inner = new DuckDbStore({ path: join(data, 'facility.duckdb') });
     // The dead-letter table lives in the store's own file: one process, one handle.
     sink = new DuckDbDeadLetterSink({ database: inner });
@@ -172,6 +192,7 @@ export function createStorage(
       appState: inner,
     };
   }
+  const { InfluxStore } = await import('../storage/influx/influx-store.ts');
   const inner = new InfluxStore({
     url: config.influxUrl,
     database: config.influxDatabase,
@@ -181,6 +202,7 @@ export function createStorage(
     ...(config.influxPassword === undefined ? {} : { password: config.influxPassword }),
   });
   // App state stays local even when the telemetry goes to InfluxDB: one open state file, shared.
+  const { DuckDbStateFile } = await import('../storage/duckdb/state-file.ts');
   const appState = new DuckDbStateFile({ path: join(data, 'state.duckdb') });
   const own = new DuckDbDeadLetterSink({ database: appState });
   sink = {

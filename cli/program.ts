@@ -7,6 +7,7 @@ import { apiCommand } from './commands/api.ts';
 import { brokerCommand } from './commands/broker.ts';
 import { checkCommand } from './commands/check.ts';
 import { exportCommand } from './commands/export.ts';
+import { grafanaCommand } from './commands/grafana.ts';
 import { ingestCommand } from './commands/ingest.ts';
 import { rollupsCommand } from './commands/rollups.ts';
 import { simulateCommand } from './commands/simulate.ts';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
     simulateCommand(),
     rollupsCommand(),
     exportCommand(),
+    grafanaCommand(),
     usersCommand(),
   ]) {
     program.addCommand(inherit(command, program));

@@ -1,13 +1,38 @@
 /**
- * Command-line flags of the runtime settings (core/config.ts): one option per setting, its
- * environment variable named in the help, and one validation for flags and environment alike.
+ * Command-line flags of the runtime settings (core/config.ts): one option per setting, with its
+ * environment variable named in the help. Validating them is `read-settings.ts`, loaded by the
+ * commands when they run, so that describing them (`--help`) loads no schema library.
  */
-import { basename, dirname } from 'node:path';
-import { type Command, CommanderError, Option } from 'commander';
-import { ConfigError, parseConfig, type RuntimeConfig, settingNames } from '../core/config.ts';
-import { StoreError } from '../core/store.ts';
+import { type Command, Option } from 'commander';
+import type { RuntimeConfig } from '../core/config.ts';
+import { settingNames } from '../core/setting-names.ts';
 
 type Key = keyof RuntimeConfig;
+
+/** The MQTT settings every command that runs a broker takes. */
+export const BROKER_SETTINGS = [
+  'host',
+  'mqttPort',
+  'mqttWsPort',
+  'mqttTlsPort',
+  'tlsCert',
+  'tlsKey',
+  'maxPayloadBytes',
+  'maxConnections',
+  'devicePublishRate',
+  'redisUrl',
+] as const satisfies readonly Key[];
+
+/** The settings of the store and its InfluxDB server. */
+export const STORE_SETTINGS = [
+  'store',
+  'influxUrl',
+  'influxDatabase',
+  'influxOrg',
+  'influxToken',
+  'influxUsername',
+  'influxPassword',
+] as const satisfies readonly Key[];
 
 const HELP: Readonly<Record<Key, string>> = {
   facility: 'facility file (YAML); default: the built-in demo 设施文件',
@@ -40,10 +65,19 @@ const HELP: Readonly<Record<Key, string>> = {
   influxUsername: 'InfluxDB 1.x user',
   influxPassword: 'InfluxDB 1.x password',
   brokerUrl: 'MQTT broker URL for parts run alone (default: mqtt://127.0.0.1:1883)',
+  ingest:
+    'run the ingest in the broker process: store what devices publish, then acknowledge it 同进程数据接入 (default: off)',
+  spoolMaxMb:
+    'most MB the in-process ingest spools for an InfluxDB that is down, in DATA/spool (default: 1024)',
   shared: 'subscribe with the MQTT 5 shared subscription $share/ingest/fac/# (Mosquitto 2, EMQX)',
   ingestId: 'name of this ingest worker (MQTT client id svc-ingest-NAME); one per worker (default: main)',
   metricsPort: "port of this worker's /metrics and /health, 0 = off (default: 0)",
   deviceSecrets: 'YAML file "device-id: secret" for devices the facility file gives only by secretHash',
+  grafanaUrl: 'Grafana base URL 可视化平台地址 (default: http://127.0.0.1:3000)',
+  grafanaToken: 'Grafana service-account token (role Admin) 服务账号令牌',
+  grafanaInfluxUrl: 'InfluxDB URL as Grafana reaches it (default: --influx-url)',
+  grafanaPrometheusUrl:
+    'Prometheus scraping the ingest workers and the api: adds the ingest panels (default: none)',
   serviceSecret: "password of the platform's own MQTT clients; default: generated into the data folder",
   adminToken: 'bootstrap API admin token; default: generated and printed',
   sessionSecret:
@@ -59,6 +93,7 @@ const HELP: Readonly<Record<Key, string>> = {
 const BOOLEAN: ReadonlySet<Key> = new Set([
   'simulators',
   'shared',
+  'ingest',
   'showcase',
   'secureCookies',
   'alertEngine',
@@ -85,60 +120,4 @@ export function addSettings(command: Command, keys: readonly Key[]): Command {
     else command.addOption(new Option(`${flag} <value>`, help));
   }
   return command;
-}
-
-/** Validated settings from the command's flags and the environment; prints and exits on error. */
-export function readSettings(
-  command: Command,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): RuntimeConfig {
-  const flags: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(command.opts())) {
-    // Commander sets `simulators: true` by default for `--no-simulators`; only an explicit flag counts.
-    if (command.getOptionValueSource(key) === 'cli') flags[key] = value;
-  }
-  return withSettings(command, () => parseConfig(flags, env));
-}
-
-/**
- * Runs `make`, turning a {@link ConfigError} (a bad setting found late, e.g. an unreadable TLS
- * key) into the same usage error as a bad flag: the message and exit status 2. A data folder whose
- * DuckDB file another process holds (a running `facility start`) ends the same way, in one line.
- */
-export function withSettings<T>(command: Command, make: () => T): T {
-  try {
-    const result = make();
-    if (result instanceof Promise) {
-      return result.catch((error: unknown) => failOnConfig(command, error)) as T;
-    }
-    return result;
-  } catch (error) {
-    return failOnConfig(command, error);
-  }
-}
-
-function failOnConfig(command: Command, error: unknown): never {
-  if (error instanceof StoreError && error.code === 'STORE_LOCKED') {
-    process.stderr.write(`facility ${command.name()}: ${lockedStoreMessage(error)}\n`);
-    // `run` sets the exit status from it; Commander prints nothing more.
-    throw new CommanderError(2, 'facility.store-locked', '');
-  }
-  if (!(error instanceof ConfigError)) throw error;
-  command.error(`facility ${command.name()}: ${error.message}`, { exitCode: 2, code: 'facility.config' });
-}
-
-/**
- * The one line for a DuckDB file held by another process, e.g. `the data folder /srv/data is in
- * use: another process (PID 4242), most likely a running \`facility start\`, holds
- * /srv/data/facility.duckdb. …`. The file and the PID come from the store's and DuckDB's message.
- */
-export function lockedStoreMessage(error: StoreError): string {
-  const file = /"([^"]+\.duckdb)"/.exec(error.message)?.[1];
-  const pid = /\bPID (\d+)/.exec(error.message)?.[1];
-  const folder = file === undefined ? 'the data folder' : `the data folder ${dirname(file)}`;
-  return (
-    `${folder} is in use: another process${pid === undefined ? '' : ` (PID ${pid})`}, most likely a running ` +
-    `\`facility start\`, holds ${file === undefined ? 'its DuckDB file' : basename(file)}. DuckDB lets one process ` +
-    'open a file: stop that process, or give --data another folder (`facility start` runs an ingest of its own).'
-  );
 }

@@ -6,6 +6,7 @@
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { settingNames } from './setting-names.ts';
 
 const Port = (description: string, defaultPort: number) =>
   Type.Integer({ minimum: 0, maximum: 65_535, default: defaultPort, description });
@@ -69,6 +70,16 @@ export const RuntimeConfigSchema = Type.Object({
   influxPassword: Type.Optional(Type.String()),
   /** Broker URL for parts run alone (`ingest`, `simulate`). */
   brokerUrl: Type.String({ default: 'mqtt://127.0.0.1:1883' }),
+  /**
+   * `facility broker`: run the ingest inside the broker's process (as `facility start` does),
+   * storing what devices publish before acknowledging it, instead of the broker alone.
+   */
+  ingest: Type.Boolean({ default: false }),
+  /**
+   * Most megabytes the in-process ingest's spool may hold (`{data}/spool`, with `--store influx`):
+   * messages acknowledged to devices and not yet taken by the store.
+   */
+  spoolMaxMb: Type.Integer({ minimum: 1, maximum: 1_048_576, default: 1024 }),
   /** Use the MQTT 5 shared subscription `$share/ingest/fac/#` (Mosquitto 2, EMQX). */
   shared: Type.Boolean({ default: false }),
   /**
@@ -86,6 +97,14 @@ export const RuntimeConfigSchema = Type.Object({
    * facility file gives only by `secretHash`, which an external broker cannot check.
    */
   deviceSecrets: Type.Optional(Type.String({ minLength: 1 })),
+  /** Grafana's base URL, for `grafana provision`. */
+  grafanaUrl: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:3000' }),
+  /** Grafana service-account token (role Admin), for `grafana provision`. */
+  grafanaToken: Type.Optional(Type.String({ minLength: 1 })),
+  /** InfluxDB URL as Grafana reaches it, when it differs from `influxUrl` (another host or network). */
+  grafanaInfluxUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /** Prometheus that scrapes the ingest workers and the api: adds its data source and the ingest panels. */
+  grafanaPrometheusUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
   /** Password of the platform's own MQTT clients; generated into the data folder when absent. */
   serviceSecret: Type.Optional(Type.String({ minLength: 12 })),
   /** Bootstrap admin token of the API; generated and printed when absent. */
@@ -112,20 +131,7 @@ export const RuntimeConfigSchema = Type.Object({
 
 export type RuntimeConfig = Static<typeof RuntimeConfigSchema>;
 
-/** Settings that are on by default: their flag turns them off (`--no-simulators`). */
-export const NEGATED_FLAGS: ReadonlySet<keyof RuntimeConfig> = new Set(['simulators']);
-
-/**
- * How a setting is named on the command line and in the environment, for messages and help: the
- * flag that exists, `--no-simulators` for a setting that is on by default.
- */
-export function settingNames(key: keyof RuntimeConfig): { flag: string; env: string } {
-  const kebab = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-  return {
-    flag: NEGATED_FLAGS.has(key) ? `--no-${kebab}` : `--${kebab}`,
-    env: `FACILITY_${kebab.replace(/-/g, '_').toUpperCase()}`,
-  };
-}
+export { NEGATED_FLAGS, settingNames } from './setting-names.ts';
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];

@@ -23,31 +23,31 @@
  * Backpressure: when the points waiting for the store reach `maxPendingPoints` (the store is
  * down or slow), the `handleMessage` callback is held, so mqtt.js stops reading the socket and
  * the broker keeps the backlog (on an MQTT 5 broker, `receiveMaximum` bounds it first).
+ *
+ * Decoding, batching, dead-letter and counters are the {@link IngestPipeline}'s, shared with the
+ * in-process ingest of the embedded broker (`broker-ingest.ts`); this module is the MQTT client
+ * around it, for any broker (`facility ingest`, `--shared` on an MQTT 5 broker).
  */
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { type Logger, pino } from 'pino';
-import {
-  DEFAULT_MAX_PAYLOAD_BYTES,
-  type DeadLetterReason,
-  type DeadLetterSink,
-  keepPayload,
-  type NewDeadLetter,
-} from '../core/dead-letter.ts';
+import type { DeadLetterSink } from '../core/dead-letter.ts';
 import type { Facility } from '../core/facility/schema.ts';
-import type { Point, TimeSeriesStore } from '../core/store.ts';
-import {
-  createTelemetryDecoder,
-  type DeviceKind,
-  type DeviceStatus,
-  type DeviceTopic,
-  type TelemetryDecoder,
-  TOPIC_ROOT,
-} from '../core/telemetry.ts';
-import { BATCHER_DEFAULTS, Batcher, type RetryPolicy } from './batcher.ts';
+import type { TimeSeriesStore } from '../core/store.ts';
+import { TOPIC_ROOT } from '../core/telemetry.ts';
+import type { RetryPolicy } from './batcher.ts';
 import { type Clock, systemClock } from './clock.ts';
-import { DeadLetterQueue } from './dead-letter.ts';
-import { IngestMetrics, type IngestStats } from './metrics.ts';
+import type { IngestMetrics, IngestStats } from './metrics.ts';
 import { checkMqttAcknowledgements } from './mqtt-probe.ts';
+import {
+  type BatchOptions,
+  DEFAULT_BATCH_POINTS,
+  type DeadLetterOptions,
+  type DeviceState,
+  type IngestHealth,
+  IngestPipeline,
+} from './pipeline.ts';
+
+export { DEFAULT_BATCH_POINTS, type DeviceState } from './pipeline.ts';
 
 /** How the ingest reaches the broker. */
 export interface IngestMqttOptions {
@@ -93,24 +93,8 @@ export interface IngestOptions {
   readonly maxAgeMs: number;
   /** How far ahead of the ingest's clock a reading may be, ms. Default 5 minutes. */
   readonly maxFutureMs?: number;
-  readonly batch?: {
-    /** Points per store write. Default {@link DEFAULT_BATCH_POINTS} (20,000). */
-    readonly maxPoints?: number;
-    /** Longest a point waits for its write, ms. Default 200. */
-    readonly maxDelayMs?: number;
-    /** Points held before the ingest stops reading (backpressure). Default 4 × `maxPoints`. */
-    readonly maxPendingPoints?: number;
-  };
-  readonly deadLetter?: {
-    /** Entries per dead-letter write. Default 500. */
-    readonly maxBatch?: number;
-    /** Longest an entry waits for its write, ms. Default 200. */
-    readonly maxDelayMs?: number;
-    /** Entries held; past it, rejected messages are left to the broker. Default 10,000. */
-    readonly maxPending?: number;
-    /** Bytes of a payload kept. Default 4 KiB. */
-    readonly maxPayloadBytes?: number;
-  };
+  readonly batch?: BatchOptions;
+  readonly deadLetter?: DeadLetterOptions;
   /** Backoff of failed writes (store and dead-letter). */
   readonly retry?: Partial<RetryPolicy>;
   /** How long `stop()` keeps trying to commit what it holds, ms. Default 5,000. */
@@ -121,38 +105,8 @@ export interface IngestOptions {
   readonly clock?: Clock;
   /** Uniform in [0, 1), for retry jitter. Default `Math.random`. */
   readonly random?: () => number;
-}
-
-/** What the ingest knows of a device from its messages. */
-export interface DeviceState {
-  readonly kind: DeviceKind;
-  readonly id: string;
-  /** From its last `…/status` message; `unknown` before any. */
-  readonly status: DeviceStatus | 'unknown';
-  /** When that status message arrived, epoch ms (ingest clock). */
-  readonly statusSince?: number;
-  /** When any message of the device last arrived, epoch ms (ingest clock). */
-  readonly lastSeen?: number;
-}
-
-/** A readings message on its way to the store. */
-interface PendingMessage {
-  readonly points: Point[];
-  readonly topic: string;
-  readonly payload: Uint8Array;
-  readonly device: DeviceTopic;
-  readonly received: number;
-  readonly connection: number;
-  readonly ack: () => void;
-}
-
-/** What the ingest keeps of a device. */
-interface DeviceRecord {
-  readonly kind: DeviceKind;
-  readonly id: string;
-  status: DeviceStatus | 'unknown';
-  statusSince?: number;
-  lastSeen?: number;
+  /** A store write open this long makes {@link Ingest.health} degraded, ms. Default 3,000. */
+  readonly hungAfterMs?: number;
 }
 
 /** The private mqtt.js method the ingest sends its delayed PUBACKs through (see the module comment). */
@@ -166,25 +120,9 @@ interface PacketSender {
  */
 const WITHHELD = new Error('PUBACK withheld until the message is committed');
 
-/**
- * Default points per store write. Under load each write carries this much (below it, the
- * 200 ms delay closes a batch), and a store commit has a fixed cost: with gateway messages of 100
- * readings, 20,000 points a write committed 5–70 % more per second than 5,000 into DuckDB and
- * InfluxDB (`npm run bench:ingest`, docs/benchmarks.md). The backlog bound is 4 × this.
- */
-export const DEFAULT_BATCH_POINTS = 20_000;
-
-/** A rejection is logged once per device and reason per this period; the rest are counted. */
-const LOG_EVERY_MS = 60_000;
-/** Longest topic kept in a dead-letter entry, characters. */
-const MAX_TOPIC_CHARS = 1024;
-
 /** One run of the ingest, from `start()` to `stop()`. */
 interface Session {
   readonly client: MqttClient;
-  readonly decoder: TelemetryDecoder;
-  readonly points: Batcher<PendingMessage>;
-  readonly deadLetters: DeadLetterQueue;
   /** Numbers the MQTT connections of this client; an acknowledgement is sent only on its own. */
   connection: number;
   /** Acknowledgements owed on the current connection. */
@@ -205,9 +143,7 @@ export class Ingest {
   readonly #options: IngestOptions;
   readonly #log: Logger;
   readonly #clock: Clock;
-  readonly #metrics: IngestMetrics;
-  readonly #devices: ReadonlyMap<string, DeviceRecord>;
-  readonly #lastLogged = new Map<string, { at: number; suppressed: number }>();
+  readonly #pipeline: IngestPipeline;
   #session: Session | undefined;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
@@ -218,27 +154,45 @@ export class Ingest {
     this.#options = options;
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ module: 'ingest' });
     this.#clock = options.clock ?? systemClock;
-    this.#devices = deviceRecords(options.facility);
-    this.#metrics = new IngestMetrics(() => ({
-      messages: this.#session?.owed.size ?? 0,
-      points: this.#session?.points.pending.size ?? 0,
-      deadLetters: this.#session?.deadLetters.pending ?? 0,
-    }));
+    this.#pipeline = new IngestPipeline({
+      facility: options.facility,
+      store: options.store,
+      deadLetters: options.deadLetters,
+      maxAgeMs: options.maxAgeMs,
+      ...(options.maxFutureMs === undefined ? {} : { maxFutureMs: options.maxFutureMs }),
+      batch: { maxPoints: DEFAULT_BATCH_POINTS, ...options.batch },
+      ...(options.deadLetter === undefined ? {} : { deadLetter: options.deadLetter }),
+      ...(options.retry === undefined ? {} : { retry: options.retry }),
+      ...(options.hungAfterMs === undefined ? {} : { hungAfterMs: options.hungAfterMs }),
+      mode: 'mqtt',
+      unacknowledged: () => this.#session?.owed.size ?? 0,
+      log: this.#log,
+      clock: this.#clock,
+      ...(options.random === undefined ? {} : { random: options.random }),
+    });
+    this.#pipeline.onRoom = () => {
+      if (this.#session) releaseStalled(this.#session);
+    };
   }
 
   /** The counters (snapshot and Prometheus text). */
   get metrics(): IngestMetrics {
-    return this.#metrics;
+    return this.#pipeline.metrics;
   }
 
   /** The counters now, as plain data. */
   stats(): IngestStats {
-    return this.#metrics.snapshot();
+    return this.#pipeline.metrics.snapshot();
   }
 
   /** Every device of the facility, with its status and when it was last heard from. */
   devices(): DeviceState[] {
-    return [...this.#devices.values()].map((device) => ({ ...device }));
+    return this.#pipeline.devices();
+  }
+
+  /** `degraded` with the reasons while the store hangs or fails, else `ok`. */
+  health(): IngestHealth {
+    return this.#pipeline.health();
   }
 
   /** The topic filter the ingest subscribes to. */
@@ -283,13 +237,13 @@ export class Ingest {
       throw new Error('ingest: only an MQTT 5 session can be ended (mqtt.protocolVersion: 5)');
     }
     await session.client.unsubscribeAsync(this.filter);
-    let received = this.#metrics.snapshot().messages.received;
+    let received = this.#pipeline.metrics.snapshot().messages.received;
     let quietSince = this.#clock.now();
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       await this.flush();
       const now = this.#clock.now();
-      const count = this.#metrics.snapshot().messages.received;
+      const count = this.#pipeline.metrics.snapshot().messages.received;
       if (count !== received) {
         received = count;
         quietSince = now;
@@ -303,10 +257,8 @@ export class Ingest {
 
   /** Writes what is queued now, without waiting for the batch delay; resolves once committed. */
   async flush(): Promise<void> {
-    const session = this.#session;
-    if (!session) return;
-    await session.points.flush();
-    await session.deadLetters.flush();
+    if (!this.#session) return;
+    await this.#pipeline.flush();
   }
 
   async #start(): Promise<void> {
@@ -315,10 +267,6 @@ export class Ingest {
     if (mqttOptions.shared && mqttOptions.protocolVersion !== 5) {
       throw new Error('ingest: a shared subscription needs MQTT 5 (mqtt.protocolVersion: 5)');
     }
-    const decoder = createTelemetryDecoder(options.facility, {
-      maxAgeMs: options.maxAgeMs,
-      ...(options.maxFutureMs === undefined ? {} : { maxFutureMs: options.maxFutureMs }),
-    });
     const maxPoints = options.batch?.maxPoints ?? DEFAULT_BATCH_POINTS;
     const maxPendingPoints = options.batch?.maxPendingPoints ?? 4 * maxPoints;
     const v5 = mqttOptions.protocolVersion === 5;
@@ -354,20 +302,18 @@ export class Ingest {
 
     const session: Session = {
       client,
-      decoder,
-      points: this.#pointsBatcher(() => session, maxPoints, maxPendingPoints),
-      deadLetters: this.#deadLetterQueue(),
       connection: 0,
       owed: new Set(),
       stalled: undefined,
       closing: false,
     };
+    await this.#pipeline.open();
     // Installed before connecting: a resumed session's backlog may arrive right after the
     // CONNACK, before any promise continuation runs, and mqtt.js' default handler would
     // acknowledge it at once.
     client.handleMessage = (packet, callback) => this.#onMessage(session, packet, callback);
     client.on('connect', (connack) => {
-      this.#metrics.connection(true);
+      this.#pipeline.metrics.connection(true);
       this.#log.info(
         { url: mqttOptions.url, clientId: mqttOptions.clientId, sessionPresent: connack.sessionPresent },
         'connected',
@@ -388,8 +334,7 @@ export class Ingest {
     } catch (error) {
       this.#session = undefined;
       session.closing = true;
-      await session.points.close(0);
-      await session.deadLetters.close(0);
+      await this.#pipeline.close(0);
       await client.endAsync(true).catch(() => {});
       throw error;
     }
@@ -400,15 +345,10 @@ export class Ingest {
     if (!session) return;
     session.closing = true;
     releaseStalled(session);
-    const timeoutMs = this.#options.stopTimeoutMs ?? 5000;
-    const started = this.#clock.now();
-    const points = await session.points.close(timeoutMs);
-    const deadLetters = await session.deadLetters.close(
-      Math.max(0, timeoutMs - (this.#clock.now() - started)),
-    );
-    if (points.abandoned > 0 || deadLetters.abandoned > 0) {
+    const left = await this.#pipeline.close(this.#options.stopTimeoutMs ?? 5000);
+    if (left.messages > 0 || left.deadLetters > 0) {
       this.#log.warn(
-        { messages: points.abandoned, deadLetters: deadLetters.abandoned },
+        left,
         'stopped with messages not committed; left unacknowledged for the broker to deliver again',
       );
     }
@@ -427,84 +367,21 @@ export class Ingest {
   #onMessage(session: Session, packet: IPublishPacket, callback: (error?: Error) => void): void {
     const qos1 = packet.qos > 0 && packet.messageId !== undefined;
     const release = qos1 ? () => callback(WITHHELD) : () => callback();
-    try {
-      this.#metrics.received();
-      const ack = qos1 ? this.#owe(session, packet.messageId as number) : noop;
-      if (!session.closing) this.#handle(session, packet, ack);
-    } catch (error) {
-      this.#metrics.failed();
-      this.#log.error(
-        { err: error instanceof Error ? error.stack : String(error), topic: packet.topic },
-        'message handling failed; left unacknowledged',
-      );
+    if (session.closing) {
+      // Left unacknowledged: the broker delivers it again to the next ingest.
+      this.#pipeline.metrics.received();
+      release();
+      return;
     }
-    if (session.points.full && !session.closing) {
+    const ack = qos1 ? this.#owe(session, packet.messageId as number) : noop;
+    const payload: Uint8Array =
+      typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
+    this.#pipeline.take({ topic: packet.topic, payload, origin: session.connection }, ack);
+    if (this.#pipeline.full && !session.closing) {
       session.stalled = release;
     } else {
       release();
     }
-  }
-
-  #handle(session: Session, packet: IPublishPacket, ack: () => void): void {
-    const now = this.#clock.now();
-    const topic = packet.topic;
-    const payload: Uint8Array =
-      typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
-    const result = session.decoder.decode(topic, payload, now);
-    const device = result.device && this.#devices.get(deviceKey(result.device.kind, result.device.id));
-    if (device) device.lastSeen = now;
-    if (!result.ok) {
-      const message = { topic, payload, received: now, reason: result.reason, detail: result.detail };
-      this.#reject(session, message, result.device, ack, session.connection);
-      return;
-    }
-    if ('status' in result) {
-      if (device) {
-        device.status = result.status;
-        device.statusSince = now;
-      }
-      this.#metrics.status();
-      ack();
-      return;
-    }
-    const message: PendingMessage = {
-      points: result.points,
-      topic,
-      payload,
-      device: result.device,
-      received: now,
-      connection: session.connection,
-      ack,
-    };
-    session.points.add(message, ack);
-  }
-
-  /** Counts and logs a refused message and hands it to the dead-letter; `ack` once it is committed. */
-  #reject(
-    session: Session,
-    message: {
-      topic: string;
-      payload: Uint8Array;
-      received: number;
-      reason: DeadLetterReason;
-      detail: string;
-    },
-    device: DeviceTopic | undefined,
-    ack: () => void,
-    connection: number,
-  ): void {
-    const { topic, payload, received, reason, detail } = message;
-    this.#metrics.rejected(device?.id, reason);
-    this.#logRejection(device?.id, reason, detail, topic);
-    const entry: NewDeadLetter = {
-      time: received,
-      topic: topic.length > MAX_TOPIC_CHARS ? topic.slice(0, MAX_TOPIC_CHARS) : topic,
-      ...(device === undefined ? {} : { device: { kind: device.kind, id: device.id } }),
-      reason,
-      detail,
-      ...keepPayload(payload, this.#options.deadLetter?.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES),
-    };
-    if (!session.deadLetters.offer(entry, ack, connection)) this.#metrics.deadLetterDeferred();
   }
 
   /** An acknowledgement for a message of the current connection; calling it twice sends one PUBACK. */
@@ -523,117 +400,17 @@ export class Ingest {
   #onClose(session: Session): void {
     const closed = session.connection;
     session.connection++;
-    this.#metrics.connection(false);
+    this.#pipeline.metrics.connection(false);
     if (session.owed.size > 0) {
-      this.#metrics.dropped(session.owed.size);
+      this.#pipeline.metrics.dropped(session.owed.size);
       this.#log.info(
         { messages: session.owed.size },
         'connection closed with messages unacknowledged; the broker will deliver them again',
       );
       session.owed = new Set();
     }
-    session.points.discard((message) => message.connection <= closed);
-    session.deadLetters.discard((connection) => connection <= closed);
+    this.#pipeline.discard((origin) => origin <= closed);
     releaseStalled(session);
-  }
-
-  #pointsBatcher(
-    session: () => Session,
-    maxPoints: number,
-    maxPendingPoints: number,
-  ): Batcher<PendingMessage> {
-    const options = this.#options;
-    return new Batcher<PendingMessage>({
-      write: (messages) =>
-        options.store.write(
-          messages.length === 1 ? (messages[0] as PendingMessage).points : messages.flatMap((m) => m.points),
-        ),
-      sizeOf: (message) => message.points.length,
-      maxBatchSize: maxPoints,
-      maxDelayMs: options.batch?.maxDelayMs ?? BATCHER_DEFAULTS.maxDelayMs,
-      maxPendingSize: maxPendingPoints,
-      ...(options.retry === undefined ? {} : { retry: options.retry }),
-      clock: this.#clock,
-      ...(options.random === undefined ? {} : { random: options.random }),
-      events: {
-        committed: (messages, points, writeMs) =>
-          this.#metrics.batchCommitted(messages.length, points, writeMs),
-        retrying: (error, attempt, delayMs, messages) => {
-          this.#metrics.retry();
-          this.#log.warn(
-            { err: errorText(error), attempt, delayMs, messages },
-            'store write failed; retrying',
-          );
-        },
-        rejected: (message, error) => {
-          const { topic, payload, received } = message;
-          this.#reject(
-            session(),
-            { topic, payload, received, reason: 'store-rejected', detail: errorText(error) },
-            message.device,
-            message.ack,
-            message.connection,
-          );
-        },
-        room: () => releaseStalled(session()),
-      },
-    });
-  }
-
-  #deadLetterQueue(): DeadLetterQueue {
-    const options = this.#options;
-    const settings = options.deadLetter ?? {};
-    return new DeadLetterQueue({
-      sink: options.deadLetters,
-      ...(settings.maxBatch === undefined ? {} : { maxBatch: settings.maxBatch }),
-      ...(settings.maxDelayMs === undefined ? {} : { maxDelayMs: settings.maxDelayMs }),
-      ...(settings.maxPending === undefined ? {} : { maxPending: settings.maxPending }),
-      ...(options.retry === undefined ? {} : { retry: options.retry }),
-      clock: this.#clock,
-      ...(options.random === undefined ? {} : { random: options.random }),
-      events: {
-        committed: (count) => this.#metrics.deadLettered(count),
-        retrying: (error, attempt, delayMs) =>
-          this.#log.warn({ err: errorText(error), attempt, delayMs }, 'dead-letter write failed; retrying'),
-        failed: (entry, error) => {
-          this.#metrics.deadLetterFailed();
-          // The log is the last record of this message: all of it.
-          this.#log.error(
-            { err: errorText(error), entry },
-            'dead-letter sink refused an entry; message acknowledged',
-          );
-        },
-      },
-    });
-  }
-
-  /** Logs a rejection, at most once per device and reason per {@link LOG_EVERY_MS}. */
-  #logRejection(device: string | undefined, reason: DeadLetterReason, detail: string, topic: string): void {
-    const now = this.#clock.now();
-    const key = `${device ?? ''}\u0000${reason}`;
-    const last = this.#lastLogged.get(key);
-    if (last && now - last.at < LOG_EVERY_MS) {
-      last.suppressed++;
-      return;
-    }
-    this.#lastLogged.set(key, { at: now, suppressed: 0 });
-    // Keys come from the wire: bounded, the stale go first.
-    if (this.#lastLogged.size > 10_000) {
-      for (const [entry, value] of this.#lastLogged) {
-        if (now - value.at >= LOG_EVERY_MS) this.#lastLogged.delete(entry);
-      }
-      if (this.#lastLogged.size > 10_000) this.#lastLogged.clear();
-    }
-    this.#log.warn(
-      {
-        device,
-        reason,
-        detail,
-        topic: topic.length > 200 ? `${topic.slice(0, 200)}…` : topic,
-        ...(last?.suppressed ? { suppressed: last.suppressed } : {}),
-      },
-      'message rejected',
-    );
   }
 }
 
@@ -641,19 +418,6 @@ function releaseStalled(session: Session): void {
   const stalled = session.stalled;
   session.stalled = undefined;
   stalled?.();
-}
-
-function deviceRecords(facility: Facility): Map<string, DeviceRecord> {
-  const map = new Map<string, DeviceRecord>();
-  const add = (kind: DeviceKind, id: string) => map.set(deviceKey(kind, id), { kind, id, status: 'unknown' });
-  for (const meter of facility.meters) add('meter', meter.id);
-  for (const vehicle of facility.vehicles) add('vehicle', vehicle.id);
-  for (const sensor of facility.sensors) add('sensor', sensor.id);
-  return map;
-}
-
-function deviceKey(kind: DeviceKind, id: string): string {
-  return `${kind}/${id}`;
 }
 
 function noop(): void {}

@@ -2,9 +2,25 @@
  * The ingest's counters: a plain snapshot for the API (`/api/v1/ingest/stats`) and the same
  * figures in the Prometheus text format, through prom-client on a registry of their own (the
  * composition root merges registries with `Registry.merge` if it serves several).
+ *
+ * What each counts, exactly (all since the ingest was constructed):
+ *
+ * * `messages.received` — every PUBLISH that reached the ingest, copies sent again included.
+ * * `messages.stored` / `points.stored` — readings messages whose points the store has committed,
+ *   and those points, each message once: a copy of a message stored already (same topic, same
+ *   payload, within the last 65,536 stored messages: recent.ts) is
+ *   written again — the store keeps one point per series and time — and counted under
+ *   `messages.duplicates` instead. So `points.stored` is what the store holds from this ingest.
+ * * `messages.spooled` / `points.spooled` — with a spool (in-process ingest, remote store):
+ *   messages acknowledged once in the spool file; they count as stored when the store commits
+ *   them, copies again excepted.
+ * * `messages.status`, `messages.rejected` (by reason and device), `messages.deadLettered`,
+ *   `deadLetterFailed`, `deadLetterDeferred`, `dropped`, `failed` — as their comments say.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DeadLetterReason } from '../core/dead-letter.ts';
+import type { SpoolStats } from './spool.ts';
+import type { StoreHealth } from './store-watch.ts';
 
 /** Upper bounds of the batch-size buckets, points. */
 export const BATCH_POINTS_BUCKETS = [1, 10, 50, 100, 500, 1000, 2000, 5000, 10_000, 50_000] as const;
@@ -47,15 +63,24 @@ export interface Backlog {
 
 /** The snapshot of {@link IngestMetrics.snapshot}; all counts since the ingest was constructed. */
 export interface IngestStats {
-  /** Whether the MQTT client is connected now. */
+  /** How the ingest takes messages: `mqtt`, an MQTT client; `in-process`, inside the embedded broker. */
+  readonly mode: 'mqtt' | 'in-process';
+  /** Whether the MQTT client is connected now (in-process: whether it is attached to the broker). */
   readonly connected: boolean;
-  /** Successful (re)connections. */
+  /** Successful (re)connections of the MQTT client; 0 in-process. */
   readonly connections: number;
   readonly messages: {
-    /** Every message delivered by the broker (redeliveries included). */
+    /** Every message delivered by the broker (redeliveries and copies sent again included). */
     readonly received: number;
-    /** Readings messages whose points are committed in the store. */
+    /**
+     * Readings messages whose points the store has committed, each once: a copy of one already
+     * counted (same topic and payload) counts under {@link duplicates}.
+     */
     readonly stored: number;
+    /** Copies of readings messages already counted as stored, committed again (the store keeps one point). */
+    readonly duplicates: number;
+    /** Readings messages acknowledged once in the spool (in-process ingest with a spool; else 0). */
+    readonly spooled: number;
     /** `online` / `offline` messages. */
     readonly status: number;
     /** Messages refused (decoder or store), counted when refused. */
@@ -75,8 +100,10 @@ export interface IngestStats {
     readonly failed: number;
   };
   readonly points: {
-    /** Points committed in the store. */
+    /** Points of the messages counted in `messages.stored`: what the store holds from this ingest. */
     readonly stored: number;
+    /** Points of the messages counted in `messages.spooled`. */
+    readonly spooled: number;
   };
   readonly rejectedByReason: Readonly<Partial<Record<DeadLetterReason, number>>>;
   /** Per device and reason, most first. */
@@ -92,6 +119,17 @@ export interface IngestStats {
     readonly retries: number;
   };
   readonly backlog: Backlog;
+  /** What waits in the spool for the store; `null` without a spool. */
+  readonly spool: SpoolStats | null;
+  /** The store, as the ingest's writes see it (store-watch.ts). */
+  readonly store: StoreHealth;
+}
+
+/** What {@link IngestMetrics} reads when a snapshot or a scrape asks, besides the backlog. */
+export interface IngestReaders {
+  readonly mode?: IngestStats['mode'];
+  readonly spool?: () => SpoolStats | null;
+  readonly store?: () => StoreHealth;
 }
 
 class Buckets {
@@ -129,10 +167,14 @@ export class IngestMetrics {
   /** The prom-client registry holding the `ingest_*` metrics. */
   readonly registry = new Registry();
   readonly #backlog: () => Backlog;
+  readonly #readers: IngestReaders;
   #connected = false;
   #connections = 0;
   #received = 0;
   #stored = 0;
+  #duplicates = 0;
+  #spooled = 0;
+  #spooledPoints = 0;
   #status = 0;
   #rejected = 0;
   #deadLettered = 0;
@@ -150,6 +192,9 @@ export class IngestMetrics {
     readonly received: Counter;
     readonly stored: Counter;
     readonly points: Counter;
+    readonly duplicates: Counter;
+    readonly spooled: Counter;
+    readonly spooledPoints: Counter;
     readonly status: Counter;
     readonly rejected: Counter<'device' | 'reason'>;
     readonly deadLettered: Counter;
@@ -163,16 +208,29 @@ export class IngestMetrics {
     readonly connections: Counter;
   };
 
-  /** @param backlog Reads the current backlog, when a snapshot or a scrape asks. */
-  constructor(backlog: () => Backlog) {
+  /**
+   * @param backlog Reads the current backlog, when a snapshot or a scrape asks.
+   * @param readers The spool and store health, when there are.
+   */
+  constructor(backlog: () => Backlog, readers: IngestReaders = {}) {
     this.#backlog = backlog;
+    this.#readers = readers;
     const registers = [this.registry];
     const counter = <L extends string = never>(name: string, help: string, labelNames: L[] = []) =>
       new Counter<L>({ name, help, labelNames, registers });
     this.#prom = {
       received: counter('ingest_messages_received_total', 'MQTT messages delivered to the ingest'),
-      stored: counter('ingest_messages_stored_total', 'Readings messages committed in the store'),
-      points: counter('ingest_points_stored_total', 'Points committed in the store'),
+      stored: counter(
+        'ingest_messages_stored_total',
+        'Readings messages committed in the store, each once (copies count as duplicates)',
+      ),
+      points: counter('ingest_points_stored_total', 'Points of the messages counted as stored'),
+      duplicates: counter(
+        'ingest_messages_duplicate_total',
+        'Copies of messages already stored (sent again), written again and not counted as stored',
+      ),
+      spooled: counter('ingest_messages_spooled_total', 'Readings messages acknowledged once in the spool'),
+      spooledPoints: counter('ingest_points_spooled_total', 'Points of the messages counted as spooled'),
       status: counter('ingest_status_messages_total', 'Device status (online/offline) messages'),
       rejected: counter('ingest_messages_rejected_total', 'Messages refused, by device and reason', [
         'device',
@@ -228,6 +286,41 @@ export class IngestMetrics {
         this.set({ of: 'dead_letters' }, backlog.deadLetters);
       },
     });
+    if (readers.spool) {
+      const spool = readers.spool;
+      new Gauge({
+        name: 'ingest_spool',
+        help: 'Waiting in the spool for the store: bytes, records (batches), messages, points',
+        labelNames: ['of'],
+        registers,
+        collect() {
+          const stats = spool();
+          this.set({ of: 'bytes' }, stats?.bytes ?? 0);
+          this.set({ of: 'records' }, stats?.records ?? 0);
+          this.set({ of: 'messages' }, stats?.messages ?? 0);
+          this.set({ of: 'points' }, stats?.points ?? 0);
+        },
+      });
+      new Gauge({
+        name: 'ingest_spool_max_bytes',
+        help: 'Most bytes the spool may hold',
+        registers,
+        collect() {
+          this.set(spool()?.maxBytes ?? 0);
+        },
+      });
+    }
+    if (readers.store) {
+      const store = readers.store;
+      new Gauge({
+        name: 'ingest_store_up',
+        help: '1 while the store answers the ingest, 0 while a write fails or hangs',
+        registers,
+        collect() {
+          this.set(store().status === 'ok' ? 1 : 0);
+        },
+      });
+    }
   }
 
   /** A message arrived from the broker. */
@@ -242,16 +335,29 @@ export class IngestMetrics {
     this.#prom.status.inc();
   }
 
-  /** A store write committed `messages` messages holding `points` points in `writeMs`. */
-  batchCommitted(messages: number, points: number, writeMs: number): void {
+  /**
+   * A store write of `written` points committed in `writeMs`; of its messages, `messages` holding
+   * `points` points were stored for the first time and `duplicates` were copies.
+   */
+  batchCommitted(messages: number, points: number, writeMs: number, written = points, duplicates = 0): void {
     this.#stored += messages;
     this.#points += points;
-    this.#batchPoints.observe(points);
+    this.#duplicates += duplicates;
+    this.#batchPoints.observe(written);
     this.#writeMs.observe(writeMs);
     this.#prom.stored.inc(messages);
     this.#prom.points.inc(points);
-    this.#prom.batchPoints.observe(points);
+    if (duplicates > 0) this.#prom.duplicates.inc(duplicates);
+    this.#prom.batchPoints.observe(written);
     this.#prom.writeSeconds.observe(writeMs / 1000);
+  }
+
+  /** A batch of `messages` messages holding `points` points is in the spool (and acknowledged). */
+  spooled(messages: number, points: number): void {
+    this.#spooled += messages;
+    this.#spooledPoints += points;
+    this.#prom.spooled.inc(messages);
+    this.#prom.spooledPoints.inc(points);
   }
 
   /** A store write failed and will be tried again. */
@@ -314,14 +420,22 @@ export class IngestMetrics {
     }
   }
 
+  /** The in-process ingest was attached to its broker (`true`) or detached (`false`). */
+  attached(on: boolean): void {
+    this.#connected = on;
+  }
+
   /** The counters now, as plain data. */
   snapshot(): IngestStats {
     return {
+      mode: this.#readers.mode ?? 'mqtt',
       connected: this.#connected,
       connections: this.#connections,
       messages: {
         received: this.#received,
         stored: this.#stored,
+        duplicates: this.#duplicates,
+        spooled: this.#spooled,
         status: this.#status,
         rejected: this.#rejected,
         deadLettered: this.#deadLettered,
@@ -330,7 +444,7 @@ export class IngestMetrics {
         dropped: this.#dropped,
         failed: this.#failed,
       },
-      points: { stored: this.#points },
+      points: { stored: this.#points, spooled: this.#spooledPoints },
       rejectedByReason: Object.fromEntries(this.#byReason),
       rejections: [...this.#byDevice.values()].sort(
         (a, b) =>
@@ -345,6 +459,8 @@ export class IngestMetrics {
         retries: this.#retries,
       },
       backlog: this.#backlog(),
+      spool: this.#readers.spool?.() ?? null,
+      store: this.#readers.store?.() ?? { status: 'ok' },
     };
   }
 

@@ -1,27 +1,10 @@
 /**
  * `facility api`: the HTTP API alone, over a store the ingest workers write (InfluxDB in the
- * scaled shape), watching the workers' status on the broker for its health.
+ * scaled shape), watching the workers' status on the broker for its health. What it does is in
+ * `../run/api.ts`, loaded when it runs.
  */
-import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { summarizeIngestWorkers } from '../../core/ingest-workers.ts';
-import { IngestWorkerWatch } from '../../ingest/worker-watch.ts';
-import { BrokerLiveSource } from '../../live/broker-source.ts';
-import { SocketIoRedis } from '../../live/redis-adapter.ts';
-import { DuckDbAlertStore } from '../../storage/duckdb/alert-store.ts';
-import { RedisAlertStore } from '../../storage/redis/alert-store.ts';
-import { PAGE_DIR, sessionManager, startLiveParts } from '../live.ts';
-import { createApiServer } from '../parts.ts';
-import {
-  createLogger,
-  createStorage,
-  Lifecycle,
-  loadFacilityOrExit,
-  loadSecrets,
-  untilSignal,
-} from '../platform.ts';
-import { addSettings, readSettings, withSettings } from '../settings.ts';
-import { adminTokenLines } from './start.ts';
+import { addSettings, STORE_SETTINGS } from '../settings.ts';
 
 export function apiCommand(): Command {
   const command = new Command('api')
@@ -42,13 +25,7 @@ export function apiCommand(): Command {
     'host',
     'httpPort',
     'apiRateLimit',
-    'store',
-    'influxUrl',
-    'influxDatabase',
-    'influxOrg',
-    'influxToken',
-    'influxUsername',
-    'influxPassword',
+    ...STORE_SETTINGS,
     'brokerUrl',
     'redisUrl',
     'alertEngine',
@@ -66,81 +43,7 @@ export function apiCommand(): Command {
       '  facility api --store influx --redis-url redis://redis:6379 --alert-engine   # the one api process with the engine\n',
   );
   return command.action(async () => {
-    const config = readSettings(command);
-    const logger = createLogger(config);
-    const facility = await loadFacilityOrExit(config.facility, 'api');
-    const secrets = await loadSecrets(config);
-    const life = new Lifecycle(logger);
-    const stopping = untilSignal();
-    try {
-      // The api reads rollups; the ingest workers fold them (and rebuild them at their start).
-      const storage = createStorage(config, facility, logger, { catchUp: false });
-      const { store, deadLetters } = storage;
-      await withSettings(command, () => life.start('store', store));
-      await life.start('dead-letter', deadLetters);
-      const watch = new IngestWorkerWatch({
-        mqtt: { url: config.brokerUrl, username: 'svc-api', password: secrets.serviceSecret },
-        logger,
-      });
-      await life.start('ingest watch', watch);
-      // The live page's stream: the devices' messages, straight from the broker.
-      const source = new BrokerLiveSource({
-        facility,
-        mqtt: { url: config.brokerUrl, username: 'svc-api', password: secrets.serviceSecret },
-        logger: logger.child({ module: 'live' }),
-      });
-      await life.start('live source', source);
-      const live = await startLiveParts(life, {
-        facility,
-        store,
-        alertStore: config.redisUrl
-          ? new RedisAlertStore({ url: config.redisUrl, site: facility.site.id })
-          : new DuckDbAlertStore({ database: storage.appState }),
-        feed: {
-          points: (listener) => source.onPoints(listener),
-          rejections: (listener) => source.onRejections(listener),
-          ingestStats: () => summarizeIngestWorkers(watch.health()),
-        },
-        engine: config.alertEngine ?? false,
-        logger,
-      });
-      let gateway: { adapter: SocketIoRedis['adapter'] } | undefined;
-      if (config.redisUrl) {
-        const redis = new SocketIoRedis({ url: config.redisUrl });
-        await life.start('live redis adapter', redis);
-        gateway = { adapter: redis.adapter };
-      }
-      const api = createApiServer(config, facility, {
-        store,
-        deadLetters,
-        adminToken: secrets.adminToken,
-        ingestStats: () => summarizeIngestWorkers(watch.health()),
-        ingestWorkers: () => watch.health(),
-        metrics: () => watch.metrics(),
-        alerts: live.alerts,
-        live: live.feed,
-        sessions: sessionManager(config, secrets.sessionSecret),
-        pageDir: PAGE_DIR,
-        ...(gateway === undefined ? {} : { gateway }),
-        logger,
-      });
-      await life.start('api', api);
-      const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
-      const token = adminTokenLines({
-        generated: secrets.adminTokenGenerated,
-        token: secrets.adminToken,
-        file: resolve(config.data, 'secrets.json'),
-        terminal: process.stdout.isTTY === true,
-      });
-      process.stdout.write(
-        `api: http://${host}:${api.port}/api/v1 over ${store.name}, ingest workers on ${config.brokerUrl}\n` +
-          `api: alerts in ${live.alerts.store.name}${live.engine ? ', alert engine here' : ''}${config.redisUrl ? ', live feed across api processes through Redis' : ''}\n` +
-          `api: admin token ${token.line}\n`,
-      );
-      const signal = await stopping;
-      process.stdout.write(`${signal}: stopping\n`);
-    } finally {
-      await life.stop();
-    }
+    const { runApi } = await import('../run/api.ts');
+    await runApi(command);
   });
 }

@@ -1,51 +1,21 @@
 /**
- * `facility start`: the whole platform in one process on the embedded store — broker, ingest,
- * API and simulators — with history backfilled on first start so the panels are full at once.
+ * `facility start`: the whole platform in one process on the embedded store — broker with the
+ * in-process ingest, API and simulators — with history backfilled on first start so the panels
+ * are full at once. What it does is in `../run/start.ts`, loaded when it runs.
  */
-import { readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
-import type { Logger } from 'pino';
-import { Registry } from 'prom-client';
-import type { RuntimeConfig } from '../../core/config.ts';
-import type { Facility } from '../../core/facility/schema.ts';
-import type { TimeSeriesStore } from '../../core/store.ts';
-import type { Ingest } from '../../ingest/ingest.ts';
-import { DeadLetterTap } from '../../live/taps.ts';
-import { backfill } from '../../simulators/backfill.ts';
-import { LiveSimulator } from '../../simulators/live.ts';
-import { nextShowcase } from '../../simulators/showcase.ts';
-import { createSimulation } from '../../simulators/simulation.ts';
-import { DuckDbAlertStore } from '../../storage/duckdb/alert-store.ts';
-import { PAGE_DIR, sessionManager, startLiveParts } from '../live.ts';
-import { BROKER_SETTINGS, brokerUrls, createApiServer, createBroker, createIngest } from '../parts.ts';
-import {
-  createLogger,
-  createStorage,
-  Lifecycle,
-  loadFacilityOrExit,
-  loadSecrets,
-  untilSignal,
-} from '../platform.ts';
-import { addSettings, readSettings, withSettings } from '../settings.ts';
-
-const DAY_MS = 86_400_000;
-const MINUTE_MS = 60_000;
-
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
+import { addSettings, BROKER_SETTINGS, STORE_SETTINGS } from '../settings.ts';
 
 export function startCommand(): Command {
   const command = new Command('start')
     .summary('run the whole platform in one process 一键启动整个平台')
     .description(
-      'Run the MQTT broker, ingest, API and device simulators in one process on the embedded ' +
-        'DuckDB store (or InfluxDB with --store influx). On first start, generate --backfill-days ' +
-        'of history so the figures are there at once. Ctrl-C stops everything cleanly.\n\n' +
-        '在一个进程中运行 MQTT 服务、数据接入、API 与设备模拟器；首次启动时回填历史数据。',
+      'Run the MQTT broker with the ingest inside it, the API, the live page with the alert engine ' +
+        'and the device simulators in one ' +
+        'process on the embedded DuckDB store (or InfluxDB with --store influx). On first start, ' +
+        'generate --backfill-days of history so the figures are there at once. Ctrl-C stops ' +
+        'everything cleanly.\n\n' +
+        '在一个进程中运行 MQTT 服务（内含数据接入）、API、实时页面与告警引擎及设备模拟器；首次启动时回填历史数据。',
     );
   addSettings(command, [
     'facility',
@@ -58,13 +28,8 @@ export function startCommand(): Command {
     'speed',
     'seed',
     'showcase',
-    'store',
-    'influxUrl',
-    'influxDatabase',
-    'influxOrg',
-    'influxToken',
-    'influxUsername',
-    'influxPassword',
+    ...STORE_SETTINGS,
+    'spoolMaxMb',
     'serviceSecret',
     'adminToken',
     'sessionSecret',
@@ -82,219 +47,7 @@ export function startCommand(): Command {
       '  FACILITY_STORE=influx FACILITY_INFLUX_URL=http://influx:8086 facility start\n',
   );
   return command.action(async () => {
-    const config = readSettings(command);
-    const logger = createLogger(config);
-    const facility = await loadFacilityOrExit(config.facility, 'start');
-    await withSettings(command, () => runPlatform(config, facility, logger));
+    const { runStart } = await import('../run/start.ts');
+    await runStart(command);
   });
-}
-
-async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Logger): Promise<void> {
-  const secrets = await loadSecrets(config);
-  const life = new Lifecycle(logger);
-  const stopping = untilSignal();
-  try {
-    const storage = createStorage(config, facility, logger);
-    const { store } = storage;
-    // The data-quality rule counts what the ingest dead-letters.
-    const deadLetters = new DeadLetterTap(storage.deadLetters);
-    await life.start('store', store);
-    await life.start('dead-letter', deadLetters);
-
-    // Whole minutes, so backfill and the live simulators meet on the readings' grid.
-    const now = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS;
-    const showcase = config.simulators
-      ? await showcaseEpisodes(config.data, now, config.showcase ?? true)
-      : [];
-    const simulation = createSimulation(facility, { seed: config.seed, showcase });
-    if (config.simulators && config.backfillDays > 0) {
-      await fillHistory(store, simulation, config.backfillDays, now);
-      // A new episode's faults began before the start (the leak the evening before): what an
-      // earlier run stored of those devices is written again with them, so the history holds them.
-      if (showcase.includes(now)) {
-        for (const fault of simulation.faults(now, now + 1).filter((f) => f.showcase && f.from < now)) {
-          await backfill({ store, simulation, from: fault.from, to: now, devices: [fault.device] });
-        }
-      }
-    }
-
-    // The live feed and the alert engine start from what the store holds now (the history, and the
-    // showcase faults already under way), then follow every committed batch.
-    let ingestStats: (() => ReturnType<Ingest['stats']>) | undefined;
-    const live = await startLiveParts(life, {
-      facility,
-      store,
-      alertStore: new DuckDbAlertStore({ database: storage.appState }),
-      feed: {
-        points: (listener) => store.subscribePoints(listener),
-        rollups: (listener) => store.subscribe(listener),
-        rejections: (listener) => deadLetters.subscribe(listener),
-        deadLetters,
-        ingestStats: () => ingestStats?.(),
-      },
-      engine: config.alertEngine ?? true,
-      logger,
-    });
-
-    const broker = await createBroker(config, facility, secrets.serviceSecret, logger);
-    await life.start('broker', broker);
-    const brokerUrl = `mqtt://127.0.0.1:${broker.ports.mqtt}`;
-    const ingest = createIngest(config, facility, {
-      store,
-      deadLetters,
-      serviceSecret: secrets.serviceSecret,
-      brokerUrl,
-      logger,
-    });
-    await life.start('ingest', ingest);
-    ingestStats = () => ingest.stats();
-
-    const api = createApiServer(config, facility, {
-      store,
-      deadLetters,
-      adminToken: secrets.adminToken,
-      ingestStats: () => ingest.stats(),
-      // Answers kept for closed periods are dropped by the folds that change them (api/cache.ts).
-      changes: (listener) => store.subscribe(listener),
-      // One exposition for the process: the ingest's counters and the broker's (logins, refusals).
-      metrics: () => Registry.merge([ingest.metrics.registry, broker.registry]).metrics(),
-      alerts: live.alerts,
-      live: live.feed,
-      sessions: sessionManager(config, secrets.sessionSecret),
-      pageDir: PAGE_DIR,
-      logger,
-    });
-    await life.start('api', api);
-    const httpPort = api.port;
-
-    let simulated = 0;
-    let planted = '';
-    if (config.simulators) {
-      const live = new LiveSimulator({ simulation, brokerUrl, speed: config.speed, start: now, logger });
-      await life.start('simulators', live);
-      simulated = simulation.devices().filter((d) => d.secret !== undefined).length;
-      planted = live
-        .showcase()
-        .map((f) => f.description)
-        .join('; ');
-    }
-
-    const http = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${httpPort}`;
-    const token = adminTokenLines({
-      generated: secrets.adminTokenGenerated,
-      token: secrets.adminToken,
-      file: resolve(config.data, 'secrets.json'),
-      terminal: process.stdout.isTTY === true,
-    });
-    process.stdout.write(
-      [
-        '',
-        `智慧机关运行平台 Smart Facility Platform ${version} — ${facility.site.name.zh} / ${facility.site.name.en}`,
-        `  store 存储          ${store.name} (${config.store === 'duckdb' ? resolve(config.data, 'facility.duckdb') : config.influxUrl})`,
-        `  MQTT               ${brokerUrls(config.host, broker.ports)}`,
-        `  live page 实时页面   ${http}/   (sign in with a user of \`facility users add\`, or the admin token)`,
-        `  API                ${http}/api/v1   (docs 文档 ${http}/docs/, OpenAPI ${http}/api/v1/openapi.json)`,
-        `  try 试试            curl -H "Authorization: Bearer ${token.inCommand}" "${http}/api/v1/energy/summary?from=${today(facility, -7)}&to=${today(facility, 0)}&groupBy=building"`,
-        `  simulators 模拟器   ${config.simulators ? `${simulated} devices 台, speed ×${config.speed}, seed ${config.seed}` : 'off 关闭'}`,
-        ...(planted ? [`  showcase 演示故障    ${planted}`] : []),
-        `  admin token 管理令牌 ${token.line}`,
-        '  Ctrl-C to stop 按 Ctrl-C 停止',
-        '',
-      ].join('\n'),
-    );
-    const signal = await stopping;
-    process.stdout.write(`\n${signal}: stopping 正在停止…\n`);
-  } finally {
-    await life.stop();
-  }
-}
-
-/**
- * How the start-up lines show the admin token. A generated token is printed only to a terminal,
- * where the person who started the platform reads it; when the output goes to a file, a pipe or a
- * log collector (systemd, docker, CI), where others may read it, the lines name the file that
- * holds it (mode 600) and the example request reads it from there.
- */
-export function adminTokenLines(options: {
-  readonly generated: boolean;
-  readonly token: string;
-  readonly file: string;
-  readonly terminal: boolean;
-}): { line: string; inCommand: string } {
-  if (!options.generated) return { line: '(from FACILITY_ADMIN_TOKEN)', inCommand: '$FACILITY_ADMIN_TOKEN' };
-  if (options.terminal)
-    return { line: `${options.token}   (saved in ${options.file})`, inCommand: options.token };
-  return {
-    line: `in ${options.file} (mode 600, "adminToken"); not printed, the output is not a terminal 输出非终端，未打印`,
-    inCommand: `$(node -p "require('${options.file}').adminToken")`,
-  };
-}
-
-/**
- * The showcase episodes of this data folder (`DATA/showcase.json`): those of earlier starts,
- * which the history holds (a leak and a trip move a register and an odometer on for good), and a
- * new one at `now` when `plant` is on and the latest is over (`simulators/showcase.ts`).
- */
-async function showcaseEpisodes(data: string, now: number, plant: boolean): Promise<number[]> {
-  const file = join(resolve(data), 'showcase.json');
-  let saved: number[] = [];
-  try {
-    const parsed = JSON.parse(await readFile(file, 'utf8')) as { episodes?: unknown };
-    if (Array.isArray(parsed.episodes)) {
-      saved = parsed.episodes.map((at) => Date.parse(String(at))).filter(Number.isFinite);
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new Error(`cannot read ${file}: ${(error as Error).message}`, { cause: error });
-    }
-  }
-  const episodes = nextShowcase(saved, now, plant);
-  if (episodes.length !== saved.length) {
-    await mkdir(resolve(data), { recursive: true });
-    const iso = episodes.map((at) => new Date(at).toISOString());
-    await writeFile(file, `${JSON.stringify({ episodes: iso }, null, 2)}\n`);
-  }
-  return episodes;
-}
-
-/** The site's local date `days` from today, `YYYY-MM-DD`, for the example request. */
-function today(facility: Facility, days: number): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: facility.site.timezone }).format(
-    Date.now() + days * DAY_MS,
-  );
-}
-
-/**
- * Generate history into the store for the days it lacks, up to `days` back from `now`, with a
- * progress bar. A store that already holds recent readings is only topped up to `now`.
- */
-async function fillHistory(
-  store: TimeSeriesStore,
-  simulation: ReturnType<typeof createSimulation>,
-  days: number,
-  now: number,
-): Promise<void> {
-  const latest = await store.latest({ measurement: 'meter', fields: ['total'] });
-  const last = latest.reduce((max, p) => Math.max(max, p.time), Number.NEGATIVE_INFINITY);
-  const from = Math.max(now - days * DAY_MS, Number.isFinite(last) ? last + 1 : Number.NEGATIVE_INFINITY);
-  if (from >= now) return;
-  const bar = new SingleBar({
-    format: ' backfill 回填历史 [{bar}] {percentage}% | {points} points 点 | {eta_formatted} left',
-    hideCursor: true,
-    stream: process.stderr,
-  });
-  bar.start(100, 0, { points: 0 });
-  const result = await backfill({
-    store,
-    simulation,
-    from,
-    to: now,
-    onProgress: ({ fraction, points }) =>
-      bar.update(Math.round(fraction * 100), { points: points.toLocaleString('en-US') }),
-  });
-  bar.update(100);
-  bar.stop();
-  process.stderr.write(
-    ` backfilled ${((now - from) / DAY_MS).toFixed(1)} days 天: ${result.points.toLocaleString('en-US')} points 点\n`,
-  );
 }

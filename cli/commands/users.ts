@@ -1,14 +1,15 @@
 /**
  * `facility users add|list|remove`: the people who sign in to the live page with a password, kept
  * in `DATA/users.json` (api/users.ts). Works while the platform runs: the api reads the file again
- * when it changes.
+ * when it changes. What each sub-command does is in `../run/users.ts`, loaded when it runs.
  */
-import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { ROLES, type Role } from '../../api/tokens.ts';
-import { checkNewUser, FileUserStore, MIN_PASSWORD_CHARS, UserError } from '../../api/users.ts';
-import { loadFacilityOrExit } from '../platform.ts';
-import { addSettings, readSettings } from '../settings.ts';
+import { addSettings } from '../settings.ts';
+
+/** Roles of a user (api/tokens.ts ROLES; here so that `--help` loads nothing more). */
+const ROLES = ['admin', 'operator', 'viewer'] as const;
+/** api/users.ts MIN_PASSWORD_CHARS. */
+const MIN_PASSWORD_CHARS = 10;
 
 export function usersCommand(): Command {
   const users = new Command('users')
@@ -34,68 +35,20 @@ export function usersCommand(): Command {
     );
   addSettings(add, ['facility', 'data']);
   add.action(
-    async (username: string, options: { role: Role; department?: string; passwordStdin?: boolean }) => {
-      const config = readSettings(add);
-      const facility = await loadFacilityOrExit(config.facility, 'users add');
-      let password = '';
-      if (options.passwordStdin) password = await readLine();
-      else if (process.stdin.isTTY) {
-        password = await askHidden('password 密码: ');
-        if ((await askHidden('again 再次输入: ')) !== password)
-          add.error('facility users add: the two passwords differ', { exitCode: 1 });
-      } else {
-        add.error(
-          'facility users add: standard input is not a terminal; give the password with --password-stdin',
-          {
-            exitCode: 2,
-          },
-        );
-      }
-      const wanted = {
-        username,
-        password,
-        role: options.role,
-        ...(options.department === undefined ? {} : { department: options.department }),
-      };
-      const problem = checkNewUser(
-        wanted,
-        facility.departments.map((d) => d.id),
-      );
-      if (problem) add.error(`facility users add: ${problem.message}`, { exitCode: 2 });
-      const store = new FileUserStore({ file: resolve(config.data, 'users.json') });
-      try {
-        const user = await store.add({ ...wanted, createdBy: 'facility users' });
-        process.stdout.write(
-          `added ${user.username} (${user.role}${user.department ? `, department ${user.department}` : ''}) to ${resolve(config.data, 'users.json')}\n`,
-        );
-      } catch (error) {
-        if (error instanceof UserError) add.error(`facility users add: ${error.message}`, { exitCode: 1 });
-        throw error;
-      }
+    async (
+      username: string,
+      options: { role: (typeof ROLES)[number]; department?: string; passwordStdin?: boolean },
+    ) => {
+      const { runUsersAdd } = await import('../run/users.ts');
+      await runUsersAdd(add, username, options);
     },
   );
 
   const list = new Command('list').summary('list users 列出用户');
   addSettings(list, ['data']);
   list.action(async () => {
-    const config = readSettings(list);
-    const all = await new FileUserStore({ file: resolve(config.data, 'users.json') }).list();
-    if (all.length === 0) {
-      process.stdout.write('no users yet; add one with facility users add NAME --role admin\n');
-      return;
-    }
-    const rows = [
-      ['username', 'role', 'department', 'created', 'by'],
-      ...all.map((u) => [u.username, u.role, u.department ?? '-', u.createdAt, u.createdBy]),
-    ];
-    const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-    for (const row of rows)
-      process.stdout.write(
-        `${row
-          .map((cell, c) => cell.padEnd(widths[c] ?? 0))
-          .join('  ')
-          .trimEnd()}\n`,
-      );
+    const { runUsersList } = await import('../run/users.ts');
+    await runUsersList(list);
   });
 
   const remove = new Command('remove')
@@ -103,50 +56,9 @@ export function usersCommand(): Command {
     .argument('<username>');
   addSettings(remove, ['data']);
   remove.action(async (username: string) => {
-    const config = readSettings(remove);
-    const removed = await new FileUserStore({ file: resolve(config.data, 'users.json') }).remove(username);
-    if (!removed) remove.error(`facility users remove: no user "${username}"`, { exitCode: 1 });
-    process.stdout.write(`removed ${username}\n`);
+    const { runUsersRemove } = await import('../run/users.ts');
+    await runUsersRemove(remove, username);
   });
 
   return users.addCommand(add).addCommand(list).addCommand(remove);
-}
-
-/** The first line of standard input. */
-async function readLine(): Promise<string> {
-  let text = '';
-  for await (const chunk of process.stdin) {
-    text += String(chunk);
-    if (text.includes('\n')) break;
-  }
-  return text.split(/\r?\n/)[0] ?? '';
-}
-
-/** Asks on the terminal without echoing what is typed. */
-function askHidden(question: string): Promise<string> {
-  return new Promise((resolvePassword, reject) => {
-    const input = process.stdin;
-    process.stdout.write(question);
-    input.setRawMode(true);
-    input.resume();
-    input.setEncoding('utf8');
-    let typed = '';
-    const done = (error?: Error) => {
-      input.setRawMode(false);
-      input.pause();
-      input.off('data', onData);
-      process.stdout.write('\n');
-      if (error) reject(error);
-      else resolvePassword(typed);
-    };
-    const onData = (chunk: string) => {
-      for (const char of chunk) {
-        if (char === '\r' || char === '\n') return done();
-        if (char === '\u0003') return done(new Error('cancelled'));
-        if (char === '\u007f' || char === '\b') typed = typed.slice(0, -1);
-        else typed += char;
-      }
-    };
-    input.on('data', onData);
-  });
 }

@@ -5,5 +5,16 @@
  */
 import { fileURLToPath } from 'node:url';
 
-/** Absolute path of `demo-facility.yaml`, the reference facility (format version 1). */
-export const DEMO_FACILITY_PATH: string = fileURLToPath(new URL('./demo-facility.yaml', import.meta.url));
+/**
+ * Absolute path of `demo-facility.yaml`, the reference facility (format version 1), beside this
+ * module. Compiled into `dist/core/facility/` (scripts/build.js), this module names the same file
+ * in the sources: there is one demo file to read, edit and show.
+ */
+export const DEMO_FACILITY_PATH: string = fileURLToPath(
+  new URL(
+    /\/dist\/core\/facility\/demo\.js$/.test(import.meta.url)
+      ? '../../../core/facility/demo-facility.yaml'
+      : './demo-facility.yaml',
+    import.meta.url,
+  ),
+);

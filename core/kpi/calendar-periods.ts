@@ -24,6 +24,7 @@
  *   later (the period GB/T 51161 rates).
  */
 import { DateTime, type DurationLikeObject, IANAZone } from 'luxon';
+import { localDays } from '../facility/local-days.ts';
 import type { Period } from './types.ts';
 
 export type PeriodKind = 'day' | 'week' | 'month' | 'quarter' | 'year' | 'range';
@@ -127,28 +128,11 @@ export function dayTypeMs(
   to: number,
   calendar: { readonly timezone: string; isWorkday(date: string): boolean },
 ): { work: number; off: number } {
-  // A year of days is 365 zone conversions: kept per calendar, each item of a summary asks again.
-  let cache = dayTypeCache.get(calendar);
-  if (!cache) {
-    cache = new Map();
-    dayTypeCache.set(calendar, cache);
-  }
-  const key = `${from}/${to}`;
-  const cached = cache.get(key);
-  if (cached) return { ...cached };
   const out = { work: 0, off: 0 };
-  if (cache.size > 1000) cache.clear();
-  cache.set(key, out);
-  if (!(to > from)) return { ...out };
-  let midnight = local(from, calendar.timezone).startOf('day');
-  while (midnight.toMillis() < to) {
-    const next = midnight.plus({ days: 1 }).startOf('day');
-    const span = Math.min(next.toMillis(), to) - Math.max(midnight.toMillis(), from);
-    if (calendar.isWorkday(midnight.toISODate() as string)) out.work += span;
+  for (const day of localDays(calendar.timezone, from, to)) {
+    const span = Math.min(day.end, to) - Math.max(day.start, from);
+    if (calendar.isWorkday(day.date)) out.work += span;
     else out.off += span;
-    midnight = next;
   }
-  return { ...out };
+  return out;
 }
-
-const dayTypeCache = new WeakMap<object, Map<string, { work: number; off: number }>>();

@@ -26,6 +26,10 @@
  * counters against the batch's expectations. At the end the simulated devices' series must equal
  * the simulation's readings exactly, and the broker and ingest must still be up and storing.
  *
+ * The whole run is made twice: with the MQTT-client ingest (`facility ingest`) subscribed to the
+ * broker, and with the in-process ingest as the broker's publish gate (`facility start`), which
+ * share the decoding, dead-letter and counters; the expectations are the same.
+ *
  * Refused publishes go out at QoS 0: a QoS 1 publish the broker refuses stays in mqtt.js'
  * outgoing store and would be sent again, and refused again, after every reconnection.
  */
@@ -43,6 +47,7 @@ import { DEMO_FACILITY_PATH, type Facility, loadFacility } from '../../core/faci
 import { DEFAULT_REGISTER_MAX } from '../../core/facility/meter-rules.ts';
 import { type FieldValue, MEASUREMENTS, type Measurement } from '../../core/store.ts';
 import { type DeviceKind, parseTimestamp } from '../../core/telemetry.ts';
+import { BrokerIngest } from '../../ingest/broker-ingest.ts';
 import { Ingest } from '../../ingest/ingest.ts';
 import { LiveSimulator } from '../../simulators/live.ts';
 import { createSimulation } from '../../simulators/simulation.ts';
@@ -1247,353 +1252,392 @@ function sameValue(a: FieldValue | null | undefined, b: FieldValue | null | unde
   return a === b || (typeof a === 'number' && typeof b === 'number' && a === b) || (a === 0 && b === 0);
 }
 
-it('thousands of malformed messages, topics and logins: valid data stored exactly once, every bad message dead-lettered with its reason, nothing crashes', {
-  timeout: 180_000,
-}, async () => {
-  const folder = await mkdtemp(join(tmpdir(), 'sfp-fuzz-'));
-  onTestFinished(() => rm(folder, { recursive: true, force: true }));
+for (const path of ['mqtt-client', 'in-process'] as const) {
+  it(`thousands of malformed messages, topics and logins: valid data stored exactly once, every bad message dead-lettered with its reason, nothing crashes (${path} ingest)`, {
+    timeout: 180_000,
+  }, async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'sfp-fuzz-'));
+    onTestFinished(() => rm(folder, { recursive: true, force: true }));
 
-  const broker = new FacilityBroker({
-    facility,
-    services: [INGEST, TESTER],
-    host: '127.0.0.1',
-    mqttPort: 0,
-    persistence: { kind: 'level', dir: join(folder, 'mqtt') },
-    // Not what this test is about: no device should be cut off for its rate.
-    rateLimit: { perSecond: 100_000, burst: 100_000 },
-    // Nor throttled for the bad logins it sends from one address (broker-login-guard.test.ts).
-    loginGuard: { free: { user: 1_000_000, address: 1_000_000 }, maxInFlight: { user: 1000, address: 1000 } },
-  });
-  onTestFinished(() => broker.stop());
-  await broker.start();
-  const url = `mqtt://127.0.0.1:${broker.ports.mqtt}`;
+    const store = new DuckDbStore({ path: join(folder, 'store.duckdb') });
+    onTestFinished(() => store.stop());
+    await store.start();
+    const deadLetters = new DuckDbDeadLetterSink({ database: store });
+    onTestFinished(() => deadLetters.stop());
+    await deadLetters.start();
 
-  const store = new DuckDbStore({ path: join(folder, 'store.duckdb') });
-  onTestFinished(() => store.stop());
-  await store.start();
-  const deadLetters = new DuckDbDeadLetterSink({ database: store });
-  onTestFinished(() => deadLetters.stop());
-  await deadLetters.start();
+    // The in-process ingest is the broker's publish gate, started before it (as in `facility
+    // start`); the MQTT-client ingest subscribes once the broker listens.
+    const inProcess =
+      path === 'in-process'
+        ? new BrokerIngest({
+            facility,
+            store,
+            deadLetters,
+            maxAgeMs: MAX_AGE_MS,
+            batch: { maxDelayMs: 20 },
+            deadLetter: { maxDelayMs: 20 },
+          })
+        : undefined;
+    if (inProcess) {
+      onTestFinished(() => inProcess.stop());
+      await inProcess.start();
+    }
+    const broker = new FacilityBroker({
+      facility,
+      services: [INGEST, TESTER],
+      host: '127.0.0.1',
+      mqttPort: 0,
+      persistence: { kind: 'level', dir: join(folder, 'mqtt') },
+      // Not what this test is about: no device should be cut off for its rate.
+      rateLimit: { perSecond: 100_000, burst: 100_000 },
+      // Nor throttled for the bad logins it sends from one address (broker-login-guard.test.ts).
+      loginGuard: {
+        free: { user: 1_000_000, address: 1_000_000 },
+        maxInFlight: { user: 1000, address: 1000 },
+      },
+      ...(inProcess ? { gate: inProcess } : {}),
+    });
+    onTestFinished(() => broker.stop());
+    await broker.start();
+    const url = `mqtt://127.0.0.1:${broker.ports.mqtt}`;
 
-  const ingest = new Ingest({
-    facility,
-    store,
-    deadLetters,
-    maxAgeMs: MAX_AGE_MS,
-    batch: { maxDelayMs: 20 },
-    deadLetter: { maxDelayMs: 20 },
-    mqtt: { url, clientId: 'ingest-fuzz', username: INGEST.username, password: INGEST.password },
-  });
-  onTestFinished(() => ingest.stop());
-  await ingest.start();
-
-  // The valid stream: eight devices two days back, a simulated minute every 100 ms.
-  const simulation = createSimulation(facility, { seed: 7 });
-  const simStart = Math.floor((Date.now() - 2 * DAY) / 60_000) * 60_000;
-  const live = new LiveSimulator({
-    simulation,
-    brokerUrl: url,
-    speed: 600,
-    start: simStart,
-    devices: SIM_DEVICES,
-    tickMs: 100,
-  });
-  onTestFinished(() => live.stop());
-  await live.start();
-  expect(live.stats()).toMatchObject({ devices: SIM_DEVICES.length, connected: SIM_DEVICES.length });
-
-  const publishers = await Promise.all(FUZZ_DEVICES.map((device) => connectDevice(url, device)));
-  const service = await mqtt.connectAsync(url, {
-    clientId: 'fuzz-service',
-    username: TESTER.username,
-    password: TESTER.password,
-    reconnectPeriod: 0,
-  });
-  onTestFinished(() => service.endAsync(true));
-
-  // What must be in the store for the fuzzing devices, and the counts so far.
-  const expectedPoints = new Map<string, Map<number, Fields>>(FUZZ_DEVICES.map((d) => [d.id, new Map()]));
-  const totals = {
-    cases: 0,
-    byCase: new Map() as Tally,
-    dead: new Map() as Tally,
-    refusals: new Map() as Tally,
-    stored: { messages: 0, points: 0 },
-    status: 0,
-    reachedIngest: 0,
-  };
-  let deadLetterMaxId = 0;
-
-  async function storedFuzz(): Promise<Map<string, Map<number, Record<string, FieldValue | null>>>> {
-    const out = new Map<string, Map<number, Record<string, FieldValue | null>>>();
-    for (const measurement of ['meter', 'vehicle', 'sensor'] as const satisfies readonly Measurement[]) {
-      const key = MEASUREMENTS[measurement].key;
-      const ids = FUZZ_DEVICES.filter((d) => d.kind === measurement).map((d) => d.id);
-      const series = await store.query({
-        measurement,
-        fields: Object.keys(MEASUREMENTS[measurement].fields),
-        where: { [key]: ids },
-        groupBy: [key],
-        ...ALL_TIME,
+    const ingest =
+      inProcess ??
+      new Ingest({
+        facility,
+        store,
+        deadLetters,
+        maxAgeMs: MAX_AGE_MS,
+        batch: { maxDelayMs: 20 },
+        deadLetter: { maxDelayMs: 20 },
+        mqtt: { url, clientId: 'ingest-fuzz', username: INGEST.username, password: INGEST.password },
       });
-      for (const s of series) {
-        const points = new Map<number, Record<string, FieldValue | null>>();
-        for (const row of s.rows) points.set(row.time, row.values);
-        out.set(s.tags[key] as string, points);
-      }
+    if (!inProcess) {
+      onTestFinished(() => ingest.stop());
+      await ingest.start();
     }
-    return out;
-  }
 
-  const countPoints = (points: Map<string, Map<number, unknown>>) =>
-    [...points.values()].reduce((n, m) => n + m.size, 0);
+    // The valid stream: eight devices two days back, a simulated minute every 100 ms.
+    const simulation = createSimulation(facility, { seed: 7 });
+    const simStart = Math.floor((Date.now() - 2 * DAY) / 60_000) * 60_000;
+    const live = new LiveSimulator({
+      simulation,
+      brokerUrl: url,
+      speed: 600,
+      start: simStart,
+      devices: SIM_DEVICES,
+      tickMs: 100,
+    });
+    onTestFinished(() => live.stop());
+    await live.start();
+    expect(live.stats()).toMatchObject({ devices: SIM_DEVICES.length, connected: SIM_DEVICES.length });
 
-  /** One fast-check run: publish a batch of cases, wait for the ingest, check everything it did. */
-  async function runBatch(cases: readonly Case[]): Promise<void> {
-    const now = Date.now();
-    const built = cases.map((c) => build(c, now));
-    const refusalsBefore = broker.refusals;
-    const rejectedBefore = ingest.stats().rejectedByReason;
+    const publishers = await Promise.all(FUZZ_DEVICES.map((device) => connectDevice(url, device)));
+    const service = await mqtt.connectAsync(url, {
+      clientId: 'fuzz-service',
+      username: TESTER.username,
+      password: TESTER.password,
+      reconnectPeriod: 0,
+    });
+    onTestFinished(() => service.endAsync(true));
 
-    const byActor = new Map<Actor, Built[]>();
-    for (const b of built) byActor.set(b.actor, [...(byActor.get(b.actor) ?? []), b]);
-    const loginCodes: Array<[Built, number | undefined]> = [];
-    await Promise.all(
-      [...byActor].map(async ([actor, queue]) => {
-        for (const b of queue) {
-          if (actor === 'login') loginCodes.push([b, await attemptLogin(url, b)]);
-          else if (actor === 'service')
-            await within(service.publishAsync(b.topic, b.payload, { qos: 1 }), 5000, `PUBACK on ${b.topic}`);
-          else await publishAs(publishers[actor] as Publisher, b);
+    // What must be in the store for the fuzzing devices, and the counts so far.
+    const expectedPoints = new Map<string, Map<number, Fields>>(FUZZ_DEVICES.map((d) => [d.id, new Map()]));
+    const totals = {
+      cases: 0,
+      byCase: new Map() as Tally,
+      dead: new Map() as Tally,
+      refusals: new Map() as Tally,
+      stored: { messages: 0, points: 0 },
+      status: 0,
+      reachedIngest: 0,
+    };
+    let deadLetterMaxId = 0;
+
+    async function storedFuzz(): Promise<Map<string, Map<number, Record<string, FieldValue | null>>>> {
+      const out = new Map<string, Map<number, Record<string, FieldValue | null>>>();
+      for (const measurement of ['meter', 'vehicle', 'sensor'] as const satisfies readonly Measurement[]) {
+        const key = MEASUREMENTS[measurement].key;
+        const ids = FUZZ_DEVICES.filter((d) => d.kind === measurement).map((d) => d.id);
+        const series = await store.query({
+          measurement,
+          fields: Object.keys(MEASUREMENTS[measurement].fields),
+          where: { [key]: ids },
+          groupBy: [key],
+          ...ALL_TIME,
+        });
+        for (const s of series) {
+          const points = new Map<number, Record<string, FieldValue | null>>();
+          for (const row of s.rows) points.set(row.time, row.values);
+          out.set(s.tags[key] as string, points);
         }
-      }),
-    );
-
-    // What the batch must have done.
-    const dead = new Map<string, number>();
-    const deadByReason: Tally = new Map();
-    const refusals: Tally = new Map();
-    for (const b of built) {
-      const o = b.outcome;
-      add(
-        totals.byCase,
-        o.kind === 'dead'
-          ? `dead:${o.reason}`
-          : o.kind === 'refused'
-            ? `refused:${o.refusal}`
-            : o.kind === 'login'
-              ? `login:${o.refusal}`
-              : o.kind,
-      );
-      if (o.kind === 'stored') {
-        const points = expectedPoints.get(o.device) as Map<number, Fields>;
-        for (const [ts, fields] of o.points) points.set(ts, fields);
-        totals.stored.messages++;
-        totals.stored.points += o.points.size;
-        totals.reachedIngest++;
-      } else if (o.kind === 'dead') {
-        add(dead, `${o.reason} ${o.device ?? '-'} ${b.topic} ${b.payload.length}`);
-        add(deadByReason, o.reason);
-        totals.reachedIngest++;
-      } else if (o.kind === 'status') {
-        totals.status++;
-        totals.reachedIngest++;
-      } else if (o.kind === 'refused') {
-        if (o.refusal !== 'aedes') add(refusals, o.refusal);
-      } else {
-        add(refusals, o.refusal);
       }
+      return out;
     }
-    totals.cases += built.length;
-    for (const [reason, n] of deadByReason) add(totals.dead, reason, n);
-    for (const [reason, n] of refusals) add(totals.refusals, reason, n);
-    const expectedDead = [...totals.dead.values()].reduce((a, b) => a + b, 0);
-    const expectedStored = countPoints(expectedPoints);
 
-    // Wait for the ingest: rejections are counted at once, dead letters and points once committed.
-    await until(
-      async () =>
-        ingest.stats().messages.deadLettered >= expectedDead &&
-        countPoints(await storedFuzz()) >= expectedStored,
-      10_000,
-    );
+    const countPoints = (points: Map<string, Map<number, unknown>>) =>
+      [...points.values()].reduce((n, m) => n + m.size, 0);
 
-    // Logins: refused with the right CONNACK code.
-    for (const [b, code] of loginCodes) {
-      expect(code, `CONNACK of ${JSON.stringify(b.login)}`).toBe((b.outcome as { code: number }).code);
-    }
-    // Broker refusals of this batch, by reason.
-    const refusalsAfter = broker.refusals;
-    const refusalDelta: Tally = new Map();
-    for (const reason of Object.keys(refusalsAfter) as RefusalReason[]) {
-      add(refusalDelta, reason, refusalsAfter[reason] - refusalsBefore[reason]);
-    }
-    expect(sorted(refusalDelta), 'broker refusals of the batch').toEqual(sorted(refusals));
+    /** One fast-check run: publish a batch of cases, wait for the ingest, check everything it did. */
+    async function runBatch(cases: readonly Case[]): Promise<void> {
+      const now = Date.now();
+      const built = cases.map((c) => build(c, now));
+      const refusalsBefore = broker.refusals;
+      const rejectedBefore = ingest.stats().rejectedByReason;
 
-    // The ingest's rejection counters, by reason.
-    const rejectedAfter = ingest.stats().rejectedByReason;
-    const rejectedDelta: Tally = new Map();
-    for (const [reason, n] of Object.entries(rejectedAfter)) {
-      add(rejectedDelta, reason, n - (rejectedBefore[reason as DeadLetterReason] ?? 0));
-    }
-    expect(sorted(rejectedDelta), 'ingest rejections of the batch, by reason').toEqual(sorted(deadByReason));
+      const byActor = new Map<Actor, Built[]>();
+      for (const b of built) byActor.set(b.actor, [...(byActor.get(b.actor) ?? []), b]);
+      const loginCodes: Array<[Built, number | undefined]> = [];
+      await Promise.all(
+        [...byActor].map(async ([actor, queue]) => {
+          for (const b of queue) {
+            if (actor === 'login') loginCodes.push([b, await attemptLogin(url, b)]);
+            else if (actor === 'service')
+              await within(
+                service.publishAsync(b.topic, b.payload, { qos: 1 }),
+                5000,
+                `PUBACK on ${b.topic}`,
+              );
+            else await publishAs(publishers[actor] as Publisher, b);
+          }
+        }),
+      );
 
-    // The dead-letter entries of the batch: reason, device, topic and size of each message.
-    const entries = (await deadLetters.list({ limit: 100_000 })).filter((e) => e.id > deadLetterMaxId);
-    deadLetterMaxId = Math.max(deadLetterMaxId, ...entries.map((e) => e.id));
-    const actual: Tally = new Map();
-    for (const e of entries) {
-      add(actual, `${e.reason} ${e.device?.id ?? '-'} ${e.topic} ${e.size}`);
-      expect(e.detail.length, `detail of ${e.reason} ${e.topic}`).toBeGreaterThan(10);
-    }
-    expect(sorted(actual), 'dead-letter entries of the batch').toEqual(sorted(dead));
+      // What the batch must have done.
+      const dead = new Map<string, number>();
+      const deadByReason: Tally = new Map();
+      const refusals: Tally = new Map();
+      for (const b of built) {
+        const o = b.outcome;
+        add(
+          totals.byCase,
+          o.kind === 'dead'
+            ? `dead:${o.reason}`
+            : o.kind === 'refused'
+              ? `refused:${o.refusal}`
+              : o.kind === 'login'
+                ? `login:${o.refusal}`
+                : o.kind,
+        );
+        if (o.kind === 'stored') {
+          const points = expectedPoints.get(o.device) as Map<number, Fields>;
+          for (const [ts, fields] of o.points) points.set(ts, fields);
+          totals.stored.messages++;
+          totals.stored.points += o.points.size;
+          totals.reachedIngest++;
+        } else if (o.kind === 'dead') {
+          add(dead, `${o.reason} ${o.device ?? '-'} ${b.topic} ${b.payload.length}`);
+          add(deadByReason, o.reason);
+          totals.reachedIngest++;
+        } else if (o.kind === 'status') {
+          totals.status++;
+          totals.reachedIngest++;
+        } else if (o.kind === 'refused') {
+          if (o.refusal !== 'aedes') add(refusals, o.refusal);
+        } else {
+          add(refusals, o.refusal);
+        }
+      }
+      totals.cases += built.length;
+      for (const [reason, n] of deadByReason) add(totals.dead, reason, n);
+      for (const [reason, n] of refusals) add(totals.refusals, reason, n);
+      const expectedDead = [...totals.dead.values()].reduce((a, b) => a + b, 0);
+      const expectedStored = countPoints(expectedPoints);
 
-    // The store holds exactly the valid readings of the fuzzing devices, with their values.
-    const stored = await storedFuzz();
-    for (const device of FUZZ_DEVICES) {
-      const want = expectedPoints.get(device.id) as Map<number, Fields>;
-      const have = stored.get(device.id) ?? new Map();
-      const missing = [...want.keys()].filter((ts) => !have.has(ts));
-      const extra = [...have.keys()].filter((ts) => !want.has(ts));
-      expect({ device: device.id, missing, extra }).toEqual({ device: device.id, missing: [], extra: [] });
-      for (const [ts, fields] of want) {
-        const row = have.get(ts) as Record<string, FieldValue | null>;
-        for (const field of Object.keys(MEASUREMENTS[device.kind].fields)) {
-          if (!sameValue(row[field], fields[field] ?? null)) {
-            expect({ device: device.id, ts, field, stored: row[field] }).toEqual({
-              device: device.id,
-              ts,
-              field,
-              stored: fields[field] ?? null,
-            });
+      // Wait for the ingest: rejections are counted at once, dead letters and points once committed.
+      await until(
+        async () =>
+          ingest.stats().messages.deadLettered >= expectedDead &&
+          countPoints(await storedFuzz()) >= expectedStored,
+        10_000,
+      );
+
+      // Logins: refused with the right CONNACK code.
+      for (const [b, code] of loginCodes) {
+        expect(code, `CONNACK of ${JSON.stringify(b.login)}`).toBe((b.outcome as { code: number }).code);
+      }
+      // Broker refusals of this batch, by reason.
+      const refusalsAfter = broker.refusals;
+      const refusalDelta: Tally = new Map();
+      for (const reason of Object.keys(refusalsAfter) as RefusalReason[]) {
+        add(refusalDelta, reason, refusalsAfter[reason] - refusalsBefore[reason]);
+      }
+      expect(sorted(refusalDelta), 'broker refusals of the batch').toEqual(sorted(refusals));
+
+      // The ingest's rejection counters, by reason.
+      const rejectedAfter = ingest.stats().rejectedByReason;
+      const rejectedDelta: Tally = new Map();
+      for (const [reason, n] of Object.entries(rejectedAfter)) {
+        add(rejectedDelta, reason, n - (rejectedBefore[reason as DeadLetterReason] ?? 0));
+      }
+      expect(sorted(rejectedDelta), 'ingest rejections of the batch, by reason').toEqual(
+        sorted(deadByReason),
+      );
+
+      // The dead-letter entries of the batch: reason, device, topic and size of each message.
+      const entries = (await deadLetters.list({ limit: 100_000 })).filter((e) => e.id > deadLetterMaxId);
+      deadLetterMaxId = Math.max(deadLetterMaxId, ...entries.map((e) => e.id));
+      const actual: Tally = new Map();
+      for (const e of entries) {
+        add(actual, `${e.reason} ${e.device?.id ?? '-'} ${e.topic} ${e.size}`);
+        expect(e.detail.length, `detail of ${e.reason} ${e.topic}`).toBeGreaterThan(10);
+      }
+      expect(sorted(actual), 'dead-letter entries of the batch').toEqual(sorted(dead));
+
+      // The store holds exactly the valid readings of the fuzzing devices, with their values.
+      const stored = await storedFuzz();
+      for (const device of FUZZ_DEVICES) {
+        const want = expectedPoints.get(device.id) as Map<number, Fields>;
+        const have = stored.get(device.id) ?? new Map();
+        const missing = [...want.keys()].filter((ts) => !have.has(ts));
+        const extra = [...have.keys()].filter((ts) => !want.has(ts));
+        expect({ device: device.id, missing, extra }).toEqual({ device: device.id, missing: [], extra: [] });
+        for (const [ts, fields] of want) {
+          const row = have.get(ts) as Record<string, FieldValue | null>;
+          for (const field of Object.keys(MEASUREMENTS[device.kind].fields)) {
+            if (!sameValue(row[field], fields[field] ?? null)) {
+              expect({ device: device.id, ts, field, stored: row[field] }).toEqual({
+                device: device.id,
+                ts,
+                field,
+                stored: fields[field] ?? null,
+              });
+            }
           }
         }
       }
     }
-  }
 
-  const started = performance.now();
-  await fc.assert(
-    fc.asyncProperty(fc.array(caseArb, CASES_PER_RUN), async (cases) => {
-      await runBatch(cases);
-    }),
-    { seed: SEED, numRuns: RUNS, endOnFailure: true },
-  );
-  const fuzzSeconds = (performance.now() - started) / 1000;
-
-  // Still up, still ingesting: one more valid reading from each fuzzing device is stored.
-  await runBatch(
-    FUZZ_DEVICES.map(
-      (_, device): Case => ({
-        type: 'valid',
-        device,
-        shapes: fc.sample(shapeOf(profileOf(device)), { seed: SEED, numRuns: 1 }),
-        array: false,
+    const started = performance.now();
+    await fc.assert(
+      fc.asyncProperty(fc.array(caseArb, CASES_PER_RUN), async (cases) => {
+        await runBatch(cases);
       }),
-    ),
-  );
-  const streaming = live.stats().acknowledged;
-  expect(
-    await until(() => live.stats().acknowledged > streaming + 20, 5000),
-    'the simulator still streaming',
-  ).toBe(true);
-  for (const publisher of publishers) expect(publisher.client.connected, publisher.device.id).toBe(true);
+      { seed: SEED, numRuns: RUNS, endOnFailure: true },
+    );
+    const fuzzSeconds = (performance.now() - started) / 1000;
 
-  // The valid stream: every simulated reading published is in the store once, with its values.
-  await live.stop();
-  const sim = live.stats();
-  expect(sim).toMatchObject({ errors: 0, acknowledged: sim.messages });
-  const expectedSim = new Map(
-    simulation
-      .devices()
-      .filter((d) => SIM_DEVICES.includes(d.id))
-      .map((d) => [
-        d.id,
-        {
-          kind: d.kind,
-          readings: simulation.readings(d.kind, d.id, simStart, sim.simulatedTime + 1) as unknown as Array<
-            Record<string, unknown>
-          >,
-        },
-      ]),
-  );
-  const simPoints = [...expectedSim.values()].reduce((n, d) => n + d.readings.length, 0);
-  expect(simPoints).toBe(sim.readings);
-  // Everything that reached the ingest: simulator readings and statuses (online at start,
-  // offline at stop), and what the fuzzer published that the broker let through.
-  const received = sim.messages + 2 * SIM_DEVICES.length + totals.reachedIngest;
-  await until(
-    () => ingest.stats().messages.received >= received && ingest.stats().backlog.messages === 0,
-    10_000,
-  );
-  await ingest.flush();
-  for (const [id, { kind, readings }] of expectedSim) {
-    const key = MEASUREMENTS[kind].key;
-    const series = await store.query({
-      measurement: kind,
-      fields: Object.keys(MEASUREMENTS[kind].fields),
-      where: { [key]: id },
-      ...ALL_TIME,
-    });
-    const rows = series.flatMap((s) => s.rows);
+    // Still up, still ingesting: one more valid reading from each fuzzing device is stored.
+    await runBatch(
+      FUZZ_DEVICES.map(
+        (_, device): Case => ({
+          type: 'valid',
+          device,
+          shapes: fc.sample(shapeOf(profileOf(device)), { seed: SEED, numRuns: 1 }),
+          array: false,
+        }),
+      ),
+    );
+    const streaming = live.stats().acknowledged;
     expect(
-      rows.map((r) => r.time),
-      `${id}: times stored`,
-    ).toEqual(readings.map((r) => parseTimestamp(r.ts)));
-    rows.forEach((row, i) => {
-      const reading = readings[i] as Record<string, unknown>;
-      for (const field of Object.keys(MEASUREMENTS[kind].fields)) {
-        if (!sameValue(row.values[field], (reading[field] ?? null) as FieldValue | null)) {
-          expect({ id, time: row.time, field, stored: row.values[field] }).toEqual({
-            id,
-            time: row.time,
-            field,
-            stored: reading[field] ?? null,
-          });
+      await until(() => live.stats().acknowledged > streaming + 20, 5000),
+      'the simulator still streaming',
+    ).toBe(true);
+    for (const publisher of publishers) expect(publisher.client.connected, publisher.device.id).toBe(true);
+
+    // The valid stream: every simulated reading published is in the store once, with its values.
+    await live.stop();
+    const sim = live.stats();
+    expect(sim).toMatchObject({ errors: 0, acknowledged: sim.messages });
+    const expectedSim = new Map(
+      simulation
+        .devices()
+        .filter((d) => SIM_DEVICES.includes(d.id))
+        .map((d) => [
+          d.id,
+          {
+            kind: d.kind,
+            readings: simulation.readings(d.kind, d.id, simStart, sim.simulatedTime + 1) as unknown as Array<
+              Record<string, unknown>
+            >,
+          },
+        ]),
+    );
+    const simPoints = [...expectedSim.values()].reduce((n, d) => n + d.readings.length, 0);
+    expect(simPoints).toBe(sim.readings);
+    // Everything that reached the ingest: simulator readings and statuses (online at start,
+    // offline at stop), and what the fuzzer published that the broker let through.
+    const received = sim.messages + 2 * SIM_DEVICES.length + totals.reachedIngest;
+    await until(
+      () => ingest.stats().messages.received >= received && ingest.stats().backlog.messages === 0,
+      10_000,
+    );
+    await ingest.flush();
+    for (const [id, { kind, readings }] of expectedSim) {
+      const key = MEASUREMENTS[kind].key;
+      const series = await store.query({
+        measurement: kind,
+        fields: Object.keys(MEASUREMENTS[kind].fields),
+        where: { [key]: id },
+        ...ALL_TIME,
+      });
+      const rows = series.flatMap((s) => s.rows);
+      expect(
+        rows.map((r) => r.time),
+        `${id}: times stored`,
+      ).toEqual(readings.map((r) => parseTimestamp(r.ts)));
+      rows.forEach((row, i) => {
+        const reading = readings[i] as Record<string, unknown>;
+        for (const field of Object.keys(MEASUREMENTS[kind].fields)) {
+          if (!sameValue(row.values[field], (reading[field] ?? null) as FieldValue | null)) {
+            expect({ id, time: row.time, field, stored: row.values[field] }).toEqual({
+              id,
+              time: row.time,
+              field,
+              stored: reading[field] ?? null,
+            });
+          }
         }
-      }
+      });
+    }
+
+    // The ingest never lost its connection nor a message, and counted exactly what it got.
+    const stats = ingest.stats();
+    const expectedDead = [...totals.dead.values()].reduce((a, b) => a + b, 0);
+    expect(stats.connected).toBe(true);
+    expect(stats.connections).toBe(path === 'mqtt-client' ? 1 : 0);
+    expect(stats.messages).toEqual({
+      received,
+      stored: sim.messages + totals.stored.messages,
+      // Every valid message has a time of its own: no copies.
+      duplicates: 0,
+      spooled: 0,
+      status: 2 * SIM_DEVICES.length + totals.status,
+      rejected: expectedDead,
+      deadLettered: expectedDead,
+      deadLetterFailed: 0,
+      deadLetterDeferred: 0,
+      dropped: 0,
+      failed: 0,
     });
-  }
+    expect(stats.points.stored).toBe(sim.readings + totals.stored.points);
+    expect(stats.rejections.filter((r) => r.device !== null && SIM_DEVICES.includes(r.device))).toEqual([]);
+    expect(stats.backlog).toEqual({ messages: 0, points: 0, deadLetters: 0 });
+    expect(totals.cases).toBeGreaterThanOrEqual(2000);
 
-  // The ingest never lost its connection nor a message, and counted exactly what it got.
-  const stats = ingest.stats();
-  const expectedDead = [...totals.dead.values()].reduce((a, b) => a + b, 0);
-  expect(stats.connected).toBe(true);
-  expect(stats.connections).toBe(1);
-  expect(stats.messages).toEqual({
-    received,
-    stored: sim.messages + totals.stored.messages,
-    status: 2 * SIM_DEVICES.length + totals.status,
-    rejected: expectedDead,
-    deadLettered: expectedDead,
-    deadLetterFailed: 0,
-    deadLetterDeferred: 0,
-    dropped: 0,
-    failed: 0,
+    const refusals = broker.refusals;
+    const counts = {
+      seed: SEED,
+      runs: RUNS,
+      seconds: Math.round(fuzzSeconds * 10) / 10,
+      cases: totals.cases,
+      outcomes: sorted(totals.byCase),
+      deadLettered: { total: expectedDead, byReason: sorted(totals.dead) },
+      brokerRefusals: Object.fromEntries(Object.entries(refusals).filter(([, n]) => n > 0)),
+      reconnections: Object.fromEntries(publishers.map((p) => [p.device.id, p.reconnects])),
+      fuzzStored: totals.stored,
+      simulator: { messages: sim.messages, readings: sim.readings },
+      ingest: {
+        received: stats.messages.received,
+        pointsStored: stats.points.stored,
+        batches: stats.batches.count,
+      },
+    };
+    console.log(`ingest fuzz (${path}): ${JSON.stringify(counts, null, 2)}`);
+    // The fuzzing devices, the service client and, on the MQTT path, the ingest.
+    expect(broker.connectedClients).toBeGreaterThanOrEqual(
+      FUZZ_DEVICES.length + (path === 'mqtt-client' ? 2 : 1),
+    );
   });
-  expect(stats.points.stored).toBe(sim.readings + totals.stored.points);
-  expect(stats.rejections.filter((r) => r.device !== null && SIM_DEVICES.includes(r.device))).toEqual([]);
-  expect(stats.backlog).toEqual({ messages: 0, points: 0, deadLetters: 0 });
-  expect(totals.cases).toBeGreaterThanOrEqual(2000);
-
-  const refusals = broker.refusals;
-  const counts = {
-    seed: SEED,
-    runs: RUNS,
-    seconds: Math.round(fuzzSeconds * 10) / 10,
-    cases: totals.cases,
-    outcomes: sorted(totals.byCase),
-    deadLettered: { total: expectedDead, byReason: sorted(totals.dead) },
-    brokerRefusals: Object.fromEntries(Object.entries(refusals).filter(([, n]) => n > 0)),
-    reconnections: Object.fromEntries(publishers.map((p) => [p.device.id, p.reconnects])),
-    fuzzStored: totals.stored,
-    simulator: { messages: sim.messages, readings: sim.readings },
-    ingest: {
-      received: stats.messages.received,
-      pointsStored: stats.points.stored,
-      batches: stats.batches.count,
-    },
-  };
-  console.log(`ingest fuzz: ${JSON.stringify(counts, null, 2)}`);
-  expect(broker.connectedClients).toBeGreaterThanOrEqual(FUZZ_DEVICES.length + 2);
-});
+}

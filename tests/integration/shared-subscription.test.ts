@@ -137,7 +137,7 @@ async function getJson(url: string, headers: Record<string, string> = {}) {
 
 interface Health {
   status: string;
-  problems?: string[];
+  reasons: string[];
   ingest?: { watching: boolean; queuing: string[]; workers: Array<{ name: string; state: string }> };
 }
 
@@ -313,7 +313,7 @@ describe('ingest: scale-out on a shared subscription of the exported Mosquitto',
 
     expect(run.whileAway?.status).toBe('degraded');
     expect(run.whileAway?.ingest?.queuing).toEqual(['b']);
-    expect(run.whileAway?.problems?.join('\n')).toMatch(
+    expect(run.whileAway?.reasons.join('\n')).toMatch(
       /ingest worker "b" is offline.*its share of the stream is queuing at the broker \(session svc-ingest-b\)/,
     );
     expect(run.afterReturn).toMatchObject({ status: 'ok', ingest: { watching: true, queuing: [] } });

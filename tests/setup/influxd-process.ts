@@ -115,6 +115,15 @@ export class InfluxdProcess {
     }
   }
 
+  /**
+   * Sends `signal` to the running server: `SIGSTOP` freezes it (connections are still accepted by
+   * the kernel, nothing answers), `SIGCONT` lets it go on.
+   */
+  signal(signal: NodeJS.Signals): void {
+    if (!this.#child) throw new Error('influxd is not running');
+    this.#child.kill(signal);
+  }
+
   /** Stop and remove the temporary folder. */
   async dispose(): Promise<void> {
     await this.stop();

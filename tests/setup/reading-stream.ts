@@ -22,14 +22,26 @@ export interface ReadingStreamOptions {
   readonly stepMs?: number;
   /** Readings per meter, after which the meter stops; default: until {@link ReadingStream.stop}. */
   readonly countPerMeter?: number;
+  /**
+   * Readings a meter may have published and not yet seen acknowledged; default 1 (each waits for
+   * the previous PUBACK). More keeps messages in flight all the time, as a busy gateway does.
+   */
+  readonly window?: number;
+  /**
+   * Reconnect after a lost connection this long after, ms, sending again what was not
+   * acknowledged (mqtt.js does, [MQTT-4.4.0-1]); default 0: no reconnection.
+   */
+  readonly reconnectPeriodMs?: number;
 }
 
 interface Meter {
   readonly id: string;
   readonly client: MqttClient;
   readonly topic: string;
-  /** `ts` of each reading the broker acknowledged, in order. */
+  /** `ts` of each reading the broker acknowledged, in the order the acknowledgements came. */
   readonly acked: number[];
+  /** `performance.now()` when each of {@link acked} came. */
+  readonly ackedAt: number[];
   /** Readings handed to the client, acknowledged or not. */
   published: number;
 }
@@ -55,11 +67,15 @@ export class ReadingStream {
           clientId: id,
           username: id,
           password: `demo-${id}`,
-          reconnectPeriod: 0,
+          reconnectPeriod: options.reconnectPeriodMs ?? 0,
         });
         // Without no-delay, each QoS 1 round trip waits ~40 ms for the delayed ACK (Nagle).
         (client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
-        return { id, client, topic: topicFor('meter', options.site, id, 'reading'), acked: [], published: 0 };
+        // While the broker is away, each reconnection attempt fails with an error event
+        // (ECONNREFUSED); mqtt.js tries again, and an unheard 'error' would end the test run.
+        client.on('error', () => undefined);
+        const topic = topicFor('meter', options.site, id, 'reading');
+        return { id, client, topic, acked: [], ackedAt: [], published: 0 };
       }),
     );
     const meters = connected.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
@@ -105,6 +121,21 @@ export class ReadingStream {
     );
   }
 
+  /** Meter id → `ts` of each reading whose acknowledgement came at or before `at` (`performance.now()`). */
+  ackedBefore(at: number): ReadonlyMap<string, readonly number[]> {
+    return new Map(
+      this.#meters.map((meter) => [
+        meter.id,
+        meter.acked.filter((_, i) => (meter.ackedAt[i] as number) <= at),
+      ]),
+    );
+  }
+
+  /** Readings published and not acknowledged yet, all meters. */
+  get inFlight(): number {
+    return this.publishedCount - this.ackedCount;
+  }
+
   /** Readings acknowledged by the broker, all meters. */
   get ackedCount(): number {
     return this.#meters.reduce((sum, meter) => sum + meter.acked.length, 0);
@@ -132,19 +163,32 @@ export class ReadingStream {
   async #publish(meter: Meter): Promise<void> {
     const interval = 1000 / this.#options.ratePerMeter;
     const count = this.#options.countPerMeter ?? Number.POSITIVE_INFINITY;
+    const window = this.#options.window ?? 1;
+    const inFlight = new Set<Promise<void>>();
+    let failed = false;
     const began = performance.now();
-    for (let n = 0; n < count && !this.#stopping; n++) {
+    for (let n = 0; n < count && !this.#stopping && !failed; n++) {
       const wait = began + n * interval - performance.now();
       if (wait > 0) await sleep(wait);
-      if (this.#stopping) break;
+      while (inFlight.size >= window) await Promise.race(inFlight);
+      if (this.#stopping || failed) break;
       meter.published++;
-      try {
-        await meter.client.publishAsync(meter.topic, this.payload(n), { qos: 1 });
-        meter.acked.push(this.#ts(n));
-      } catch (error) {
-        this.#errors.push(error instanceof Error ? error : new Error(String(error)));
-        return;
-      }
+      const ts = this.#ts(n);
+      const sent: Promise<void> = meter.client
+        .publishAsync(meter.topic, this.payload(n), { qos: 1 })
+        .then(
+          () => {
+            meter.acked.push(ts);
+            meter.ackedAt.push(performance.now());
+          },
+          (error: unknown) => {
+            this.#errors.push(error instanceof Error ? error : new Error(String(error)));
+            failed = true;
+          },
+        )
+        .finally(() => inFlight.delete(sent));
+      inFlight.add(sent);
     }
+    await Promise.all(inFlight);
   }
 }

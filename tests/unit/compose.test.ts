@@ -21,17 +21,14 @@ const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
 /**
  * Commands services run that the `facility` program does not have yet, with the flags their
- * contract names: `grafana provision` comes with the dashboards issue. Once the program has the
- * command, the test checks it against the program instead.
+ * contract names. Once the program has the command, the test checks it against the program instead.
  */
-const PENDING_COMMANDS: Readonly<Record<string, readonly string[]>> = {
-  'grafana provision': ['--url', '--token'],
-};
+const PENDING_COMMANDS: Readonly<Record<string, readonly string[]>> = {};
 
 /** Ports of the third-party images' services, as their images document them. */
 const IMAGE_PORTS: Readonly<Record<string, number>> = {
   'influxdb:2.7': 8086,
-  'grafana/grafana-oss:11.4.0': 3000,
+  'grafana/grafana-oss:11.6.5': 3000,
 };
 
 /** Long-running services without a health check, and why: nothing to ask them. */
@@ -397,6 +394,16 @@ describe('docker-compose.yml', () => {
       expect(config.influxDatabase, name).toBe(influx.DOCKER_INFLUXDB_INIT_BUCKET);
       expect(config.influxToken, name).toBe(influx.DOCKER_INFLUXDB_INIT_ADMIN_TOKEN);
     }
+
+    // Grafana's data source reaches the same InfluxDB, and the provisioning reaches Grafana.
+    const provision = settingsOf(byName('grafana-provision'));
+    expect(provision.influxUrl).toBe(`http://influxdb:${IMAGE_PORTS['influxdb:2.7']}`);
+    expect(provision.influxDatabase).toBe(influx.DOCKER_INFLUXDB_INIT_BUCKET);
+    expect(provision.influxToken).toBe(influx.DOCKER_INFLUXDB_INIT_ADMIN_TOKEN);
+    expect(provision.grafanaUrl).toBe(`http://grafana:${IMAGE_PORTS[byName('grafana').image ?? '']}`);
+    expect(byName('grafana-provision').environment?.FACILITY_GRAFANA_TOKEN).toBe(
+      configuredEnv.get('GRAFANA_TOKEN'),
+    );
   });
 });
 
