@@ -128,7 +128,15 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
     let simulated = 0;
     let planted = '';
     if (config.simulators) {
-      const live = new LiveSimulator({ simulation, brokerUrl, speed: config.speed, start: now, logger });
+      const live = new LiveSimulator({
+        simulation,
+        brokerUrl,
+        speed: config.speed,
+        // The simulated clock is the real one: what fell due during the backfill goes out at once.
+        start: now,
+        realStart: now,
+        logger,
+      });
       await life.start('simulators', live);
       simulated = simulation.devices().filter((d) => d.secret !== undefined).length;
       planted = live
