@@ -17,8 +17,8 @@ import { LiveFeed, type LiveFeedOptions } from '../live/feed.ts';
 import type { Lifecycle } from './platform.ts';
 
 /**
- * The live page's build (`dashboards/live/dist`, scripts/build-live.js), served at `/` when it is
- * there. Compiled into `dist/cli/` (scripts/build.js), this module names the same folder.
+ * The live page's build (`dashboards/live/dist`), served at `/` when it is there. Compiled into
+ * `dist/cli/` (scripts/build.js), this module names the same folder in the sources.
  */
 export const PAGE_DIR: string = fileURLToPath(
   new URL(

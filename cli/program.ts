@@ -43,8 +43,8 @@ export function buildProgram(): Command {
     simulateCommand(),
     rollupsCommand(),
     exportCommand(),
-    usersCommand(),
     grafanaCommand(),
+    usersCommand(),
   ]) {
     program.addCommand(inherit(command, program));
   }

@@ -11,9 +11,10 @@ import type { DeviceKind, RejectReason } from './telemetry.ts';
  * `store-rejected` when the message decoded but the store refused its points for good (a
  * non-retriable `StoreError`; `detail` holds the store's message), or `register-outlier` for a
  * stored meter reading the register rules left out of consumption (core/register.ts, rule 1),
- * listed once it is settled.
+ * listed once it is settled, or `conflict` for a reading arriving past the site's late window that
+ * would change a stored point (ingest/late.ts).
  */
-export type DeadLetterReason = RejectReason | 'store-rejected' | 'register-outlier';
+export type DeadLetterReason = RejectReason | 'store-rejected' | 'register-outlier' | 'conflict';
 
 /** How {@link DeadLetterPayload.payload} is written. */
 export type PayloadEncoding = 'utf8' | 'base64';

@@ -38,6 +38,7 @@ import {
 import { BATCHER_DEFAULTS, Batcher, type RetryPolicy } from './batcher.ts';
 import type { Clock } from './clock.ts';
 import { DeadLetterQueue } from './dead-letter.ts';
+import { DEFAULT_LATE_WINDOW_HOURS, LateConflictError, LateGuard } from './late.ts';
 import { IngestMetrics, type IngestStats } from './metrics.ts';
 import { RecentMessages } from './recent.ts';
 import { Spool, type SpoolMessage, type SpoolOptions, type SpoolRecord } from './spool.ts';
@@ -220,6 +221,7 @@ export class IngestPipeline {
   readonly #recent: RecentMessages;
   readonly #watch: StoreWatch;
   readonly #lastLogged = new Map<string, { at: number; suppressed: number }>();
+  readonly #late: LateGuard<PendingMessage>;
   #run: Run | undefined;
   #decoder: TelemetryDecoder | undefined;
   #onRoom: (() => void) | undefined;
@@ -230,6 +232,11 @@ export class IngestPipeline {
     this.#clock = options.clock;
     this.#devices = deviceRecords(options.facility);
     this.#recent = new RecentMessages(options.duplicateWindow);
+    this.#late = new LateGuard({
+      store: options.store,
+      site: options.facility.site.id,
+      windowMs: (options.facility.site.lateWindow ?? DEFAULT_LATE_WINDOW_HOURS) * 3_600_000,
+    });
     this.#watch = new StoreWatch({
       store: () => options.store.name,
       log: options.log,
@@ -521,13 +528,15 @@ export class IngestPipeline {
     const maxPoints = options.batch?.maxPoints ?? DEFAULT_BATCH_POINTS;
     return new Batcher<PendingMessage>({
       write: (messages) =>
-        this.#watch.run(() =>
-          options.store.write(
+        this.#watch.run(async () => {
+          // Past the late window a reading may fill a gap, not change history (late.ts).
+          await this.#late.check(messages);
+          await options.store.write(
             messages.length === 1
               ? (messages[0] as PendingMessage).points
               : messages.flatMap((m) => m.points),
-          ),
-        ),
+          );
+        }),
       sizeOf: (message) => message.points.length,
       maxBatchSize: maxPoints,
       maxDelayMs: role === 'direct' ? (options.batch?.maxDelayMs ?? BATCHER_DEFAULTS.maxDelayMs) : 0,
@@ -550,14 +559,17 @@ export class IngestPipeline {
     });
   }
 
-  /** A message the store refused for good: dead-lettered as `store-rejected`. */
+  /**
+   * A message refused for good: dead-lettered as `conflict` when it would change history past the
+   * late window, as `store-rejected` when the store refused it.
+   */
   #storeRejected(run: Run, message: PendingMessage, error: unknown): void {
     const { topic, payload, received } = message;
     const rejected = {
       topic,
       payload,
       received,
-      reason: 'store-rejected' as const,
+      reason: error instanceof LateConflictError ? ('conflict' as const) : ('store-rejected' as const),
       detail: errorText(error),
     };
     if (message.origin < 0) this.#rejectFromSpool(run, rejected, message.device, message.ack);

@@ -221,7 +221,7 @@ export class LiveFeed {
         from,
         // Rows are never a day ahead of the clock; a bounded range is one read (core/live/load.ts).
         to: now + 86_400_000,
-        fields: ['consumption'],
+        fields: ['consumption', 'coveredMs', 'pending'],
       });
       const last = await store.lastRollups({
         kind: 'meter',

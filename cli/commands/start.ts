@@ -10,11 +10,12 @@ export function startCommand(): Command {
   const command = new Command('start')
     .summary('run the whole platform in one process 一键启动整个平台')
     .description(
-      'Run the MQTT broker with the ingest inside it, the alert engine, the API with the operator ' +
-        'page at / and the device simulators in one process on the embedded DuckDB store (or ' +
-        'InfluxDB with --store influx). On first start, generate --backfill-days of history so the ' +
-        'figures are there at once. Ctrl-C stops everything cleanly.\n\n' +
-        '在一个进程中运行 MQTT 服务（内含数据接入）、告警引擎、API（含实时页面）与设备模拟器；首次启动时回填历史数据。',
+      'Run the MQTT broker with the ingest inside it, the API, the live page with the alert engine ' +
+        'and the device simulators in one ' +
+        'process on the embedded DuckDB store (or InfluxDB with --store influx). On first start, ' +
+        'generate --backfill-days of history so the figures are there at once. Ctrl-C stops ' +
+        'everything cleanly.\n\n' +
+        '在一个进程中运行 MQTT 服务（内含数据接入）、API、实时页面与告警引擎及设备模拟器；首次启动时回填历史数据。',
     );
   addSettings(command, [
     'facility',

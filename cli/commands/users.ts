@@ -1,12 +1,15 @@
 /**
  * `facility users add|list|remove`: the people who sign in to the live page with a password, kept
  * in `DATA/users.json` (api/users.ts). Works while the platform runs: the api reads the file again
- * when it changes. What they do is in `../run/users.ts`, loaded when they run.
+ * when it changes. What each sub-command does is in `../run/users.ts`, loaded when it runs.
  */
 import { Command, Option } from 'commander';
-import { ROLES, type Role } from '../../api/tokens.ts';
-import { MIN_PASSWORD_CHARS } from '../../api/users.ts';
 import { addSettings } from '../settings.ts';
+
+/** Roles of a user (api/tokens.ts ROLES; here so that `--help` loads nothing more). */
+const ROLES = ['admin', 'operator', 'viewer'] as const;
+/** api/users.ts MIN_PASSWORD_CHARS. */
+const MIN_PASSWORD_CHARS = 10;
 
 export function usersCommand(): Command {
   const users = new Command('users')
@@ -32,7 +35,10 @@ export function usersCommand(): Command {
     );
   addSettings(add, ['facility', 'data']);
   add.action(
-    async (username: string, options: { role: Role; department?: string; passwordStdin?: boolean }) => {
+    async (
+      username: string,
+      options: { role: (typeof ROLES)[number]; department?: string; passwordStdin?: boolean },
+    ) => {
       const { runUsersAdd } = await import('../run/users.ts');
       await runUsersAdd(add, username, options);
     },

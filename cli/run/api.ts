@@ -1,8 +1,8 @@
 /**
  * What `facility api` does (its options are in `../commands/api.ts`): the HTTP API alone over the
- * store, with the ingest workers' status from the broker for its health and ingest stats, and the
- * live page with its feed of the devices' messages on the broker and the alerts (in Redis with
- * --redis-url, shared across api processes), until Ctrl-C.
+ * store, with the ingest workers' status from the broker for its health and ingest stats, the live
+ * page's feed from the devices on the broker, alerts (in Redis with --redis-url, shared across api
+ * processes) and, with --alert-engine, the alert engine, until Ctrl-C.
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';

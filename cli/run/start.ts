@@ -1,8 +1,8 @@
 /**
  * What `facility start` does (its options are in `../commands/start.ts`): the whole platform in
  * one process — store (with its rollups), the broker with the in-process ingest as its publish
- * gate, the live feed and the alert engine, API with the live page, and simulators — with history
- * backfilled on first start so the panels are full at once.
+ * gate, API, live feed and alert engine, and simulators — with history backfilled on first start so
+ * the panels are full at once.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -13,6 +13,7 @@ import { Registry } from 'prom-client';
 import type { RuntimeConfig } from '../../core/config.ts';
 import type { Facility } from '../../core/facility/schema.ts';
 import type { TimeSeriesStore } from '../../core/store.ts';
+import type { IngestCounters } from '../../live/feed.ts';
 import { DeadLetterTap } from '../../live/taps.ts';
 import { backfill } from '../../simulators/backfill.ts';
 import { LiveSimulator } from '../../simulators/live.ts';
@@ -77,12 +78,10 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
       }
     }
 
-    // The ingest runs inside the broker, as its publish gate: started first, stopped after it.
-    // It writes to the rolling store, so every batch it commits has its rollups folded.
-    const ingest = createBrokerIngest(config, facility, { store, deadLetters, logger });
-
     // The live feed and the alert engine start from what the store holds now (the history, and the
-    // showcase faults already under way), then follow every committed batch.
+    // showcase faults already under way), then follow every batch the in-process ingest commits
+    // (the rolling store's points and folds) and every message it dead-letters.
+    let ingestStats: (() => IngestCounters) | undefined;
     const live = await startLiveParts(life, {
       facility,
       store,
@@ -92,18 +91,22 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
         rollups: (listener) => store.subscribe(listener),
         rejections: (listener) => deadLetters.subscribe(listener),
         deadLetters,
-        // The counters, with why the ingest is degraded (a store that hangs or fails) and what
-        // waits in its spool.
-        ingestStats: () => {
-          const stats = ingest.stats();
-          return { ...stats, problems: ingest.health().reasons, spooled: stats.spool?.points ?? 0 };
-        },
+        ingestStats: () => ingestStats?.(),
       },
       engine: config.alertEngine ?? true,
       logger,
     });
 
+    // The ingest runs inside the broker, as its publish gate: started first, stopped after it.
+    // It writes to the rolling store, so every batch it commits has its rollups folded.
+    const ingest = createBrokerIngest(config, facility, { store, deadLetters, logger });
     await life.start('ingest', ingest);
+    // The counters, with why the ingest is degraded (a store that hangs or fails) and what waits
+    // in its spool, which the live page shows at its foot.
+    ingestStats = () => {
+      const stats = ingest.stats();
+      return { ...stats, problems: ingest.health().reasons, spooled: stats.spool?.points ?? 0 };
+    };
     const broker = await createBroker(config, facility, secrets.serviceSecret, logger, ingest);
     await life.start('broker', broker);
     const brokerUrl = `mqtt://127.0.0.1:${broker.ports.mqtt}`;
@@ -130,7 +133,15 @@ async function runPlatform(config: RuntimeConfig, facility: Facility, logger: Lo
     let simulated = 0;
     let planted = '';
     if (config.simulators) {
-      const live = new LiveSimulator({ simulation, brokerUrl, speed: config.speed, start: now, logger });
+      const live = new LiveSimulator({
+        simulation,
+        brokerUrl,
+        speed: config.speed,
+        // The simulated clock is the real one: what fell due during the backfill goes out at once.
+        start: now,
+        realStart: now,
+        logger,
+      });
       await life.start('simulators', live);
       simulated = simulation.devices().filter((d) => d.secret !== undefined).length;
       planted = live

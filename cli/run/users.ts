@@ -1,6 +1,6 @@
 /**
  * What `facility users add|list|remove` do (their options are in `../commands/users.ts`): the
- * people who sign in to the live page, in `DATA/users.json` (api/users.ts).
+ * users of the live page in `DATA/users.json` (api/users.ts).
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';

@@ -36,7 +36,9 @@
  * - **room-setpoint**: HVAC `cool` with the temperature below `coolingBelowC`, or `heat` above
  *   `heatingAboveC`.
  * - **room-co2**: CO2 above `thresholdPpm`; clears at or below the threshold − `hysteresisPpm`.
- * - **vehicle-off-hours**: a car with its ignition on outside working time, having moved in that run.
+ * - **vehicle-off-hours**: a car with its ignition on outside working time, having moved in that run;
+ *   over once it is parked in the `compound` geofence (without one: parked anywhere) or working time
+ *   begins — a stop at the trip's destination keeps it open.
  * - **vehicle-geofence**: a car's newest fix outside the geofence.
  * - **vehicle-speeding**: a car above `limitKmh`; clears at or below the limit − `hysteresisKmh`.
  * - **device-offline**: no data for `intervals` × the device's interval (a parked car's tracker
@@ -392,7 +394,8 @@ function offHoursLoad(rule: RuleOf<'off-hours-load'>, { now, live }: EvaluationI
       let known = true;
       for (let t = from; t < to; t += BUCKET_MS) {
         for (const id of scope.terms.keys()) {
-          if (live.meter(id)?.kind === 'electricity' && Number.isNaN(live.meterBucket(id, t))) known = false;
+          if (live.meter(id)?.kind === 'electricity' && Number.isNaN(live.meterBucketCovered(id, t)))
+            known = false;
         }
       }
       if (known) levels.push(live.scopeRows(scope, 'electricity', from, to) / ((to - from) / HOUR_MS));
@@ -445,14 +448,17 @@ export function judgedNight(
   return undefined;
 }
 
-/** The lowest 15-minute flow (meter unit per hour) of a meter over the whole buckets in `[from, to)`; undefined when under half of them have rows. */
+/**
+ * The lowest 15-minute flow (meter unit per hour) of a meter over the whole buckets in `[from, to)`
+ * whose rows are covered (core/live/state.ts meterBucketCovered); undefined when under half are.
+ */
 function lowestFlow(live: LiveState, id: string, from: number, to: number): number | undefined {
   let lowest = Number.POSITIVE_INFINITY;
   let known = 0;
   let all = 0;
   for (let t = bucketOf(from + BUCKET_MS - 1); t + BUCKET_MS <= to; t += BUCKET_MS) {
     all++;
-    const value = live.meterBucket(id, t);
+    const value = live.meterBucketCovered(id, t);
     if (Number.isNaN(value)) continue;
     known++;
     lowest = Math.min(lowest, (value * HOUR_MS) / BUCKET_MS);
@@ -620,6 +626,9 @@ function vehicles(
     rule.type === 'vehicle-geofence' ? facility.geofences.find((g) => g.id === rule.geofence) : undefined;
   const polygon = fence?.polygon.map(([lon, lat]) => [lon, lat] as LonLat);
   if (rule.type === 'vehicle-geofence' && !polygon) return [];
+  const compound = facility.geofences
+    .find((g) => g.id === 'compound')
+    ?.polygon.map(([lon, lat]) => [lon, lat] as LonLat);
   for (const id of live.vehicleIds) {
     const fixes = live.fixes(id);
     const fix = fixes.at(-1);
@@ -633,9 +642,13 @@ function vehicles(
         since !== undefined && fixes.some((f) => f.time >= since && live.vehicleStateOf(f) === 'driving');
       const on = since !== undefined && moved;
       const minutes = on ? (now - since) / MINUTE_MS : 0;
+      // Over when the car is back in the compound, or when working time begins; a stop elsewhere
+      // (the trip's destination) is still part of the trip.
+      const home = compound !== undefined && !fix.ignition && pointInPolygon([fix.lon, fix.lat], compound);
+      const over = home || calendar.isWorkingTime(now) || (compound === undefined && !fix.ignition);
       out.push({
         subject,
-        level: on ? 'fire' : since !== undefined ? 'hold' : 'clear',
+        level: on ? 'fire' : over ? 'clear' : 'hold',
         ...(on ? { since } : {}),
         value: Math.round(minutes),
         threshold: rule.forMinutes,
@@ -646,7 +659,12 @@ function vehicles(
               zh: `${plate}非工作时间出车 ${n(minutes, 0).zh} 分钟，当前 ${n(fix.speed, 0).zh} km/h`,
               en: `${plate}: on the road outside working hours for ${n(minutes, 0).en} min, now ${n(fix.speed, 0).en} km/h`,
             }
-          : { zh: `${plate}已停驶`, en: `${plate}: stopped` },
+          : over
+            ? {
+                zh: `${plate}已回到机关或进入工作时间`,
+                en: `${plate}: back at the compound, or working time`,
+              }
+            : { zh: `${plate}停在外面`, en: `${plate}: stopped away from the compound` },
       });
     } else if (rule.type === 'vehicle-geofence') {
       const area = polygon as LonLat[];

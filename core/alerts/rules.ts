@@ -15,7 +15,7 @@
  * adds a rule. `alerts.defaults: false` starts from no rule at all. Through the API the list is
  * replaced whole.
  */
-import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox';
+import { type Static, type TLiteral, type TObject, type TSchema, type TUnion, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { PathProblem, PathSegment } from '../facility/problem.ts';
 import { ID_MAX_LENGTH, ID_PATTERN, NameSchema, TIME_RANGE_PATTERN } from '../facility/schema.ts';
@@ -58,9 +58,13 @@ export type EnergyKindName = (typeof ENERGY_KINDS)[number];
 export const FORECAST_KINDS = ['electricity', 'water', 'gas', 'gasoline', 'diesel', 'standard-coal'] as const;
 export const DEVICE_KINDS = ['meter', 'vehicle', 'sensor'] as const;
 
-const Enum = <const T extends readonly string[]>(values: T, description: string) =>
-  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], description });
-const List = <const T extends readonly string[]>(values: T, description: string) =>
+/** A union of string literals (TypeBox checks it; a JSON Schema reader sees `anyOf` of `const`s). */
+const Enum = <const T extends readonly [string, ...string[]]>(values: T, description: string) =>
+  Type.Union(
+    values.map((value) => Type.Literal(value)),
+    { description },
+  ) as unknown as TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }>;
+const List = <const T extends readonly [string, ...string[]]>(values: T, description: string) =>
   Type.Array(Enum(values, description), { minItems: 1, uniqueItems: true, description });
 const Minutes = (description: string) => Type.Number({ minimum: 0, maximum: 10_080, description });
 const NonNegative = (description: string) => Type.Number({ minimum: 0, description });
@@ -693,7 +697,16 @@ function describe(
     return { message: `must be text, not ${show(value)}` };
   if (s.type === 'object' && !isRec(value))
     return { message: `must be a mapping (key: value), not ${show(value)}` };
-  if (Array.isArray(s.anyOf)) return { message: `${show(value)} is not allowed here (${fallback})` };
+  if (Array.isArray(s.anyOf)) {
+    const allowed = (s.anyOf as { const?: unknown }[]).map((option) => option.const);
+    if (allowed.every((a) => typeof a === 'string')) {
+      const names = allowed as string[];
+      return {
+        message: `${show(value)} is not one of ${names.join(', ')}${typeof value === 'string' ? didYouMean(value, names) : ''}`,
+      };
+    }
+    return { message: `${show(value)} is not allowed here (${fallback})` };
+  }
   void type;
   return { message: fallback };
 }

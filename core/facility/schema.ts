@@ -242,6 +242,15 @@ export const SiteSchema = Type.Object(
       description: 'GB 50176 climate zone; selects the GB/T 51161 intensity values.',
     }),
     address: Type.Optional(Text('Postal address, for reports.')),
+    lateWindow: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 8784,
+        description:
+          'Hours. A reading arriving later than this after its own time may fill a gap but not change a stored ' +
+          'point (dead-lettered as `conflict`; corrections go through POST /api/v1/corrections). Default 48.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -644,7 +653,7 @@ export const FacilitySchema = Type.Object(
     factors: Type.Optional(FactorsFileSchema),
     quotas: Type.Optional(Type.Array(QuotaSchema)),
     alerts: Type.Optional(
-      Type.Unsafe<AlertsSection>({
+      Type.Unknown({
         description:
           'Alert rules and webhooks (core/alerts/rules.ts): `rules` merged over the default rules by id, ' +
           '`defaults: false` to start from none, `webhooks` (json, wecom, dingtalk).',

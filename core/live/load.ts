@@ -48,14 +48,23 @@ export async function loadLiveState(
       devices: meters,
       from: rowsFrom,
       to: now + AHEAD_MS,
-      fields: ['consumption'],
+      fields: ['consumption', 'coveredMs', 'pending'],
     });
     for (const s of series) {
       const consumption = s.values.consumption as Float64Array;
+      const coveredMs = s.values.coveredMs as Float64Array;
+      const pending = s.values.pending as Float64Array;
       state.applyMeterRows(
         s.device,
         rowsFrom,
-        Array.from(s.time, (time, k) => ({ time, values: { consumption: consumption[k] as number } })),
+        Array.from(s.time, (time, k) => ({
+          time,
+          values: {
+            consumption: consumption[k] as number,
+            coveredMs: coveredMs[k] as number,
+            pending: pending[k] as number,
+          },
+        })),
       );
     }
     const last = await store.lastRollups({

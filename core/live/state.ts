@@ -93,6 +93,8 @@ interface MeterState {
   /** Rollup rows by bucket: `rowTime[k]` holds the bucket start of `rowValue[k]` (NaN: empty). */
   readonly rowTime: Float64Array;
   readonly rowValue: Float64Array;
+  /** The row's covered ms; NaN while readings of it are pending (not judged yet, core/register.ts). */
+  readonly rowCovered: Float64Array;
   /** The last kept reading of the rows (the register state of the last row). */
   kept: KeptReading | null;
 }
@@ -204,6 +206,7 @@ export class LiveState {
         powerAt: null,
         rowTime: new Float64Array(this.#slots).fill(Number.NaN),
         rowValue: new Float64Array(this.#slots),
+        rowCovered: new Float64Array(this.#slots),
         kept: null,
       });
     }
@@ -225,7 +228,9 @@ export class LiveState {
     this.#serviceArea = area?.polygon.map(([lon, lat]) => [lon, lat] as LonLat);
     this.#scopes = (['site', 'building', 'department'] as const).flatMap((groupBy) =>
       summaryScopes(facility, groupBy)
-        .filter((def) => !def.sharedServices)
+        // A shared-services building is a building scope of its own (it may have a quota), not a
+        // department row.
+        .filter((def) => groupBy !== 'department' || !def.sharedServices)
         .map(
           (def): LiveScope => ({
             kind: groupBy,
@@ -271,6 +276,14 @@ export class LiveState {
         if (Number.isNaN(known) || row.time >= known) {
           state.rowTime[slot] = row.time;
           state.rowValue[slot] = Number.isNaN(consumption) ? 0 : consumption;
+          const covered = row.values.coveredMs;
+          const pending = row.values.pending;
+          state.rowCovered[slot] =
+            typeof pending === 'number' && pending > 0
+              ? Number.NaN
+              : typeof covered === 'number' && !Number.isNaN(covered)
+                ? covered
+                : BUCKET_MS;
         }
       }
       const text = row.values.state;
@@ -492,6 +505,20 @@ export class LiveState {
     if (!state) return Number.NaN;
     const k = this.#slot(bucket);
     return state.rowTime[k] === bucket ? (state.rowValue[k] as number) : Number.NaN;
+  }
+
+  /**
+   * A meter's consumption in one bucket when its row covers at least `share` of the bucket with
+   * judged readings (none pending), else NaN: a rate taken from it is not understated by a gap or
+   * by the readings the fold has not judged yet.
+   */
+  meterBucketCovered(id: string, bucket: number, share = 0.9): number {
+    const state = this.#meters.get(id);
+    if (!state) return Number.NaN;
+    const k = this.#slot(bucket);
+    if (state.rowTime[k] !== bucket) return Number.NaN;
+    const covered = state.rowCovered[k] as number;
+    return covered >= share * BUCKET_MS ? (state.rowValue[k] as number) : Number.NaN;
   }
 
   /** Time of a meter's last kept reading per its rows (null before any row). */

@@ -9,7 +9,7 @@
  * is kept by the serialised check instead. The delivery log keeps the newest `maxDeliveries` rows.
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { type Alert, openKey } from '../../core/alerts/alert.ts';
+import { type Alert, AlertStateError, openKey } from '../../core/alerts/alert.ts';
 import {
   type AlertQuery,
   type AlertStore,
@@ -281,6 +281,9 @@ export class DuckDbAlertStore implements AlertStore {
 
   #write<T>(task: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
     return this.#database.exclusive(task).catch((error: unknown) => {
+      // A change the alert's state refuses (acknowledging it twice) is the caller's answer, not a
+      // store failure.
+      if (error instanceof AlertStateError) throw error;
       throw storeError('ALERT_STORE_WRITE_FAILED', 'alert store write failed', error);
     });
   }
