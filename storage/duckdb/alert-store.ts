@@ -111,22 +111,13 @@ export class DuckDbAlertStore implements AlertStore {
 
   async update(id: string, change: (alert: Alert) => Alert): Promise<Alert | undefined> {
     await this.#started();
-    // What `change` throws (an AlertStateError: acknowledged already, resolved) is the caller's
-    // answer, not a store failure: it leaves the write untouched and is thrown as it is.
-    let refused: { error: unknown } | undefined;
-    const updated = await this.#write(async (connection) => {
+    return this.#write(async (connection) => {
       const rows = (
         await connection.runAndReadAll('SELECT "doc" FROM alerts WHERE "id" = ?', [id])
       ).getRows();
       const row = rows[0];
       if (!row) return undefined;
-      let next: Alert;
-      try {
-        next = change(JSON.parse(row[0] as string) as Alert);
-      } catch (error) {
-        refused = { error };
-        return undefined;
-      }
+      const next = change(JSON.parse(row[0] as string) as Alert);
       const [, openKeyValue, state, severity, department, firedAt, resolvedAt, doc] = rowOf(next);
       await connection.run(
         'UPDATE alerts SET "open_key" = ?, "state" = ?, "severity" = ?, "department" = ?, "fired_at" = ?, "resolved_at" = ?, "doc" = ? WHERE "id" = ?',
@@ -134,8 +125,6 @@ export class DuckDbAlertStore implements AlertStore {
       );
       return next;
     });
-    if (refused) throw refused.error;
-    return updated;
   }
 
   async get(id: string): Promise<Alert | undefined> {
