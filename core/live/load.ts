@@ -13,7 +13,6 @@ import type { LiveState } from './state.ts';
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-const END_OF_TIME = 8.64e15;
 
 export interface LoadOptions {
   /** Days of meter rows read. Default 15. */
@@ -34,6 +33,9 @@ export async function loadLiveState(
 ): Promise<void> {
   const facility = state.facility;
   const site = facility.site.id;
+  // Rows and states up to a day ahead (the ingest refuses readings over 5 minutes ahead); not "the
+  // end of time", which overflows InfluxQL's nanosecond durations.
+  const ahead = now + DAY_MS;
   const rowsFrom = Math.floor((now - (options.rowDays ?? 15) * DAY_MS) / BUCKET_MS) * BUCKET_MS;
   const meters = facility.meters.map((m) => m.id);
   if (meters.length > 0) {
@@ -42,7 +44,7 @@ export async function loadLiveState(
       site,
       devices: meters,
       from: rowsFrom,
-      to: END_OF_TIME,
+      to: ahead,
       fields: ['consumption', 'coveredMs', 'pending'],
     });
     for (const s of series) {
@@ -66,7 +68,7 @@ export async function loadLiveState(
       kind: 'meter',
       site,
       devices: meters,
-      before: END_OF_TIME,
+      before: ahead,
       fields: ['state'],
     });
     for (const s of last) {
