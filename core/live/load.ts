@@ -13,12 +13,6 @@ import type { LiveState } from './state.ts';
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-/**
- * How far past now rows are read: rows are never ahead of the clock by more than a device's clock
- * drift, and a bounded range keeps the read to one request (InfluxDB neither takes times past 2262
- * nor a range of centuries chunk by chunk).
- */
-const AHEAD_MS = DAY_MS;
 
 export interface LoadOptions {
   /** Days of meter rows read. Default 15. */
@@ -39,6 +33,9 @@ export async function loadLiveState(
 ): Promise<void> {
   const facility = state.facility;
   const site = facility.site.id;
+  // Rows and states up to a day ahead (the ingest refuses readings over 5 minutes ahead); not "the
+  // end of time", which overflows InfluxQL's nanosecond durations.
+  const ahead = now + DAY_MS;
   const rowsFrom = Math.floor((now - (options.rowDays ?? 15) * DAY_MS) / BUCKET_MS) * BUCKET_MS;
   const meters = facility.meters.map((m) => m.id);
   if (meters.length > 0) {
@@ -47,7 +44,7 @@ export async function loadLiveState(
       site,
       devices: meters,
       from: rowsFrom,
-      to: now + AHEAD_MS,
+      to: ahead,
       fields: ['consumption', 'coveredMs', 'pending'],
     });
     for (const s of series) {
@@ -71,7 +68,7 @@ export async function loadLiveState(
       kind: 'meter',
       site,
       devices: meters,
-      before: now + AHEAD_MS,
+      before: ahead,
       fields: ['state'],
     });
     for (const s of last) {
