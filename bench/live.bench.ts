@@ -135,7 +135,8 @@ async function main(): Promise<void> {
         (thread) =>
           new Promise<{ latencies: number[]; received: number }>((resolve, reject) => {
             thread.on('message', (message: { ready?: boolean; latencies?: number[]; received?: number }) => {
-              if (message.latencies) resolve({ latencies: message.latencies, received: message.received ?? 0 });
+              if (message.latencies)
+                resolve({ latencies: message.latencies, received: message.received ?? 0 });
             });
             thread.once('error', reject);
           }),
