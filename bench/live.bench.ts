@@ -130,7 +130,7 @@ async function main(): Promise<void> {
         p50: percentile(latencies, 50),
         p95: percentile(latencies, 95),
         p99: percentile(latencies, 99),
-        max: latencies.reduce((m, v) => (v > m ? v : m), Number.NEGATIVE_INFINITY),
+        max: latencies.reduce((m, v) => Math.max(v, m), Number.NEGATIVE_INFINITY),
       };
       const cores = cpus().length;
       const report = [
