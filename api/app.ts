@@ -11,10 +11,13 @@
  * department-scoped token may see is in api/access.ts. Security headers (@fastify/helmet) and a
  * rate limit per client address (@fastify/rate-limit) are on by default.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import fastifyCookie from '@fastify/cookie';
 import fastifyEtag from '@fastify/etag';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -26,23 +29,29 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { AlertService } from '../alerts/service.ts';
 import type { CorrectionLog } from '../core/corrections.ts';
 import type { DeadLetterSink } from '../core/dead-letter.ts';
 import type { Facility } from '../core/facility/schema.ts';
 import type { IngestWorkersHealth } from '../core/ingest-workers.ts';
 import type { KpiData } from '../core/kpi/data.ts';
 import type { KpiContext } from '../core/kpi/types.ts';
+import { LoginGuard } from '../core/login-guard.ts';
 import { localDay } from '../core/management/costs.ts';
 import type { AlertReader, ManagementState } from '../core/management/ports.ts';
 import type { RollupChange } from '../core/rollup/rolling-store.ts';
 import type { TimeSeriesStore } from '../core/store.ts';
+import type { LiveFeed } from '../live/feed.ts';
 import { DuckDbManagementState } from '../storage/duckdb/management-state.ts';
 import { DuckDbStateFile } from '../storage/duckdb/state-file.ts';
+import { Authenticator } from './auth.ts';
 import { ResponseCache, registerCache } from './cache.ts';
 import { ApiError, badParameter, errorHandler, forbidden } from './errors.ts';
 import { type KpiServices, kpiServices } from './kpi-services.ts';
+import { LiveGateway, type LiveGatewayOptions } from './live-gateway.ts';
 import { formatInstant } from './period.ts';
 import type { RouteContext } from './reply.ts';
+import { alertRoutes } from './routes/alerts.ts';
 import { correctionRoutes } from './routes/corrections.ts';
 import { costRoutes } from './routes/costs.ts';
 import { energyRoutes } from './routes/energy.ts';
@@ -51,17 +60,23 @@ import { type FeedbackLimits, feedbackRoutes } from './routes/feedback.ts';
 import { ingestRoutes } from './routes/ingest.ts';
 import { roomRoutes } from './routes/rooms.ts';
 import { scorecardRoutes } from './routes/scorecard.ts';
+import { sessionRoutes } from './routes/session.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { userRoutes } from './routes/users.ts';
 import { vehicleRoutes } from './routes/vehicles.ts';
 import { errorResponses, HealthSchema } from './schemas.ts';
+import { CSRF_HEADER, SESSION_COOKIE, type Session, type SessionManager } from './sessions.ts';
 import { FileTokenStore, type Principal, type TokenStore } from './tokens.ts';
+import { FileUserStore, type UserStore } from './users.ts';
 
 /**
- * Who may call a route: `open` anyone; `read` any valid token (department tokens get their
- * department's share); `site` any token without a department; `admin` an admin token without a
- * department. A route that says nothing is `site`.
+ * Who may call a route: `open` anyone; `read` any valid caller (department callers get their
+ * department's share); `operate` an operator or admin (acknowledging alerts; department operators
+ * their department's); `site` any caller without a department; `admin` an admin without a
+ * department. A route that says nothing is `site`. A caller is an API token or a signed-in user's
+ * session (api/auth.ts).
  */
-export type Access = 'open' | 'read' | 'site' | 'admin';
+export type Access = 'open' | 'read' | 'operate' | 'site' | 'admin';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -70,10 +85,14 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The figures' response cache (api/cache.ts). */
     responseCache: ResponseCache;
+    /** The socket.io gateway, when the app serves the live feed. */
+    liveGateway?: LiveGateway;
   }
   interface FastifyRequest {
-    /** The caller, once the auth hook accepted the bearer token; null on open routes. */
+    /** The caller, once the auth hook accepted the bearer token or session; null on open routes. */
     principal: Principal | null;
+    /** The session, when the caller came with the session cookie. */
+    session: Session | null;
   }
 }
 
@@ -132,8 +151,11 @@ export interface ApiDeps {
    * file of the app's own, `{data}/state.duckdb`, opened when the app is ready and closed with it.
    */
   readonly management?: ManagementState;
-  /** The alert engine's history, for the scorecard's "acknowledged in time"; none yet. */
-  readonly alerts?: AlertReader;
+  /**
+   * The alerts raised, for the scorecard's "acknowledged in time"; default: read from `alerts`
+   * when it is given (none: the indicator is null, `no-alert-store`).
+   */
+  readonly alertHistory?: AlertReader;
   /** Limits of the public feedback endpoint; default DEFAULT_FEEDBACK_LIMITS (api/routes/feedback.ts). */
   readonly feedbackLimits?: FeedbackLimits;
   /**
@@ -142,9 +164,31 @@ export interface ApiDeps {
    * requests in flight are still computed once, but nothing is kept.
    */
   readonly changes?: (listener: (changes: readonly RollupChange[]) => void) => () => void;
+  /** Signed-in users; default `{data}/users.json`. */
+  readonly users?: UserStore;
+  /**
+   * Browser sessions (api/sessions.ts); without them the password sign-in answers 503 and only
+   * tokens are accepted.
+   */
+  readonly sessions?: SessionManager;
+  /** Mark the session cookie Secure (behind an https reverse proxy). Default: when the request is https. */
+  readonly secureCookies?: boolean;
+  /** Guards the password sign-in like MQTT logins (core/login-guard.ts). Default: one of its own. */
+  readonly loginGuard?: LoginGuard;
+  /** Alerts: the REST routes and the live feed's `alert` events. Without it the alert routes answer 503. */
+  readonly alerts?: AlertService;
+  /** The live feed: with it the app serves socket.io at `/socket.io` (api/live-gateway.ts). */
+  readonly live?: LiveFeed;
+  /** socket.io settings (the Redis adapter of a scaled deployment, the throttle). */
+  readonly gateway?: Omit<
+    LiveGatewayOptions,
+    'server' | 'facility' | 'feed' | 'alerts' | 'authenticator' | 'parseCookie'
+  >;
+  /** The built live page (`dashboards/live/dist`); served at `/` when it holds an index.html. */
+  readonly pageDir?: string;
 }
 
-const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Build the fastify app; the caller listens (or injects). */
 export function buildApp(deps: ApiDeps): FastifyInstance {
@@ -175,6 +219,12 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
       ...(deps.adminToken === undefined ? {} : { bootstrapAdminToken: deps.adminToken }),
       now,
     });
+  const users = deps.users ?? new FileUserStore({ file: join(deps.data, 'users.json'), now });
+  const authenticator = new Authenticator({
+    tokens,
+    users,
+    ...(deps.sessions === undefined ? {} : { sessions: deps.sessions }),
+  });
   const context: RouteContext = {
     facility: deps.facility,
     kpi: {
@@ -204,10 +254,25 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
       await file.stop();
     });
   }
+  const alertService = deps.alerts;
+  const alertHistory: AlertReader | undefined =
+    deps.alertHistory ??
+    (alertService
+      ? {
+          alertsRaised: async (from, to) =>
+            (await alertService.list({ from, to, limit: 100_000 }))
+              .filter((alert) => alert.firedAt >= from && alert.firedAt < to)
+              .map((alert) => ({
+                ...(alert.subject.department === null ? {} : { department: alert.subject.department }),
+                raisedAt: alert.firedAt,
+                acknowledgedAt: alert.acknowledgedAt,
+              })),
+        }
+      : undefined);
   const managementOptions = {
     ...context,
     state: management,
-    ...(deps.alerts ? { alerts: deps.alerts } : {}),
+    ...(alertHistory ? { alerts: alertHistory } : {}),
   };
 
   const cache = new ResponseCache({
@@ -229,7 +294,11 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
       error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` },
     });
   });
-  app.addHook('onReady', () => tokens.start());
+  app.addHook('onReady', async () => {
+    await tokens.start();
+    await users.start();
+  });
+  void app.register(fastifyCookie);
 
   // Documentation: collected from every route registered after it.
   void app.register(fastifySwagger, {
@@ -239,20 +308,32 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
         title: 'Smart Facility Platform API 智慧机关运行平台',
         version: deps.version,
         description:
-          'Energy, vehicle and room efficiency figures of the facility. Every endpoint but ' +
-          '`/api/v1/health` needs `Authorization: Bearer <token>`. Roles: admin (everything, tokens ' +
-          'included), operator and viewer (read). A token limited to a department sees only its ' +
+          'Energy, vehicle and room efficiency figures of the facility, and its alerts. Every endpoint but ' +
+          '`/api/v1/health` and the sign-in needs `Authorization: Bearer <token>`, or the session cookie ' +
+          '`sfp_session` of `POST /api/v1/session` (then a state-changing request carries its `csrfToken` in ' +
+          '`x-csrf-token`). Roles: admin (everything, tokens, users and alert rules included), operator (reads, ' +
+          'acknowledges and comments alerts) and viewer (reads). A caller limited to a department sees only its ' +
           "department's meters, vehicles and rooms and its own department row; site-wide figures " +
           '(groupBy site, building or system; ingest; tokens) answer it 403. `from`/`to` take an ISO-8601 ' +
           "instant with offset or a date (midnight in the site's time zone), and are required; a period is " +
           'at most 732 days (a vehicle track 31). Errors: `{ error: { code, message, parameter? } }`.',
       },
       components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'API token' } },
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'API token' },
+          sessionCookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: SESSION_COOKIE,
+            description:
+              'Signed-in user (POST /api/v1/session); state-changing requests also send x-csrf-token',
+          },
+        },
       },
-      security: [{ bearerAuth: [] }],
+      security: [{ bearerAuth: [] }, { sessionCookie: [] }],
       tags: [
         'health',
+        'session',
         'facility',
         'energy',
         'vehicles',
@@ -260,8 +341,10 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
         'costs',
         'feedback',
         'scorecard',
+        'alerts',
         'ingest',
         'tokens',
+        'users',
       ].map((name) => ({
         name,
       })),
@@ -277,9 +360,27 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     staticCSP: true,
     transformStaticCSP: withoutUpgrade,
   });
+  // The live page is the app's own scripts, styles and socket.io connection (same origin); nothing
+  // external: no CDN, no remote fonts or tiles. Inline style attributes are allowed (charts set them).
   void app.register(fastifyHelmet, {
     global: true,
-    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        baseUri: ["'self'"],
+        scriptSrc: ["'self'"],
+        scriptSrcAttr: ["'none'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        fontSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        workerSrc: ["'self'", 'blob:'],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'self'"],
+        formAction: ["'self'"],
+      },
+    },
   });
   if (deps.rateLimit !== false) {
     const limit = deps.rateLimit ?? DEFAULT_RATE_LIMIT;
@@ -305,16 +406,35 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'open' };
   });
   app.decorateRequest('principal', null);
+  app.decorateRequest('session', null);
   app.addHook('preParsing', async (request, _reply, payload) => {
     const access: Access = request.routeOptions.config.access ?? 'site';
     if (request.is404 || access === 'open') return payload;
-    request.principal = authenticate(tokens, request);
-    const principal = request.principal;
+    const caller = await authenticator.authenticate(
+      request.headers.authorization,
+      request.cookies[SESSION_COOKIE],
+    );
+    request.principal = caller.principal;
+    request.session = caller.session ?? null;
+    const principal = caller.principal;
+    // The cookie is sent by the browser whatever page asks: a change made with it must show the
+    // session's CSRF token, which only the platform's own page can read (api/sessions.ts).
+    if (caller.session && !SAFE_METHODS.has(request.method)) {
+      const header = request.headers[CSRF_HEADER];
+      if (!deps.sessions?.checkCsrf(caller.session, typeof header === 'string' ? header : undefined)) {
+        throw forbidden(
+          `a change made with the session cookie needs its csrfToken in the ${CSRF_HEADER} header`,
+        );
+      }
+    }
     if (access === 'admin' && principal.role !== 'admin') {
-      throw forbidden(`this needs an admin token; this one is ${principal.role}`);
+      throw forbidden(`this needs an admin; this caller is ${principal.role}`);
+    }
+    if (access === 'operate' && principal.role === 'viewer') {
+      throw forbidden('this needs an operator or an admin; a viewer reads only');
     }
     if ((access === 'admin' || access === 'site') && principal.department !== undefined) {
-      throw forbidden(`this is site-wide; a token of department "${principal.department}" cannot see it`);
+      throw forbidden(`this is site-wide; a caller of department "${principal.department}" cannot see it`);
     }
     return payload;
   });
@@ -438,9 +558,83 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     ...(deps.feedbackLimits ? { limits: deps.feedbackLimits } : {}),
   });
   void app.register(scorecardRoutes, managementOptions);
+  const guard = deps.loginGuard ?? new LoginGuard({ now });
+  void app.register(sessionRoutes, {
+    ...context,
+    users,
+    authenticator,
+    guard,
+    ...(deps.sessions === undefined ? {} : { sessions: deps.sessions }),
+    ...(deps.secureCookies === undefined ? {} : { secureCookies: deps.secureCookies }),
+  });
+  void app.register(userRoutes, { ...context, users });
+  void app.register(alertRoutes, {
+    ...context,
+    ...(deps.alerts === undefined ? {} : { alerts: deps.alerts }),
+  });
+  registerPage(app, deps.pageDir);
+
+  if (deps.live) {
+    const gateway = new LiveGateway({
+      ...deps.gateway,
+      server: app.server,
+      facility: deps.facility,
+      feed: deps.live,
+      ...(deps.alerts === undefined ? {} : { alerts: deps.alerts }),
+      authenticator,
+      parseCookie: (header) => app.parseCookie(header),
+      ...(deps.logger === undefined ? {} : { logger: deps.logger.child({ module: 'live' }) }),
+    });
+    app.decorate('liveGateway', gateway);
+    app.addHook('onReady', () => gateway.start());
+    app.addHook('preClose', () => gateway.stop());
+  }
 
   return app as unknown as FastifyInstance;
 }
+
+/**
+ * The live page at `/` from its build (`dashboards/live/dist`, made by its own `npm run build`);
+ * without a build, `/` says in both languages how to make one.
+ */
+function registerPage(app: FastifyInstance, pageDir: string | undefined): void {
+  if (pageDir !== undefined && existsSync(join(pageDir, 'index.html'))) {
+    void app.register(fastifyStatic, {
+      root: pageDir,
+      prefix: '/',
+      wildcard: true,
+      index: ['index.html'],
+      // Hashed asset names change with every build; the page itself must be looked for again.
+      setHeaders: (res, path) => {
+        res.setHeader(
+          'cache-control',
+          path.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable',
+        );
+      },
+    });
+    app.addHook('onRoute', (route) => {
+      if (!route.url.startsWith('/api/') && route.url !== '/metrics')
+        route.config = { ...route.config, access: 'open' };
+    });
+    return;
+  }
+  app.get('/', { config: { access: 'open' }, schema: { hide: true } }, async (_request, reply) => {
+    void reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache');
+    return NO_PAGE;
+  });
+}
+
+const NO_PAGE = `<!doctype html>
+<html lang="zh-CN">
+<head><meta charset="utf-8"><title>智慧机关运行平台 Smart Facility Platform</title></head>
+<body>
+<h1>智慧机关运行平台 · Smart Facility Platform</h1>
+<p>实时运行页面尚未构建。请在项目目录运行 <code>npm run build</code>，然后刷新本页。</p>
+<p>The live page is not built yet. Run <code>npm run build</code> in the project folder, then reload this page.</p>
+<p>API: <a href="/docs/">/docs/</a> · <a href="/api/v1/health">/api/v1/health</a></p>
+</body>
+</html>
+`;
 
 /**
  * A 400 for the first parameter holding a number that is not finite (a text like `1e309`, which
@@ -467,24 +661,6 @@ export function describeWindow(ms: number): string {
     return minutes === 1 ? '1 minute' : `${minutes} minutes`;
   }
   return `${Number((ms / 1000).toFixed(3))} s`;
-}
-
-function authenticate(tokens: TokenStore, request: FastifyRequest): Principal {
-  const header = request.headers.authorization;
-  if (header === undefined) {
-    throw new ApiError(
-      401,
-      'UNAUTHORIZED',
-      'a token is needed: send the header Authorization: Bearer <token>',
-    );
-  }
-  const token = BEARER.exec(header)?.[1];
-  if (token === undefined) {
-    throw new ApiError(401, 'UNAUTHORIZED', 'the Authorization header must be "Bearer <token>"');
-  }
-  const principal = tokens.verify(token);
-  if (!principal) throw new ApiError(401, 'UNAUTHORIZED', 'unknown or revoked token');
-  return principal;
 }
 
 let processRegistry: Registry | undefined;

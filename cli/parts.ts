@@ -210,6 +210,11 @@ export function createApiServer(
     | 'changes'
     | 'corrections'
     | 'management'
+    | 'alerts'
+    | 'live'
+    | 'sessions'
+    | 'gateway'
+    | 'pageDir'
   > & {
     readonly adminToken: string;
     readonly logger: Logger;
@@ -230,6 +235,12 @@ export function createApiServer(
     ...(parts.changes === undefined ? {} : { changes: parts.changes }),
     ...(parts.corrections === undefined ? {} : { corrections: parts.corrections }),
     ...(parts.management === undefined ? {} : { management: parts.management }),
+    ...(parts.alerts === undefined ? {} : { alerts: parts.alerts }),
+    ...(parts.live === undefined ? {} : { live: parts.live }),
+    ...(parts.sessions === undefined ? {} : { sessions: parts.sessions }),
+    ...(parts.gateway === undefined ? {} : { gateway: parts.gateway }),
+    ...(parts.pageDir === undefined ? {} : { pageDir: parts.pageDir }),
+    ...(config.secureCookies === undefined ? {} : { secureCookies: config.secureCookies }),
     logger: parts.logger.child({ module: 'api' }),
   });
   return new ApiServer(app, config.host, config.httpPort);

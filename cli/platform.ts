@@ -90,6 +90,8 @@ export async function loadFacilityOrExit(path: string | undefined, command: stri
 export interface Secrets {
   readonly serviceSecret: string;
   readonly adminToken: string;
+  /** Signs the live page's session cookies (api/sessions.ts). */
+  readonly sessionSecret: string;
   /** Whether the admin token was generated here (and so should be printed). */
   readonly adminTokenGenerated: boolean;
 }
@@ -101,7 +103,7 @@ export interface Secrets {
 export async function loadSecrets(config: RuntimeConfig): Promise<Secrets> {
   const dir = resolve(config.data);
   const file = join(dir, 'secrets.json');
-  let saved: Partial<Record<'serviceSecret' | 'adminToken', string>> = {};
+  let saved: Partial<Record<'serviceSecret' | 'adminToken' | 'sessionSecret', string>> = {};
   try {
     saved = JSON.parse(await readFile(file, 'utf8')) as typeof saved;
   } catch (error) {
@@ -111,13 +113,20 @@ export async function loadSecrets(config: RuntimeConfig): Promise<Secrets> {
   }
   const serviceSecret = config.serviceSecret ?? saved.serviceSecret ?? randomBytes(24).toString('base64url');
   const adminToken = config.adminToken ?? saved.adminToken ?? randomBytes(24).toString('base64url');
-  if (saved.serviceSecret !== serviceSecret || saved.adminToken !== adminToken) {
+  const sessionSecret = config.sessionSecret ?? saved.sessionSecret ?? randomBytes(32).toString('base64url');
+  if (
+    saved.serviceSecret !== serviceSecret ||
+    saved.adminToken !== adminToken ||
+    saved.sessionSecret !== sessionSecret
+  ) {
     await mkdir(dir, { recursive: true });
-    await writeFile(file, `${JSON.stringify({ serviceSecret, adminToken }, null, 2)}\n`, { mode: 0o600 });
+    await writeFile(file, `${JSON.stringify({ serviceSecret, adminToken, sessionSecret }, null, 2)}\n`, {
+      mode: 0o600,
+    });
     // `mode` applies only when the file is created; a file that was there keeps its bits otherwise.
     await chmod(file, 0o600);
   }
-  return { serviceSecret, adminToken, adminTokenGenerated: config.adminToken === undefined };
+  return { serviceSecret, adminToken, sessionSecret, adminTokenGenerated: config.adminToken === undefined };
 }
 
 /**
@@ -156,10 +165,9 @@ export async function createStorage(
   store: RollingStore;
   deadLetters: DeadLetterSink & Component;
   /**
-   * Where app state (the corrections' audit; the cost ledger, its audit and the feedback) is kept:
-   * the store's own DuckDB file, or
-   * `{data}/state.duckdb` beside InfluxDB, which the dead-letter sink opens and closes (start it
-   * before using this).
+   * Where app state (the corrections' audit; the cost ledger, its audit and the feedback; alerts)
+   * is kept: the store's own DuckDB file, or `{data}/state.duckdb` beside InfluxDB, which the
+   * dead-letter sink opens and closes (start it before using this).
    */
   appState: DuckDbAccess;
 }> {

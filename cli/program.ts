@@ -14,6 +14,7 @@ import { reportCommand } from './commands/report.ts';
 import { rollupsCommand } from './commands/rollups.ts';
 import { simulateCommand } from './commands/simulate.ts';
 import { startCommand } from './commands/start.ts';
+import { usersCommand } from './commands/users.ts';
 
 /** Exit status of a usage error (unknown option, missing argument…). */
 export const USAGE_EXIT = 2;
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
     costsCommand(),
     reportCommand(),
     grafanaCommand(),
+    usersCommand(),
   ]) {
     program.addCommand(inherit(command, program));
   }

@@ -48,7 +48,7 @@ const HELP: Readonly<Record<Key, string>> = {
   devicePublishRate:
     'messages/s a device may publish, burst twice that; over it it is disconnected (default: 50)',
   redisUrl:
-    'redis://… keeps MQTT sessions and shares messages in Redis, for several brokers (default: LevelDB in the data folder)',
+    'redis://… broker: keeps MQTT sessions and shares messages in Redis, for several brokers (default: LevelDB in the data folder); api: keeps alerts in Redis and shares the live feed across api processes',
   httpPort: 'HTTP API port (default: 8080)',
   apiRateLimit: 'API requests a minute per client address, 0 = no limit 每个地址每分钟请求数 (default: 600)',
   simulators: 'do not run the device simulators 不运行设备模拟器 (default: they run)',
@@ -80,10 +80,29 @@ const HELP: Readonly<Record<Key, string>> = {
     'Prometheus scraping the ingest workers and the api: adds the ingest panels (default: none)',
   serviceSecret: "password of the platform's own MQTT clients; default: generated into the data folder",
   adminToken: 'bootstrap API admin token; default: generated and printed',
+  sessionSecret:
+    'key signing the live page’s session cookies, at least 32 characters; default: generated into the data folder 会话密钥',
+  sessionHours: 'how long a password sign-in lasts, hours 登录有效期 (default: 12)',
+  secureCookies:
+    'mark the session cookie Secure (behind an https reverse proxy) (default: when the request is https)',
+  alertEngine:
+    'run the alert engine here 运行告警引擎 (default: on for start, off for api: give it to one api process)',
   logLevel: 'fatal | error | warn | info | debug | trace | silent (default: info)',
 };
 
-const BOOLEAN: ReadonlySet<Key> = new Set(['simulators', 'shared', 'ingest', 'showcase']);
+const BOOLEAN: ReadonlySet<Key> = new Set([
+  'simulators',
+  'shared',
+  'ingest',
+  'showcase',
+  'secureCookies',
+  'alertEngine',
+]);
+/** Booleans whose default depends on the command: both `--x` and `--no-x`. */
+const BOTH_FORMS: Readonly<Partial<Record<Key, string>>> = {
+  showcase: 'do not plant the showcase faults 不植入演示故障',
+  alertEngine: 'do not run the alert engine here 不在此进程运行告警引擎',
+};
 
 /**
  * Add the flags of `keys` to a command. Booleans that default on get a `--no-…` form; `showcase`,
@@ -93,11 +112,10 @@ export function addSettings(command: Command, keys: readonly Key[]): Command {
   for (const key of keys) {
     const { flag, env } = settingNames(key);
     const help = `${HELP[key]} [env ${env}]`;
-    if (key === 'showcase') {
+    const negative = BOTH_FORMS[key];
+    if (negative !== undefined) {
       command.addOption(new Option(flag, help));
-      command.addOption(
-        new Option(`--no-${flag.slice(2)}`, 'do not plant the showcase faults 不植入演示故障'),
-      );
+      command.addOption(new Option(`--no-${flag.slice(2)}`, negative));
     } else if (BOOLEAN.has(key)) command.addOption(new Option(flag, help));
     else command.addOption(new Option(`${flag} <value>`, help));
   }

@@ -109,6 +109,20 @@ export const RuntimeConfigSchema = Type.Object({
   serviceSecret: Type.Optional(Type.String({ minLength: 12 })),
   /** Bootstrap admin token of the API; generated and printed when absent. */
   adminToken: Type.Optional(Type.String({ minLength: 16 })),
+  /**
+   * Key that signs the live page's session cookies (api/sessions.ts); generated into the data folder
+   * when absent. Give every api process of a deployment the same one.
+   */
+  sessionSecret: Type.Optional(Type.String({ minLength: 32 })),
+  /** How long a password sign-in lasts, hours. */
+  sessionHours: Type.Number({ minimum: 0.25, maximum: 720, default: 12 }),
+  /** Mark the session cookie Secure (behind an https reverse proxy). Unset: when the request itself is https. */
+  secureCookies: Type.Optional(Type.Boolean()),
+  /**
+   * Run the alert engine in this process. Unset: on for `start`; off for `api` (give it to one api
+   * process of a scaled deployment: docs/architecture.md, "Alerts when scaled out").
+   */
+  alertEngine: Type.Optional(Type.Boolean()),
   logLevel: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },

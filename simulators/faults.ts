@@ -31,9 +31,11 @@
 import type { HvacMode } from '../core/telemetry.ts';
 import { Draw, keyOf } from './random.ts';
 import {
+  SHOWCASE_LEAK_EVENING_MS,
   SHOWCASE_LEAK_FLOW,
   SHOWCASE_LEAK_LEAD_HOURS,
   SHOWCASE_LEAK_MS,
+  SHOWCASE_LEAK_NIGHT_OVER_MS,
   SHOWCASE_ROOM_LEAD_MS,
   SHOWCASE_ROOM_MS,
 } from './showcase.ts';
@@ -289,10 +291,13 @@ export class FaultSchedule {
     const trips: ShowcaseTrip[] = [];
     const day = clock.day(clock.dayIndexOf(at));
 
-    // The leak starts on a whole local hour, the meter model's anchors.
+    // The leak starts and ends on whole local hours, the meter model's anchors: it began the evening
+    // before the last night that is 2 hours old at `at` (a night-flow check at the start sees a
+    // night of it), and runs through the coming night.
     const hourOfAt = day.start + Math.floor((at - day.start) / HOUR_MS) * HOUR_MS;
-    const leakFrom = hourOfAt - SHOWCASE_LEAK_LEAD_HOURS * HOUR_MS;
-    const leakTo = leakFrom + SHOWCASE_LEAK_MS;
+    const leakTo = hourOfAt - SHOWCASE_LEAK_LEAD_HOURS * HOUR_MS + SHOWCASE_LEAK_MS;
+    const night = clock.day(clock.dayIndexOf(at - SHOWCASE_LEAK_NIGHT_OVER_MS));
+    const leakFrom = night.start - SHOWCASE_LEAK_EVENING_MS;
     const busyMeters = new Set([
       ...this.#scheduledMeterFaults(leakFrom - HOUR_MS, leakTo + HOUR_MS)
         .filter((f) => f.kind === 'water-leak' || f.kind === 'meter-silent' || f.kind === 'meter-reset')

@@ -33,6 +33,13 @@ export interface LiveSimulatorOptions {
   readonly speed?: number;
   /** Simulated instant the run starts at, epoch ms. Default: the real clock at `start()`. */
   readonly start?: number;
+  /**
+   * Real instant that `start` corresponds to, epoch ms. Default: the real clock at `start()`. Give
+   * the instant `start` was read at when time passes before `start()` (a backfill): otherwise the
+   * simulated clock lags the real one by that time for the whole run, and a car reporting every
+   * 10 s is taken for offline. The first round then publishes what fell due meanwhile.
+   */
+  readonly realStart?: number;
   /** Only these device ids. Default: every device with a plain `secret`. */
   readonly devices?: readonly string[];
   /** Real time between publishing rounds, ms. Default 1000. */
@@ -178,7 +185,8 @@ export class LiveSimulator {
         `${skipped.length} device(s) have only a secretHash and cannot be simulated: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', …' : ''}`,
       );
     }
-    this.#realStart = this.#now();
+    const real = this.#now();
+    this.#realStart = Math.min(options.realStart ?? real, real);
     this.#simStart = options.start ?? this.#realStart;
     this.#simulation = options.showcase ? simulation.withShowcase(this.#simStart) : simulation;
     this.#showcase =

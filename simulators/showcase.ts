@@ -8,7 +8,7 @@
  *
  * | fault | device | from | until |
  * |---|---|---|---|
- * | `water-leak` | a water meter (drawn), 0.30–0.50 m³/h constant flow | the whole hour before the hour of `at` (1–2 h before `at`; the load model is hourly, so the flow ramps up over the hour before that) | 30 h later, so it holds a whole night (00:00–06:00) whatever the start |
+ * | `water-leak` | a water meter (drawn), 0.30–0.50 m³/h constant flow | 22:00 local the evening before the last night whose first 2 hours (00:00–02:00) are over at `at`, so that a night-flow check at the start already sees a night of leak (`core/alerts/evaluate.ts`, water-leak) | 30 h after the whole hour before the hour of `at`, so it also holds the coming night |
  * | `hvac-empty-room` | a meeting room (drawn) whose sensor reports `hvac` and `occupancy` | 30 min before `at` | 2 h after `at`; the room's meetings in that window are cancelled: nobody comes, the fan coil runs (`fan`, or `heat`/`cool` as the plant does) |
  * | `out-of-area-trip` | a car (drawn) | it leaves the compound so that it crosses out of the `service-area` geofence 2 min before `at` | its trip to the destination outside the area farthest from the compound and back: for the demo, Dujiangyan, about 55 km away: a trip of about 6.5 h, outside the area for 4.5–5.5 h |
  *
@@ -25,10 +25,14 @@
  * simulates. {@link nextShowcase} decides whether a start adds an episode.
  */
 
-/** How long before the hour of `at` the leak begins: the whole hour before. */
+/** The leak's end is reckoned from the whole hour this many hours before the hour of `at`. */
 export const SHOWCASE_LEAK_LEAD_HOURS = 1;
-/** How long the leak runs, ms: 30 h, so a whole night lies inside it. */
+/** …and lies this long after it, ms: 30 h, so the coming night lies inside it. */
 export const SHOWCASE_LEAK_MS = 30 * 3_600_000;
+/** The leak began before the last night with this much of it over at `at`, ms (from local midnight). */
+export const SHOWCASE_LEAK_NIGHT_OVER_MS = 2 * 3_600_000;
+/** …this long before that night's midnight, ms: at 22:00 the evening before. */
+export const SHOWCASE_LEAK_EVENING_MS = 2 * 3_600_000;
 /** Leak flow, m³/h: drawn in this range. */
 export const SHOWCASE_LEAK_FLOW: readonly [number, number] = [0.3, 0.5];
 /** The empty room's HVAC runs from this long before `at`, ms. */

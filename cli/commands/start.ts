@@ -10,11 +10,12 @@ export function startCommand(): Command {
   const command = new Command('start')
     .summary('run the whole platform in one process 一键启动整个平台')
     .description(
-      'Run the MQTT broker with the ingest inside it, the API and the device simulators in one ' +
+      'Run the MQTT broker with the ingest inside it, the API, the live page with the alert engine ' +
+        'and the device simulators in one ' +
         'process on the embedded DuckDB store (or InfluxDB with --store influx). On first start, ' +
         'generate --backfill-days of history so the figures are there at once. Ctrl-C stops ' +
         'everything cleanly.\n\n' +
-        '在一个进程中运行 MQTT 服务（内含数据接入）、API 与设备模拟器；首次启动时回填历史数据。',
+        '在一个进程中运行 MQTT 服务（内含数据接入）、API、实时页面与告警引擎及设备模拟器；首次启动时回填历史数据。',
     );
   addSettings(command, [
     'facility',
@@ -31,6 +32,10 @@ export function startCommand(): Command {
     'spoolMaxMb',
     'serviceSecret',
     'adminToken',
+    'sessionSecret',
+    'sessionHours',
+    'secureCookies',
+    'alertEngine',
     'logLevel',
   ]);
   command.addHelpText(

@@ -1,13 +1,19 @@
 /**
  * What `facility api` does (its options are in `../commands/api.ts`): the HTTP API alone over the
- * store, with the ingest workers' status from the broker for its health and ingest stats, until
- * Ctrl-C.
+ * store, with the ingest workers' status from the broker for its health and ingest stats, the live
+ * page's feed from the devices on the broker, alerts (in Redis with --redis-url, shared across api
+ * processes) and, with --alert-engine, the alert engine, until Ctrl-C.
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { summarizeIngestWorkers } from '../../core/ingest-workers.ts';
 import { IngestWorkerWatch } from '../../ingest/worker-watch.ts';
+import { BrokerLiveSource } from '../../live/broker-source.ts';
+import { SocketIoRedis } from '../../live/redis-adapter.ts';
+import { DuckDbAlertStore } from '../../storage/duckdb/alert-store.ts';
 import { DuckDbCorrectionLog } from '../../storage/duckdb/corrections.ts';
+import { RedisAlertStore } from '../../storage/redis/alert-store.ts';
+import { PAGE_DIR, sessionManager, startLiveParts } from '../live.ts';
 import { createApiServer } from '../parts.ts';
 import {
   adminTokenLines,
@@ -42,6 +48,33 @@ export async function runApi(command: Command): Promise<void> {
       logger,
     });
     await life.start('ingest watch', watch);
+    // The live page's stream: the devices' messages, straight from the broker.
+    const source = new BrokerLiveSource({
+      facility,
+      mqtt: { url: config.brokerUrl, username: 'svc-api', password: secrets.serviceSecret },
+      logger: logger.child({ module: 'live' }),
+    });
+    await life.start('live source', source);
+    const live = await startLiveParts(life, {
+      facility,
+      store,
+      alertStore: config.redisUrl
+        ? new RedisAlertStore({ url: config.redisUrl, site: facility.site.id })
+        : new DuckDbAlertStore({ database: appState }),
+      feed: {
+        points: (listener) => source.onPoints(listener),
+        rejections: (listener) => source.onRejections(listener),
+        ingestStats: () => summarizeIngestWorkers(watch.health()),
+      },
+      engine: config.alertEngine ?? false,
+      logger,
+    });
+    let gateway: { adapter: SocketIoRedis['adapter'] } | undefined;
+    if (config.redisUrl) {
+      const redis = new SocketIoRedis({ url: config.redisUrl });
+      await life.start('live redis adapter', redis);
+      gateway = { adapter: redis.adapter };
+    }
     const api = createApiServer(config, facility, {
       store,
       deadLetters,
@@ -52,6 +85,11 @@ export async function runApi(command: Command): Promise<void> {
       ingestStats: () => summarizeIngestWorkers(watch.health()),
       ingestWorkers: () => watch.health(),
       metrics: () => watch.metrics(),
+      alerts: live.alerts,
+      live: live.feed,
+      sessions: sessionManager(config, secrets.sessionSecret),
+      pageDir: PAGE_DIR,
+      ...(gateway === undefined ? {} : { gateway }),
       logger,
     });
     await life.start('api', api);
@@ -64,6 +102,7 @@ export async function runApi(command: Command): Promise<void> {
     });
     process.stdout.write(
       `api: http://${host}:${api.port}/api/v1 over ${store.name}, ingest workers on ${config.brokerUrl}\n` +
+        `api: alerts in ${live.alerts.store.name}${live.engine ? ', alert engine here' : ''}${config.redisUrl ? ', live feed across api processes through Redis' : ''}\n` +
         `api: admin token ${token.line}\n`,
     );
     const signal = await stopping;

@@ -17,6 +17,7 @@
  * seconds (intervals), km/h, CNY (or the tariff's currency). Coordinates are WGS-84 `[lon, lat]`.
  */
 import { type SchemaOptions, type Static, type TLiteral, type TUnion, Type } from '@sinclair/typebox';
+import type { AlertSettings } from '../alerts/rules.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -833,9 +834,26 @@ export const FacilitySchema = Type.Object(
     feedback: Type.Optional(FeedbackSettingsSchema),
     costs: Type.Optional(CostSettingsSchema),
     scorecard: Type.Optional(ScorecardSettingsSchema),
+    alerts: Type.Optional(
+      Type.Unknown({
+        description:
+          'Alert rules and webhooks (core/alerts/rules.ts): `rules` merged over the default rules by id, ' +
+          '`defaults: false` to start from none, `webhooks` (json, wecom, dingtalk).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
+
+/**
+ * The `alerts:` section as written; checked in full by core/alerts/rules.ts (`resolveAlerts`),
+ * which this module does not import (it imports this one).
+ */
+export interface AlertsSection {
+  defaults?: boolean;
+  rules?: Record<string, unknown>[];
+  webhooks?: Record<string, unknown>[];
+}
 /** The facility file as written: optional parts may be absent. */
 export type FacilityFile = Static<typeof FacilitySchema>;
 
@@ -858,4 +876,6 @@ export interface Facility {
   feedback?: FeedbackSettings;
   costs?: CostSettings;
   scorecard?: ScorecardSettings;
+  /** Alert rules and webhooks, defaults resolved (core/alerts/rules.ts). */
+  alerts: AlertSettings;
 }

@@ -6,6 +6,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
+import { resolveAlerts } from '../alerts/rules.ts';
 import { crossCheck } from './checks.ts';
 import type { PathProblem, PathSegment } from './problem.ts';
 import {
@@ -33,9 +34,24 @@ export function validateFacility(data: unknown): ValidationResult {
   if (data === null || data === undefined) {
     return { ok: false, problems: [{ path: [], message: 'the facility file is empty' }] };
   }
-  const problems = [...schemaProblems(data), ...crossCheck(data)];
+  const alerts = alertsOf(data);
+  const problems = [...schemaProblems(data), ...crossCheck(data), ...alerts.problems];
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, facility: resolveFacility(data as FacilityFile) };
+}
+
+/** The alert settings of raw facility data, with the problems of its `alerts:` section. */
+function alertsOf(data: unknown): ReturnType<typeof resolveAlerts> {
+  const rec = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+  const ids = (key: string) =>
+    Array.isArray(rec[key])
+      ? (rec[key] as unknown[]).flatMap((item) =>
+          typeof item === 'object' && item !== null && typeof (item as { id?: unknown }).id === 'string'
+            ? [(item as { id: string }).id]
+            : [],
+        )
+      : [];
+  return resolveAlerts(rec.alerts, { buildings: ids('buildings'), geofences: ids('geofences') });
 }
 
 /** The schema's problems with `data`, one per field, in plain words. */
@@ -214,5 +230,6 @@ export function resolveFacility(file: FacilityFile): Facility {
     ...(file.feedback === undefined ? {} : { feedback: file.feedback }),
     ...(file.costs === undefined ? {} : { costs: file.costs }),
     ...(file.scorecard === undefined ? {} : { scorecard: file.scorecard }),
+    alerts: alertsOf(file).settings,
   };
 }

@@ -83,6 +83,11 @@ export interface RollupChange {
   readonly kind: 'meter' | 'vehicle' | 'room';
   readonly device: string;
   readonly from: number;
+  /** The rows written: the device's rows of that kind in `[from, to)` are these now (core/live/state.ts reads them). */
+  readonly rollup: RollupWrite['kind'];
+  readonly rows: readonly RollupRow[];
+  /** End of the replaced range; absent: the end of time. */
+  readonly to?: number;
 }
 
 export interface RollingStoreOptions {
@@ -150,6 +155,7 @@ export class RollingStore implements TimeSeriesStore {
   readonly #reportedUntil = new Map<string, number>();
   #folds: Promise<unknown> = Promise.resolve();
   readonly #listeners = new Set<(changes: readonly RollupChange[]) => void>();
+  readonly #pointListeners = new Set<(points: readonly Point[]) => void>();
 
   constructor(options: RollingStoreOptions) {
     this.#options = options;
@@ -226,7 +232,25 @@ export class RollingStore implements TimeSeriesStore {
 
   async write(points: readonly Point[]): Promise<void> {
     await this.#store.write(points);
-    if (points.length > 0) await this.#serial(() => this.#fold(points));
+    if (points.length === 0) return;
+    for (const listener of this.#pointListeners) {
+      try {
+        listener(points);
+      } catch {
+        // A listener's failure is its own: the points are committed.
+      }
+    }
+    await this.#serial(() => this.#fold(points));
+  }
+
+  /**
+   * Calls `listener` with each batch of points once the wrapped store committed it, before its
+   * rollups are folded (the live feed: power, positions, room states); returns the function that
+   * stops it. Listeners must not throw or block.
+   */
+  subscribePoints(listener: (points: readonly Point[]) => void): () => void {
+    this.#pointListeners.add(listener);
+    return () => this.#pointListeners.delete(listener);
   }
 
   query(query: Query): Promise<Series[]> {
@@ -765,7 +789,14 @@ export class RollingStore implements TimeSeriesStore {
     const onChange = this.#options.onChange;
     if ((!onChange && this.#listeners.size === 0) || writes.length === 0) return;
     const changes = writes.map(
-      (w): RollupChange => ({ kind: w.kind === 'trip' ? 'vehicle' : w.kind, device: w.device, from: w.from }),
+      (w): RollupChange => ({
+        kind: w.kind === 'trip' ? 'vehicle' : w.kind,
+        device: w.device,
+        from: w.from,
+        rollup: w.kind,
+        rows: w.rows,
+        ...(w.to === undefined ? {} : { to: w.to }),
+      }),
     );
     onChange?.(changes);
     for (const listener of this.#listeners) {

@@ -1,7 +1,7 @@
 /**
  * The app-state DuckDB file beside InfluxDB (`{data}/state.duckdb`): one open database shared by
  * the modules that keep app state in it (the dead-letter table, the corrections' audit, the cost
- * ledger and its audit, the feedback), since a second instance
+ * ledger and its audit, the feedback, alerts), since a second instance
  * on the same file in one process would open it again and corrupt it. With the DuckDB store the
  * app state lives in the store's own file instead (`DuckDbStore` offers the same access).
  */

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
+import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FacilityBroker } from '../../broker/broker.ts';
 import { DEMO_FACILITY_PATH } from '../../core/facility/demo.ts';
@@ -184,6 +185,54 @@ describe('facility start', () => {
     const form = await fetch(page as string);
     expect(form.status).toBe(200);
     expect(await form.text()).toContain('<form id="feedback" data-kind="room"');
+    // The live feed follows the in-process ingest's commits: a socket.io client with the token gets
+    // the site's power and the cars as they report; the alert engine raises the showcase's empty
+    // conditioned room and its car outside the service area within the first minute (the leak needs
+    // 3 earlier nights to compare with: not with one day of history).
+    const room = /HVAC of room (\S+)/.exec(planted)?.[1];
+    const car = /vehicle (\S+) goes outside the service area/.exec(planted)?.[1];
+    const socket = io(api, { auth: { token }, transports: ['websocket'], reconnection: false });
+    const events = new Map<string, unknown[]>();
+    socket.onAny((event: string, payload: unknown) =>
+      events.set(event, [...(events.get(event) ?? []), payload]),
+    );
+    try {
+      const ack = (await socket
+        .timeout(10_000)
+        .emitWithAck('subscribe', { rooms: ['site', 'vehicles', 'alerts'] })) as { rooms: string[] };
+      expect(ack.rooms).toEqual(['site', 'vehicles', 'alerts']);
+      await until(
+        'site and vehicle events',
+        () => (events.has('site') && events.has('vehicle') ? true : undefined),
+        20_000,
+      );
+      const alerts = await until(
+        'the showcase alerts',
+        async () => {
+          const response = await fetch(`${api}/api/v1/alerts?state=firing`, {
+            headers: { authorization: `Bearer ${token}` },
+          });
+          const list = ((await response.json()) as { alerts: { rule: string; subject: { id: string } }[] })
+            .alerts;
+          const found = list.filter(
+            (a) =>
+              (a.rule === 'room-empty-conditioned' && a.subject.id === room) ||
+              (a.rule === 'vehicle-geofence' && a.subject.id === car),
+          );
+          return found.length === 2 ? found : undefined;
+        },
+        60_000,
+      );
+      expect(alerts.map((a) => a.rule).sort()).toEqual(['room-empty-conditioned', 'vehicle-geofence']);
+      // No device is taken for offline: the simulators' clock is the real one.
+      const offline = await fetch(`${api}/api/v1/alerts?limit=500`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const all = ((await offline.json()) as { alerts: { rule: string }[] }).alerts;
+      expect(all.filter((a) => a.rule === 'device-offline')).toEqual([]);
+    } finally {
+      socket.close();
+    }
 
     // An ingest alone on the folder the running platform holds: one line saying so, status 2.
     const ingest = facility([

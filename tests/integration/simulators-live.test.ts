@@ -143,6 +143,35 @@ describe('live simulator', () => {
   });
 });
 
+describe('live simulator started after a backfill', () => {
+  it('keeps the simulated clock on the real one: the first round publishes what fell due meanwhile', async () => {
+    const facility = demoFacility();
+    const broker = await startBroker(facility);
+    const url = `mqtt://127.0.0.1:${broker.ports.mqtt}`;
+    const { messages } = await subscriber(url, 'fac/+/meter/b1-e-main/reading');
+    // `start` read at 10:00:00; the backfill took 45 s; the simulator starts at 10:00:45.
+    const start = Date.UTC(2026, 10, 18, 2, 0, 0);
+    const real = start + 45_000;
+    const live = new LiveSimulator({
+      simulation: createSimulation(facility, { seed: 11 }),
+      brokerUrl: url,
+      start,
+      realStart: start,
+      devices: ['b1-e-main'],
+      tickMs: 60_000,
+      now: () => real,
+    });
+    onTestFinished(() => live.stop());
+    await live.start();
+    // The simulated clock is the real one (10:00:45), not 45 s behind it.
+    await until(() => live.stats().simulatedTime === start + 45_000);
+    await until(() => messages.length === 1);
+    // b1-e-main reports every 60 s: the 10:00:00 reading, due during the backfill, went out at once.
+    const first = JSON.parse((messages[0] as [string, Buffer])[1].toString()) as { ts: number };
+    expect(first.ts).toBe(start);
+  });
+});
+
 describe('live simulator with the showcase', () => {
   it('publishes a night leak, an empty room with HVAC on and a car out of the service area within the first minute', async () => {
     const facility = demoFacility();

@@ -15,6 +15,7 @@ import { buildState } from '../../scripts/build-state.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const COPIED = [
+  'alerts',
   'api',
   'bin',
   'broker',
@@ -22,6 +23,7 @@ const COPIED = [
   'core',
   'dashboards',
   'ingest',
+  'live',
   'scripts',
   'simulators',
   'storage',
