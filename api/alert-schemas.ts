@@ -31,8 +31,17 @@ export const SessionUserSchema = Type.Object({
 
 export const SessionSchema = Type.Object({
   user: SessionUserSchema,
-  csrfToken: Type.String({ description: 'Send it as x-csrf-token with every POST, PUT, PATCH and DELETE.' }),
-  expiresAt: Type.String({ description: 'ISO-8601: when the session ends; sign in again after.' }),
+  csrfToken: Type.Optional(
+    Type.String({
+      description:
+        'Send it as x-csrf-token with every POST, PUT, PATCH and DELETE. Absent for a bearer token.',
+    }),
+  ),
+  expiresAt: Type.Optional(
+    Type.String({
+      description: 'ISO-8601: when the session ends; sign in again after. Absent for a bearer token.',
+    }),
+  ),
 });
 
 export const UserSchema = Type.Object({

@@ -165,6 +165,15 @@ describe('operator page', () => {
     })()`);
     expect(distinct).toBe(true);
 
+    // The api says whose token it is, so the page offers an admin what an admin may do.
+    await expect.poll(() => page.getByTestId('user').textContent(), { timeout: 10_000 }).toContain('管理员');
+    const whose = await fetch(`${base}/api/v1/session`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(await whose.json()).toMatchObject({ user: { role: 'admin', department: null } });
+    const bad = await fetch(`${base}/api/v1/session`, { headers: { authorization: 'Bearer not-a-token' } });
+    expect(bad.status).toBe(401);
+
     await shot(page, 'overview');
     const origin = new URL(base).origin;
     for (const request of kiosk.requests) expect(new URL(request.url).origin, request.url).toBe(origin);
