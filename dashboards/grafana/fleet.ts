@@ -146,14 +146,15 @@ export function fleetDashboard(model: SiteModel, options: DashboardOptions): Das
   );
 
   dashboard.withRow(new RowBuilder('行程'));
-  dashboard.withPanel(
+  /** A bar per car of the sum of a trip-row field over the selected period. */
+  const perCar = (title: string, description: string, field: string, alias: string) =>
     new BarChartPanel()
-      .title('每车里程')
-      .description(describe('Distance per car over the selected period, km (trip rollups).'))
+      .title(title)
+      .description(description)
       .withTarget(
         q(
           'A',
-          `SELECT sum("distanceKm") AS "里程" FROM "rollup_trip" ${where(
+          `SELECT sum("${field}") AS "${alias}" FROM "rollup_trip" ${where(
             siteCond,
             `"rules" != ''`,
             ...cars,
@@ -166,39 +167,28 @@ export function fleetDashboard(model: SiteModel, options: DashboardOptions): Das
       .overrideByName('vehicle', [{ id: 'mappings', value: plates }])
       .orientation(VizOrientation.Vertical)
       .xTickLabelRotation(-45)
-      .unit('lengthkm')
       .height(9)
-      .span(12),
+      .span(12);
+  dashboard.withPanel(
+    perCar(
+      '每车里程',
+      describe('Distance per car over the selected period, km (trip rollups).'),
+      'distanceKm',
+      '里程',
+    ).unit('lengthkm'),
   );
   dashboard.withPanel(
-    new BarChartPanel()
-      .title('非工作时间出车（每车）')
-      .description(
-        describe(
-          "Off-hours trips per car over the selected period: trips touching time outside working hours of the site calendar (nights, weekends, holidays; make-up workdays count as working days), as the API's offHoursTrips (GET /api/v1/vehicles/utilization) counts them. The flag is set on each trip rollup row from the calendar in the facility file.",
-          '非工作时间出车：行程触及工作日历之外的时间（夜间、周末、节假日；调休上班日按工作日）。',
-        ),
-      )
-      .withTarget(
-        q(
-          'A',
-          `SELECT sum("offHours") AS "非工作时间行程" FROM "rollup_trip" ${where(
-            siteCond,
-            `"rules" != ''`,
-            ...cars,
-          )} GROUP BY "vehicle"`,
-          { format: 'table' },
-        ),
-      )
-      .withTransformation({ id: 'organize', options: { excludeByName: { Time: true } } })
-      .xField('vehicle')
-      .overrideByName('vehicle', [{ id: 'mappings', value: plates }])
-      .orientation(VizOrientation.Vertical)
-      .xTickLabelRotation(-45)
+    perCar(
+      '非工作时间出车（每车）',
+      describe(
+        "Off-hours trips per car over the selected period: trips touching time outside working hours of the site calendar (nights, weekends, holidays; make-up workdays count as working days), as the API's offHoursTrips (GET /api/v1/vehicles/utilization) counts them. The flag is set on each trip rollup row from the calendar in the facility file.",
+        '非工作时间出车：行程触及工作日历之外的时间（夜间、周末、节假日；调休上班日按工作日）。',
+      ),
+      'offHours',
+      '非工作时间行程',
+    )
       .unit('none')
-      .decimals(0)
-      .height(9)
-      .span(12),
+      .decimals(0),
   );
   dashboard.withPanel(
     new TimeseriesPanel()
