@@ -144,7 +144,8 @@ export async function writeRollupRows(
     await connection.run(
       `DELETE FROM ${table} t USING (SELECT unnest($1::VARCHAR[]) AS "site", unnest($2::VARCHAR[]) AS "device", ` +
         `unnest($3::DOUBLE[]) AS "from", unnest($4::DOUBLE[]) AS "to") d ` +
-        `WHERE t."site" = d."site" AND t."device" = d."device" AND t."time" >= d."from" AND t."time" < d."to"`,
+        `WHERE t."site" = d."site" AND t."device" = d."device" AND t."time" >= d."from" AND t."time" < d."to" ` +
+        `AND t."time" >= ${safe(Math.ceil(froms.reduce((a, b) => Math.min(a, b))))}`,
       [listValue(sites), listValue(devices), listValue(froms), listValue(tos)],
       [LIST(VARCHAR), LIST(VARCHAR), LIST(DOUBLE), LIST(DOUBLE)],
     );
@@ -171,37 +172,65 @@ export async function writeRollupRows(
     } finally {
       appender.closeSync();
     }
-    if (TIERED.has(kind)) {
-      // The hours the writes touched, summed again from their buckets.
-      const hours = [
-        listValue(sites),
-        listValue(devices),
-        listValue(froms.map(floorHour)),
-        listValue(list.map((w) => (w.to === undefined ? 8.64e15 + 1 : ceilHour(w.to)))),
-      ];
-      const hourTypes = [LIST(VARCHAR), LIST(VARCHAR), LIST(DOUBLE), LIST(DOUBLE)];
-      const touched =
-        'SELECT unnest($1::VARCHAR[]) AS "site", unnest($2::VARCHAR[]) AS "device", ' +
-        'unnest($3::DOUBLE[]) AS "from", unnest($4::DOUBLE[]) AS "to"';
-      const tier = quote(hourTable(kind));
-      const sums = floatFields(kind);
-      await connection.run(
-        `DELETE FROM ${tier} t USING (${touched}) d ` +
-          `WHERE t."site" = d."site" AND t."device" = d."device" AND t."time" >= d."from" AND t."time" < d."to"`,
-        hours,
-        hourTypes,
-      );
-      // EXISTS, not a join: two writes of a device whose hours overlap must not count a row twice.
-      await connection.run(
-        `INSERT INTO ${tier} ("site", "device", "time", ${sums.map(quote).join(', ')}) ` +
-          `SELECT t."site", t."device", ${hourOf('t."time"')}, ${sums.map((f) => `sum(t.${quote(f)})`).join(', ')} ` +
-          `FROM ${table} t WHERE EXISTS (SELECT 1 FROM (${touched}) d ` +
-          `WHERE t."site" = d."site" AND t."device" = d."device" AND t."time" >= d."from" AND t."time" < d."to") GROUP BY ALL`,
-        hours,
-        hourTypes,
-      );
+    if (TIERED.has(kind)) await refreshHours(connection, kind, list);
+  }
+}
+
+/**
+ * Sums the hours that writes touched again from their buckets (on the write connection, inside the
+ * caller's transaction). The touched hours of each device are merged first, so that a bucket
+ * joins one range at most; every statement is bounded below by the earliest of them, so DuckDB
+ * skips the row groups before it.
+ */
+async function refreshHours(
+  connection: DuckDBConnection,
+  kind: RollupKind,
+  writes: readonly RollupWrite[],
+): Promise<void> {
+  const END = 8.64e15 + 1;
+  const ranges = new Map<string, { site: string; device: string; spans: Array<[number, number]> }>();
+  for (const w of writes) {
+    const key = `${w.site}\u0000${w.device}`;
+    const entry = ranges.get(key) ?? { site: w.site, device: w.device, spans: [] };
+    entry.spans.push([floorHour(w.from), w.to === undefined ? END : ceilHour(w.to)]);
+    ranges.set(key, entry);
+  }
+  const sites: string[] = [];
+  const devices: string[] = [];
+  const froms: number[] = [];
+  const tos: number[] = [];
+  for (const { site, device, spans } of ranges.values()) {
+    spans.sort((a, b) => a[0] - b[0]);
+    let [from, to] = spans[0] as [number, number];
+    for (const [a, b] of [...spans.slice(1), [END + 1, END + 1] as [number, number]]) {
+      if (a <= to) {
+        to = Math.max(to, b);
+        continue;
+      }
+      sites.push(site);
+      devices.push(device);
+      froms.push(from);
+      tos.push(to);
+      [from, to] = [a, b];
     }
   }
+  const low = safe(froms.reduce((a, b) => Math.min(a, b)));
+  const values = [listValue(sites), listValue(devices), listValue(froms), listValue(tos)];
+  const types = [LIST(VARCHAR), LIST(VARCHAR), LIST(DOUBLE), LIST(DOUBLE)];
+  const touched =
+    '(SELECT unnest($1::VARCHAR[]) AS "site", unnest($2::VARCHAR[]) AS "device", ' +
+    'unnest($3::DOUBLE[]) AS "from", unnest($4::DOUBLE[]) AS "to") d';
+  const inRange = `t."site" = d."site" AND t."device" = d."device" AND t."time" >= d."from" AND t."time" < d."to" AND t."time" >= ${low}`;
+  const tier = quote(hourTable(kind));
+  const sums = floatFields(kind);
+  await connection.run(`DELETE FROM ${tier} t USING ${touched} WHERE ${inRange}`, values, types);
+  await connection.run(
+    `INSERT INTO ${tier} ("site", "device", "time", ${sums.map(quote).join(', ')}) ` +
+      `SELECT t."site", t."device", ${hourOf('t."time"')}, ${sums.map((f) => `sum(t.${quote(f)})`).join(', ')} ` +
+      `FROM ${quote(rollupTable(kind))} t JOIN ${touched} ON ${inRange} GROUP BY ALL`,
+    values,
+    types,
+  );
 }
 
 interface Built {
