@@ -456,24 +456,34 @@ export async function vehicleIntervals(
   const zero = new Float64Array(grid.length);
   for (const vehicle of vehicles) {
     const c = cum.get(vehicle);
-    const column = (f: (typeof VEHICLE_FIELDS)[number]) => c?.[f] ?? zero;
-    const [idleC, energyC, fuelC, speedingC, fixesC] = VEHICLE_FIELDS.map(column) as Float64Array[];
-    // Value of a cumulative field at edge `i`: whole buckets up to the edge's bucket, plus the
-    // partial bucket up to the edge.
-    const at = (cum: Float64Array, field: (typeof VEHICLE_FIELDS)[number], i: number) =>
-      (cum[bases[i] as number] as number) +
-      (partialsByEdge.get(edges[i] as number)?.get(vehicle)?.[field] ?? 0);
-    const result: VehicleIntervals = { idleMs: [], energy: [], fuelFixes: [], speedingStarts: [], fixes: [] };
-    for (let i = 1; i < edges.length; i++) {
-      const d = (cum: Float64Array | undefined, field: (typeof VEHICLE_FIELDS)[number]) =>
-        at(cum as Float64Array, field, i) - at(cum as Float64Array, field, i - 1);
-      const fuelFixes = d(fuelC, 'fuelFixes');
-      const energy = d(energyC, 'energy');
-      result.idleMs.push(Math.max(0, d(idleC, 'idleMs')));
-      result.energy.push(fuelFixes > 0.5 ? Math.max(0, energy) : null);
-      result.fuelFixes.push(Math.round(fuelFixes));
-      result.speedingStarts.push(Math.round(d(speedingC, 'speedingStarts')));
-      result.fixes.push(Math.round(d(fixesC, 'fixes')));
+    // Value of each cumulative field at every edge: whole buckets up to the edge's bucket, plus
+    // the partial bucket up to the edge.
+    const [idle, energy, fuel, speeding, fixes] = VEHICLE_FIELDS.map((field) => {
+      const column = c?.[field] ?? zero;
+      const values = new Float64Array(edges.length);
+      for (let i = 0; i < edges.length; i++) {
+        values[i] =
+          (column[bases[i] as number] as number) +
+          (partialsByEdge.get(edges[i] as number)?.get(vehicle)?.[field] ?? 0);
+      }
+      return values;
+    }) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+    const n = edges.length - 1;
+    const result = {
+      idleMs: new Array<number>(n),
+      energy: new Array<number | null>(n),
+      fuelFixes: new Array<number>(n),
+      speedingStarts: new Array<number>(n),
+      fixes: new Array<number>(n),
+    };
+    for (let i = 0; i < n; i++) {
+      const fuelFixes = (fuel[i + 1] as number) - (fuel[i] as number);
+      const used = (energy[i + 1] as number) - (energy[i] as number);
+      result.idleMs[i] = Math.max(0, (idle[i + 1] as number) - (idle[i] as number));
+      result.energy[i] = fuelFixes > 0.5 ? Math.max(0, used) : null;
+      result.fuelFixes[i] = Math.round(fuelFixes);
+      result.speedingStarts[i] = Math.round((speeding[i + 1] as number) - (speeding[i] as number));
+      result.fixes[i] = Math.round((fixes[i + 1] as number) - (fixes[i] as number));
     }
     out.set(vehicle, result);
   }

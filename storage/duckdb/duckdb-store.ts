@@ -72,6 +72,7 @@ import {
 import {
   lastRollupsSql,
   readRollupsSql,
+  rollupDevicesSql,
   rollupSchemaSql,
   sumRollupsSql,
   toRollupSeries,
@@ -310,8 +311,27 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
   }
 
   async sumRollups(query: RollupSumQuery): Promise<RollupSums[]> {
-    const statement = this.#rollupStatement(() => sumRollupsSql(query));
-    return toRollupSums(query, await this.#selectTyped(statement));
+    const listed = this.#rollupStatement(() => rollupDevicesSql(query));
+    return this.read(async (connection) => {
+      try {
+        const devices =
+          query.devices === undefined
+            ? (await connection.runAndReadAll(listed.sql, listed.values, listed.types))
+                .getRows()
+                .map(([device]) => device as string)
+            : [...new Set(query.devices)].sort();
+        if (devices.length === 0) return [];
+        const sums = { ...query, devices };
+        const statement = sumRollupsSql(sums);
+        const count = 2 + query.fields.length;
+        return toRollupSums(
+          sums,
+          await readColumns(connection, statement.sql, statement.values, count, statement.types),
+        );
+      } catch (error) {
+        throw storeError('QUERY_FAILED', `DuckDB query of "${resolve(this.#path)}" failed`, error);
+      }
+    });
   }
 
   /** Looks back a day, then a year, then to the beginning: the last row is nearly always recent. */
@@ -677,11 +697,12 @@ function seriesSlots(
 async function readColumns(
   connection: DuckDBConnection,
   sql: string,
-  params: readonly string[],
+  values: readonly DuckDBValue[],
   count: number,
+  types?: DuckDBType[],
 ): Promise<Float64Array[]> {
   // Streamed: a materialised result (`run`) took about twice as long for the same chunks.
-  const result = await connection.stream(sql, [...params]);
+  const result = await connection.stream(sql, [...values], types);
   // Grown by doubling, so each value is copied once from DuckDB's memory (and again per doubling).
   let capacity = CHUNK_ROWS;
   let columns = Array.from({ length: count }, () => new Float64Array(capacity));

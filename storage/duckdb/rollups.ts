@@ -17,6 +17,7 @@ import {
   VARCHAR,
 } from '@duckdb/node-api';
 import {
+  BUCKET_MS,
   ROLLUPS,
   type RollupKind,
   type RollupLastQuery,
@@ -173,25 +174,62 @@ export function lastRollupsSql(query: RollupLastQuery, withinMs: number | null):
   };
 }
 
-/** SQL summing fields per interval: each row goes to the interval its time falls in (ASOF join). */
-export function sumRollupsSql(query: RollupSumQuery): Built {
+/**
+ * SQL summing fields per interval, one row per device and interval that has rows: the device's
+ * index in `devices`, the interval's index, then a sum per field, every column a DOUBLE (read
+ * column by column, see duckdb-store.ts). Unordered.
+ *
+ * A row goes to the interval its bucket falls in. Edges lie on the bucket grid, so every bucket
+ * from the first edge to the last is mapped to its interval once (an ASOF join of the grid, a few
+ * thousand rows for a year) and the rows find theirs by an equality (hash) join on their bucket:
+ * about twice as fast as an ASOF join of the rows themselves, which sorts them. With two edges
+ * there is one interval and no join at all.
+ */
+export function sumRollupsSql(query: RollupSumQuery & { readonly devices: readonly string[] }): Built {
   checkFields(query.kind, query.fields, true);
   validateSumEdges(query.edges);
   const values: DuckDBValue[] = [];
   const types: DuckDBType[] = [];
   const filter = where(query, values, types);
+  const devices = `$${values.length}`;
+  const first = safe(query.edges[0] as number);
+  const last = safe(query.edges.at(-1) as number);
+  const sums = query.fields.map((field) => `coalesce(sum(r.${quote(field)}), 0)::DOUBLE`).join(', ');
+  const device = `(list_position(${devices}::VARCHAR[], r."device") - 1)::DOUBLE`;
+  const rows = `${quote(rollupTable(query.kind))} r WHERE ${filter} AND r."time" >= ${first} AND r."time" < ${last}`;
+  if (query.edges.length === 2) {
+    return {
+      sql: `SELECT ${device}, 0::DOUBLE${sums ? `, ${sums}` : ''} FROM ${rows} GROUP BY ALL`,
+      values,
+      types,
+    };
+  }
   values.push(listValue([...query.edges]));
   types.push(LIST(DOUBLE));
   const edges = `$${values.length}`;
-  const first = safe(query.edges[0] as number);
-  const last = safe(query.edges.at(-1) as number);
-  const sums = query.fields.map((field) => `coalesce(sum(r.${quote(field)}), 0)`).join(', ');
   return {
     sql:
       `WITH "e" AS (SELECT unnest(${edges}::BIGINT[]) AS "t", generate_subscripts(${edges}::BIGINT[], 1) - 1 AS "i"), ` +
-      `"r" AS (SELECT * FROM ${quote(rollupTable(query.kind))} WHERE ${filter} AND "time" >= ${first} AND "time" < ${last}) ` +
-      `SELECT r."device", e."i"::DOUBLE${sums ? `, ${sums}` : ''} FROM "r" r ASOF JOIN "e" e ON r."time" >= e."t" ` +
-      `GROUP BY r."device", e."i" ORDER BY r."device", e."i"`,
+      `"g" AS (SELECT "range" AS "t" FROM range(${first}::BIGINT, ${last}::BIGINT, ${BUCKET_MS}::BIGINT)), ` +
+      `"m" AS (SELECT g."t", e."i" FROM "g" g ASOF JOIN "e" e ON g."t" >= e."t") ` +
+      `SELECT ${device}, m."i"::DOUBLE${sums ? `, ${sums}` : ''} FROM ${rows.replace(' WHERE ', ` JOIN "m" m ON r."time" - (r."time" - ${first}) % ${BUCKET_MS} = m."t" WHERE `)} ` +
+      'GROUP BY ALL',
+    values,
+    types,
+  };
+}
+
+/** SQL of the devices that have rows in [from, to), sorted: what a sum over every device reads. */
+export function rollupDevicesSql(query: RollupSumQuery): Built {
+  checkFields(query.kind, query.fields, true);
+  validateSumEdges(query.edges);
+  const values: DuckDBValue[] = [];
+  const types: DuckDBType[] = [];
+  const filter = where({ site: query.site }, values, types);
+  return {
+    sql:
+      `SELECT DISTINCT "device" FROM ${quote(rollupTable(query.kind))} WHERE ${filter} ` +
+      `AND "time" >= ${safe(query.edges[0] as number)} AND "time" < ${safe(query.edges.at(-1) as number)} ORDER BY "device"`,
     values,
     types,
   };
@@ -223,26 +261,35 @@ export function toRollupSeries(
   return out;
 }
 
-/** Rows of {@link sumRollupsSql} as sums per device. */
-export function toRollupSums(query: RollupSumQuery, rows: readonly DuckDBValue[][]): RollupSums[] {
+/**
+ * Columns of {@link sumRollupsSql} as sums per device, in the order of `devices`; a device
+ * without rows in the range is left out.
+ */
+export function toRollupSums(
+  query: RollupSumQuery & { readonly devices: readonly string[] },
+  columns: readonly Float64Array[],
+): RollupSums[] {
   const intervals = query.edges.length - 1;
-  const out: RollupSums[] = [];
-  let current: { device: string; sums: Record<string, Float64Array> } | undefined;
-  for (const row of rows) {
-    const device = row[0] as string;
-    if (current?.device !== device) {
-      current = {
-        device,
+  const byDevice: (RollupSums | undefined)[] = new Array(query.devices.length);
+  const [device, interval] = columns as [Float64Array, Float64Array];
+  for (let row = 0; row < device.length; row++) {
+    const d = device[row] as number;
+    let found = byDevice[d];
+    if (!found) {
+      found = {
+        device: query.devices[d] as string,
         sums: Object.fromEntries(query.fields.map((field) => [field, new Float64Array(intervals)])),
       };
-      out.push(current);
+      byDevice[d] = found;
     }
-    const i = row[1] as number;
-    query.fields.forEach((field, f) => {
-      (current?.sums[field] as Float64Array)[i] = row[2 + f] as number;
-    });
+    const i = interval[row] as number;
+    for (let f = 0; f < query.fields.length; f++) {
+      (found.sums[query.fields[f] as string] as Float64Array)[i] = (columns[2 + f] as Float64Array)[
+        row
+      ] as number;
+    }
   }
-  return out;
+  return byDevice.filter((sums): sums is RollupSums => sums !== undefined);
 }
 
 function safe(value: number): string {
