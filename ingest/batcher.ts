@@ -138,6 +138,8 @@ export class Batcher<T> {
   #aborted = false;
   #wakeSleeper: (() => void) | undefined;
   #idleWaiters: Array<() => void> = [];
+  /** Written batches whose acknowledgements wait for their write's `settled`. */
+  #settling = 0;
   #wasFull = false;
 
   constructor(options: BatcherOptions<T>) {
@@ -329,8 +331,17 @@ export class Batcher<T> {
             }
           }
         };
-        if (written?.settled) void written.settled.then(acknowledge, acknowledge);
-        else acknowledge();
+        if (written?.settled) {
+          // Idle (flush, close) only once these are acknowledged too: a worker that stops must not
+          // leave committed messages unacknowledged, for the broker to deliver again.
+          this.#settling++;
+          const settled = () => {
+            this.#settling--;
+            acknowledge();
+            this.#resolveIdle();
+          };
+          void written.settled.then(settled, settled);
+        } else acknowledge();
         this.#afterChange();
         return;
       }
@@ -390,12 +401,13 @@ export class Batcher<T> {
   }
 
   #idle(): Promise<void> {
-    if (!this.#running && this.#queue.length === 0 && this.#writingCount === 0) return Promise.resolve();
+    if (!this.#running && this.#queue.length === 0 && this.#writingCount === 0 && this.#settling === 0)
+      return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   #resolveIdle(): void {
-    if (this.#running || this.#queue.length > 0 || this.#writingCount > 0) return;
+    if (this.#running || this.#queue.length > 0 || this.#writingCount > 0 || this.#settling > 0) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();

@@ -114,13 +114,20 @@ describe('Batcher: when it writes', () => {
     expect(calls).toEqual([['a', 'b', 'c'], ['d']]);
     expect(h.acked).toEqual([]);
     expect(h.batcher.pending).toEqual({ items: 0, size: 0 });
+    // flush() (and close) wait for the acknowledgements too.
+    let flushed = false;
+    void h.batcher.flush().then(() => {
+      flushed = true;
+    });
     folds[1]?.resolve();
     await h.clock.advance(0);
     expect(h.acked).toEqual(['d']);
+    expect(flushed).toBe(false);
     // A failed after-work still acknowledges: the items are committed.
     folds[0]?.reject(new Error('fold failed'));
     await h.clock.advance(0);
     expect(h.acked).toEqual(['d', 'a', 'b', 'c']);
+    expect(flushed).toBe(true);
   });
 
   it('writes a batch that is not full once its oldest item waited maxDelayMs', async () => {
