@@ -21,6 +21,7 @@ import {
   type RoomSpec,
   roomIntervals,
   tripsFrom,
+  type VehicleField,
   type VehicleIntervals,
   vehicleIntervals,
 } from '../rollup/query.ts';
@@ -60,10 +61,14 @@ export interface KpiData {
     rooms: readonly Room[],
     edges: readonly number[],
   ): Promise<ReadonlyMap<string, RoomIntegrals[]>>;
-  /** Per car: idle time, energy, speeding starts and fixes of each interval. */
+  /**
+   * Per car: idle time, energy, speeding starts and fixes of each interval; with `fields`, those
+   * at least (the others may be 0).
+   */
   vehicleIntervals(
     vehicles: readonly string[],
     edges: readonly number[],
+    fields?: readonly VehicleField[],
   ): Promise<ReadonlyMap<string, VehicleIntervals>>;
   /** Per car, its trips that start in [from, to), oldest first. */
   trips(vehicles: readonly string[], from: number, to: number): Promise<ReadonlyMap<string, TripRecord[]>>;
@@ -236,9 +241,15 @@ export function rollupData(ctx: KpiContext, rules: DataRules = {}): KpiData {
         (room) => holdOf(room, roomRules),
       );
     },
-    vehicleIntervals: (vehicles, edges) =>
-      vehicleIntervals(store, site, vehicles, edges, vehicleRules, (ids, from, to) =>
-        readFixes(store, facility, ids, from, to),
+    vehicleIntervals: (vehicles, edges, fields) =>
+      vehicleIntervals(
+        store,
+        site,
+        vehicles,
+        edges,
+        vehicleRules,
+        (ids, from, to) => readFixes(store, facility, ids, from, to),
+        fields,
       ),
     trips: (vehicles, from, to) => tripsFrom(store, site, vehicles, from, to),
   };

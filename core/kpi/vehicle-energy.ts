@@ -44,6 +44,7 @@ export async function vehicleEnergyIntervals(
   const data = await dataOf(ctx).vehicleIntervals(
     vehicles.map((v) => v.id),
     edges,
+    ['energy', 'fuelFixes'],
   );
   for (const [id, x] of data) {
     if (!x.fuelFixes.some((n) => n > 0)) continue;

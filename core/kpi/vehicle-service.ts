@@ -109,7 +109,9 @@ export async function vehicleUtilization(
   const prices = facility.tariffs.electricity ? touPrices(facility) : null;
   const electric = vehicles.filter((v) => v.energy === 'electric').map((v) => v.id);
   const byTou =
-    electric.length > 0 && prices ? await dataOf(ctx).vehicleIntervals(electric, timeline.edges) : undefined;
+    electric.length > 0 && prices
+      ? await dataOf(ctx).vehicleIntervals(electric, timeline.edges, ['energy', 'fuelFixes'])
+      : undefined;
   const items: VehicleItemDetail[] = vehicles.map((vehicle) => {
     const figures = all.get(vehicle.id) as NonNullable<ReturnType<typeof all.get>>;
     const cost = costOf(facility, vehicle, figures.energy, () => {

@@ -410,12 +410,15 @@ export type FixReader = (
   to: number,
 ) => Promise<ReadonlyMap<string, VehicleFixColumns>>;
 
-const VEHICLE_FIELDS = ['idleMs', 'energy', 'fuelFixes', 'speedingStarts', 'fixes'] as const;
+export const VEHICLE_FIELDS = ['idleMs', 'energy', 'fuelFixes', 'speedingStarts', 'fixes'] as const;
+export type VehicleField = (typeof VEHICLE_FIELDS)[number];
 
 /**
  * Idle time, energy, speeding starts and fixes of cars per interval between edges: whole buckets
  * from the rollups, partial ones from the raw fixes (read through `read`, which must include the
- * fix before the bucket and the last fuel value before it).
+ * fix before the bucket and the last fuel value before it). Only `fields` are read from the
+ * rollups (the energy figures need two of the five); the others are left 0. `energy` needs
+ * `fuelFixes` (an interval without a fix carrying the counter has no energy known).
  */
 export async function vehicleIntervals(
   store: TimeSeriesStore,
@@ -424,10 +427,11 @@ export async function vehicleIntervals(
   edges: readonly number[],
   rules: VehicleRules,
   read: FixReader,
+  fields: readonly VehicleField[] = VEHICLE_FIELDS,
 ): Promise<Map<string, VehicleIntervals>> {
   checkEdges(edges);
   const grid = gridOf(edges);
-  const cum = await cumulative(store, 'vehicle', site, vehicles, grid, VEHICLE_FIELDS);
+  const cum = await cumulative(store, 'vehicle', site, vehicles, grid, fields);
   // Partial buckets: one read of every car per off-grid edge.
   const partialsByEdge = new Map<number, Map<string, Record<(typeof VEHICLE_FIELDS)[number], number>>>();
   for (const edge of new Set(edges.filter((e) => !onGrid(e)))) {

@@ -70,10 +70,10 @@ import {
   seriesSql,
 } from './query-sql.ts';
 import {
+  createRollupTables,
   lastRollupsSql,
   readRollupsSql,
   rollupDevicesSql,
-  rollupSchemaSql,
   sumRollupsSql,
   toRollupSeries,
   toRollupSums,
@@ -98,8 +98,12 @@ interface Database {
   readonly instance: DuckDBInstance;
   /** Writes, one at a time, each in its own transaction. Owns the staging tables. */
   readonly writer: DuckDBConnection;
-  /** Queries; sees committed data only. */
-  readonly reader: DuckDBConnection;
+  /**
+   * Queries, each connection one at a time; they see committed data only. Several, so that the
+   * store calls of one request (a summary makes five or six) and of concurrent requests run side
+   * by side on DuckDB's threads instead of queueing behind each other.
+   */
+  readonly readers: readonly DuckDBConnection[];
   readonly catalogs: Readonly<Record<Measurement, SeriesCatalog>>;
 }
 
@@ -115,6 +119,8 @@ const VECTOR_TYPE: Readonly<Record<FieldType, DuckDBType>> = {
   boolean: BOOLEAN,
   string: VARCHAR,
 };
+/** Read connections (see `Database.readers`). */
+const READERS = 3;
 /** Rows per data chunk: DuckDB's vector size. */
 const CHUNK_ROWS = 2048;
 /**
@@ -127,8 +133,9 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
   #database: Promise<Database> | undefined;
   /** Tail of the write queue. */
   #writes: Promise<unknown> = Promise.resolve();
-  /** Tail of the read queue. */
-  #reads: Promise<unknown> = Promise.resolve();
+  /** Tail of each read connection's queue, and how many tasks each has queued. */
+  #reads: Promise<unknown>[] = Array.from({ length: READERS }, () => Promise.resolve());
+  #queued: number[] = new Array<number>(READERS).fill(0);
 
   constructor(options: DuckDbStoreOptions) {
     this.#path = options.path;
@@ -151,10 +158,10 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
     this.#database = undefined;
     const database = await opening.catch(() => undefined);
     if (!database) return;
-    await Promise.allSettled([this.#writes, this.#reads]);
+    await Promise.allSettled([this.#writes, ...this.#reads]);
     try {
       database.writer.closeSync();
-      database.reader.closeSync();
+      for (const reader of database.readers) reader.closeSync();
       // Closing the last handle checkpoints the write-ahead log into the file.
       database.instance.closeSync();
     } finally {
@@ -394,8 +401,20 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
    */
   read<T>(task: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
     const database = this.#opened();
-    const run = this.#reads.then(async () => task((await database).reader));
-    this.#reads = run.catch(() => undefined);
+    // The connection with the fewest tasks queued (the first of equals).
+    const k = this.#queued.indexOf(Math.min(...this.#queued));
+    this.#queued[k] = (this.#queued[k] as number) + 1;
+    const run = (this.#reads[k] as Promise<unknown>).then(async () =>
+      task((await database).readers[k] as DuckDBConnection),
+    );
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#reads[k] = settled;
+    void settled.then(() => {
+      this.#queued[k] = (this.#queued[k] as number) - 1;
+    });
     return run;
   }
 
@@ -462,18 +481,22 @@ async function open(file: string): Promise<Database> {
     }
     const writer = await instance.connect();
     connections.push(writer);
-    const reader = await instance.connect();
-    connections.push(reader);
+    const readers: DuckDBConnection[] = [];
+    for (let i = 0; i < READERS; i++) {
+      const reader = await instance.connect();
+      connections.push(reader);
+      readers.push(reader);
+    }
     const catalogs = {} as Record<Measurement, SeriesCatalog>;
     for (const measurement of MEASUREMENT_NAMES) {
       for (const statement of schemaSql(measurement)) await writer.run(statement);
       catalogs[measurement] = await loadCatalog(writer, measurement);
     }
-    for (const statement of rollupSchemaSql()) await writer.run(statement);
+    await createRollupTables(writer);
     // The hourly register summary of earlier versions, replaced by the rollups.
     await writer.run('DROP TABLE IF EXISTS "meter_register"');
     await writer.run('DROP TABLE IF EXISTS "meter_register_dirty"');
-    return { file, instance, writer, reader, catalogs };
+    return { file, instance, writer, readers, catalogs };
   } catch (error) {
     for (const connection of connections) connection.closeSync();
     instance?.closeSync();

@@ -6,6 +6,14 @@
  * Writes replace a device's rows from an instant on (delete, then append through the Appender),
  * all writes of one call in one transaction on the write connection, so a reader never sees a
  * device half re-folded.
+ *
+ * **Hour tier.** The kinds kept per bucket (meters, cars, rooms) have a second table,
+ * `rollup_{kind}_hour`: the sums of their number fields per device and whole hour (UTC hours, so
+ * every local hour of a site whose offset is whole hours). The same transaction that writes
+ * bucket rows sums the hours they touch again, so the tier never disagrees with its buckets; a
+ * file from before the tier gets it built once when opened. A sum over a long period reads whole
+ * hours from the tier and only the hours an edge cuts (a working day starting at 08:30, a zone at
+ * +05:45) from the buckets: a quarter of the rows.
  */
 import {
   DOUBLE,
@@ -35,6 +43,24 @@ const KINDS = Object.keys(ROLLUPS) as RollupKind[];
 
 export const rollupTable = (kind: RollupKind): string => `rollup_${kind}`;
 
+/** Length of a row of the hour tier, ms. */
+const HOUR_MS = 3_600_000;
+/** Kinds kept per bucket, which have an hour tier (trips are kept per trip). */
+const TIERED: ReadonlySet<RollupKind> = new Set<RollupKind>(['meter', 'vehicle', 'room']);
+export const hourTable = (kind: RollupKind): string => `rollup_${kind}_hour`;
+
+/** Number fields of a kind: what the hour tier sums. */
+function floatFields(kind: RollupKind): string[] {
+  return fieldsOf(kind)
+    .filter(([, type]) => type === 'float')
+    .map(([field]) => field);
+}
+
+/** SQL of the start of the UTC hour holding `column` (floor, also before 1970). */
+const hourOf = (column: string) => `${column} - ((${column} % ${HOUR_MS}) + ${HOUR_MS}) % ${HOUR_MS}`;
+const floorHour = (time: number) => time - (((time % HOUR_MS) + HOUR_MS) % HOUR_MS);
+const ceilHour = (time: number) => floorHour(time) + (floorHour(time) === time ? 0 : HOUR_MS);
+
 function fieldsOf(kind: RollupKind): Array<[string, 'float' | 'string']> {
   return Object.entries(ROLLUPS[kind].fields).map(([field, type]) => [
     field,
@@ -42,8 +68,48 @@ function fieldsOf(kind: RollupKind): Array<[string, 'float' | 'string']> {
   ]);
 }
 
-/** Statements creating the rollup tables (idempotent; a field added later is added as a column). */
-export function rollupSchemaSql(): string[] {
+/**
+ * Creates the rollup tables (idempotent; a field added later is added as a column), and builds
+ * the hour tier of a file that has bucket rows but no tier yet, in one transaction.
+ */
+export async function createRollupTables(connection: DuckDBConnection): Promise<void> {
+  const existing = new Set(
+    (
+      await connection.runAndReadAll(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'",
+      )
+    )
+      .getRows()
+      .map(([name]) => name as string),
+  );
+  await connection.run('BEGIN TRANSACTION');
+  try {
+    for (const statement of rollupSchemaSql()) await connection.run(statement);
+    for (const kind of TIERED) {
+      if (existing.has(hourTable(kind)) || !existing.has(rollupTable(kind))) continue;
+      const fields = floatFields(kind);
+      await connection.run(
+        `INSERT INTO ${quote(hourTable(kind))} ("site", "device", "time", ${fields.map(quote).join(', ')}) ` +
+          `SELECT "site", "device", ${hourOf('"time"')}, ${fields.map((f) => `sum(${quote(f)})`).join(', ')} ` +
+          `FROM ${quote(rollupTable(kind))} GROUP BY ALL`,
+      );
+    }
+    await connection.run('COMMIT');
+  } catch (error) {
+    await connection.run('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+function rollupSchemaSql(): string[] {
+  const tiers = [...TIERED].flatMap((kind) => {
+    const table = quote(hourTable(kind));
+    const columns = floatFields(kind).map((field) => `${quote(field)} DOUBLE`);
+    return [
+      `CREATE TABLE IF NOT EXISTS ${table} ("site" VARCHAR NOT NULL, "device" VARCHAR NOT NULL, "time" BIGINT NOT NULL, ${columns.join(', ')})`,
+      ...columns.map((column) => `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column}`),
+    ];
+  });
   return KINDS.flatMap((kind) => {
     const table = quote(rollupTable(kind));
     const columns = fieldsOf(kind).map(
@@ -53,7 +119,7 @@ export function rollupSchemaSql(): string[] {
       `CREATE TABLE IF NOT EXISTS ${table} ("site" VARCHAR NOT NULL, "device" VARCHAR NOT NULL, "time" BIGINT NOT NULL, ${columns.join(', ')})`,
       ...columns.map((column) => `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column}`),
     ];
-  });
+  }).concat(tiers);
 }
 
 /** Applies writes inside the caller's transaction on the write connection. */
@@ -104,6 +170,36 @@ export async function writeRollupRows(
       appender.flushSync();
     } finally {
       appender.closeSync();
+    }
+    if (TIERED.has(kind)) {
+      // The hours the writes touched, summed again from their buckets.
+      const hours = [
+        listValue(sites),
+        listValue(devices),
+        listValue(froms.map(floorHour)),
+        listValue(list.map((w) => (w.to === undefined ? 8.64e15 + 1 : ceilHour(w.to)))),
+      ];
+      const hourTypes = [LIST(VARCHAR), LIST(VARCHAR), LIST(DOUBLE), LIST(DOUBLE)];
+      const touched =
+        'SELECT unnest($1::VARCHAR[]) AS "site", unnest($2::VARCHAR[]) AS "device", ' +
+        'unnest($3::DOUBLE[]) AS "from", unnest($4::DOUBLE[]) AS "to"';
+      const tier = quote(hourTable(kind));
+      const sums = floatFields(kind);
+      await connection.run(
+        `DELETE FROM ${tier} t USING (${touched}) d ` +
+          `WHERE t."site" = d."site" AND t."device" = d."device" AND t."time" >= d."from" AND t."time" < d."to"`,
+        hours,
+        hourTypes,
+      );
+      // EXISTS, not a join: two writes of a device whose hours overlap must not count a row twice.
+      await connection.run(
+        `INSERT INTO ${tier} ("site", "device", "time", ${sums.map(quote).join(', ')}) ` +
+          `SELECT t."site", t."device", ${hourOf('t."time"')}, ${sums.map((f) => `sum(t.${quote(f)})`).join(', ')} ` +
+          `FROM ${table} t WHERE EXISTS (SELECT 1 FROM (${touched}) d ` +
+          `WHERE t."site" = d."site" AND t."device" = d."device" AND t."time" >= d."from" AND t."time" < d."to") GROUP BY ALL`,
+        hours,
+        hourTypes,
+      );
     }
   }
 }
@@ -179,11 +275,11 @@ export function lastRollupsSql(query: RollupLastQuery, withinMs: number | null):
  * index in `devices`, the interval's index, then a sum per field, every column a DOUBLE (read
  * column by column, see duckdb-store.ts). Unordered.
  *
- * A row goes to the interval its bucket falls in. Edges lie on the bucket grid, so every bucket
- * from the first edge to the last is mapped to its interval once (an ASOF join of the grid, a few
- * thousand rows for a year) and the rows find theirs by an equality (hash) join on their bucket:
- * about twice as fast as an ASOF join of the rows themselves, which sorts them. With two edges
- * there is one interval and no join at all.
+ * A row goes to the interval its bucket (or hour) falls in. Edges lie on the bucket grid, so each
+ * bucket and hour read is mapped to its interval once (an ASOF join of that grid, a few thousand
+ * rows for a year) and the rows find theirs by an equality (hash) join: about twice as fast as an
+ * ASOF join of the rows themselves, which sorts them. For a kind with an hour tier, whole hours
+ * that no edge cuts are read from the tier and only the other buckets from the bucket table.
  */
 export function sumRollupsSql(query: RollupSumQuery & { readonly devices: readonly string[] }): Built {
   checkFields(query.kind, query.fields, true);
@@ -192,28 +288,61 @@ export function sumRollupsSql(query: RollupSumQuery & { readonly devices: readon
   const types: DuckDBType[] = [];
   const filter = where(query, values, types);
   const devices = `$${values.length}`;
-  const first = safe(query.edges[0] as number);
-  const last = safe(query.edges.at(-1) as number);
-  const sums = query.fields.map((field) => `coalesce(sum(r.${quote(field)}), 0)::DOUBLE`).join(', ');
+  const param = (value: DuckDBValue, type: DuckDBType) => {
+    values.push(value);
+    types.push(type);
+    return `$${values.length}`;
+  };
+  const edges = query.edges;
+  const first = edges[0] as number;
+  const last = edges.at(-1) as number;
+  const fields = query.fields.map((field) => `r.${quote(field)}`).join(', ');
+  const sums = query.fields.map((field) => `, coalesce(sum(r.${quote(field)}), 0)::DOUBLE`).join('');
   const device = `(list_position(${devices}::VARCHAR[], r."device") - 1)::DOUBLE`;
-  const rows = `${quote(rollupTable(query.kind))} r WHERE ${filter} AND r."time" >= ${first} AND r."time" < ${last}`;
-  if (query.edges.length === 2) {
+  const e = param(listValue([...edges]), LIST(DOUBLE));
+  const intervals = `"e" AS (SELECT unnest(${e}::BIGINT[]) AS "t", generate_subscripts(${e}::BIGINT[], 1) - 1 AS "i")`;
+  const fine = (grid: string, range: string) =>
+    `SELECT r."device", m."i"${fields ? `, ${fields}` : ''} FROM ${quote(rollupTable(query.kind))} r ` +
+    `JOIN (SELECT g."t", e."i" FROM (${grid}) g ASOF JOIN "e" e ON g."t" >= e."t") m ` +
+    `ON r."time" - (r."time" - ${safe(first)}) % ${BUCKET_MS} = m."t" WHERE ${filter} AND ${range}`;
+  if (!TIERED.has(query.kind)) {
+    const grid = `SELECT "range" AS "t" FROM range(${safe(first)}::BIGINT, ${safe(last)}::BIGINT, ${BUCKET_MS}::BIGINT)`;
     return {
-      sql: `SELECT ${device}, 0::DOUBLE${sums ? `, ${sums}` : ''} FROM ${rows} GROUP BY ALL`,
+      sql:
+        `WITH ${intervals} SELECT ${device}, r."i"::DOUBLE${sums} ` +
+        `FROM (${fine(grid, `r."time" >= ${safe(first)} AND r."time" < ${safe(last)}`)}) r GROUP BY ALL`,
       values,
       types,
     };
   }
-  values.push(listValue([...query.edges]));
-  types.push(LIST(DOUBLE));
-  const edges = `$${values.length}`;
+  // Hours an edge cuts, and the part-hours at both ends: read by bucket.
+  const cut = new Set<number>();
+  for (const edge of edges) if (floorHour(edge) !== edge) cut.add(floorHour(edge));
+  const buckets: number[] = [];
+  for (const hour of [...cut].sort((a, b) => a - b)) {
+    for (let t = Math.max(hour, first); t < Math.min(hour + HOUR_MS, last); t += BUCKET_MS) buckets.push(t);
+  }
+  const parts: string[] = [];
+  if (buckets.length > 0) {
+    const grid = `SELECT unnest(${param(listValue(buckets), LIST(DOUBLE))}::BIGINT[]) AS "t"`;
+    const from = safe(buckets[0] as number);
+    const to = safe((buckets.at(-1) as number) + BUCKET_MS);
+    parts.push(fine(grid, `r."time" >= ${from} AND r."time" < ${to}`));
+  }
+  const [hoursFrom, hoursTo] = [ceilHour(first), floorHour(last)];
+  if (hoursTo > hoursFrom) {
+    const cutHours = param(listValue([...cut]), LIST(DOUBLE));
+    const grid =
+      `SELECT "range" AS "t" FROM range(${safe(hoursFrom)}::BIGINT, ${safe(hoursTo)}::BIGINT, ${HOUR_MS}::BIGINT) ` +
+      `WHERE "range" NOT IN (SELECT unnest(${cutHours}::BIGINT[]))`;
+    parts.push(
+      `SELECT r."device", m."i"${fields ? `, ${fields}` : ''} FROM ${quote(hourTable(query.kind))} r ` +
+        `JOIN (SELECT g."t", e."i" FROM (${grid}) g ASOF JOIN "e" e ON g."t" >= e."t") m ON r."time" = m."t" ` +
+        `WHERE ${filter} AND r."time" >= ${safe(hoursFrom)} AND r."time" < ${safe(hoursTo)}`,
+    );
+  }
   return {
-    sql:
-      `WITH "e" AS (SELECT unnest(${edges}::BIGINT[]) AS "t", generate_subscripts(${edges}::BIGINT[], 1) - 1 AS "i"), ` +
-      `"g" AS (SELECT "range" AS "t" FROM range(${first}::BIGINT, ${last}::BIGINT, ${BUCKET_MS}::BIGINT)), ` +
-      `"m" AS (SELECT g."t", e."i" FROM "g" g ASOF JOIN "e" e ON g."t" >= e."t") ` +
-      `SELECT ${device}, m."i"::DOUBLE${sums ? `, ${sums}` : ''} FROM ${rows.replace(' WHERE ', ` JOIN "m" m ON r."time" - (r."time" - ${first}) % ${BUCKET_MS} = m."t" WHERE `)} ` +
-      'GROUP BY ALL',
+    sql: `WITH ${intervals} SELECT ${device}, r."i"::DOUBLE${sums} FROM (${parts.join(' UNION ALL ')}) r GROUP BY ALL`,
     values,
     types,
   };

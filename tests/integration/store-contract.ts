@@ -677,6 +677,38 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
         });
       });
 
+      it('sums whole hours and the hours an edge cuts alike, after rewrites of part of an hour', async () => {
+        const q = 15 * MIN;
+        const rows = (values: number[], from = 0) => values.map((v, k) => row(T0 + (from + k) * q, v));
+        // Three hours of buckets: m1 1, 2, …, 12; m2 100 each.
+        await write('m1', T0, rows([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]));
+        await write('m2', T0, rows(new Array(12).fill(100)));
+        // Two rewrites of part of the second hour: bucket 5 (50), then from bucket 6 on (60, and
+        // 80 at bucket 8). m1 is then 1 2 3 4 | 5 50 60 – | 80 – – –.
+        const m1 = { kind: 'meter', site: 'test-site', device: 'm1', tags: {} } as const;
+        await store.writeRollups([{ ...m1, from: T0 + 5 * q, to: T0 + 6 * q, rows: rows([50], 5) }]);
+        await store.writeRollups([{ ...m1, from: T0 + 6 * q, rows: [...rows([60], 6), ...rows([80], 8)] }]);
+        const sums = async (edges: number[]) =>
+          (await store.sumRollups({ kind: 'meter', site: 'test-site', edges, fields: ['consumption'] })).map(
+            (s) => [s.device, Array.from(s.sums.consumption as Float64Array)],
+          );
+        // Edges on whole hours: [0 h, 1 h) m1 1+2+3+4 = 10, [1 h, 3 h) 5+50+60+80 = 195; m2 400, 800.
+        expect(await sums([T0, T0 + HOUR, T0 + 3 * HOUR])).toEqual([
+          ['m1', [10, 195]],
+          ['m2', [400, 800]],
+        ]);
+        // Edges inside hours (0:30, 1:45): m1 1+2 = 3, 3+4+5+50+60 = 122, 80; m2 200, 500, 500.
+        expect(await sums([T0, T0 + 2 * q, T0 + 7 * q, T0 + 3 * HOUR])).toEqual([
+          ['m1', [3, 122, 80]],
+          ['m2', [200, 500, 500]],
+        ]);
+        // Starting and ending inside hours (0:45 to 2:15): m1 4+5+50+60+80 = 199; m2 6 × 100.
+        expect(await sums([T0 + 3 * q, T0 + 9 * q])).toEqual([
+          ['m1', [199]],
+          ['m2', [600]],
+        ]);
+      });
+
       it('refuses rows and sums outside the model', async () => {
         await expect(write('m1', T0, [row(T0 + MIN, 1), row(T0, 2)])).rejects.toThrow(/ascending/);
         await expect(

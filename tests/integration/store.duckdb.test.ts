@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { type Point, StoreError } from '../../core/store.ts';
 import { DuckDbStore } from '../../storage/duckdb/duckdb-store.ts';
@@ -70,6 +71,48 @@ describe('DuckDbStore', () => {
     const second = await startedStore(path);
     const series = await second.query({ measurement: 'meter', fields: ['power'], from: T0, to: T0 + 1 });
     expect(series).toEqual([{ tags: {}, rows: [{ time: T0, values: { power: 5 } }] }]);
+  });
+
+  it('builds the hour tier of a file written before it, once, when opened', async () => {
+    const path = join(await testFolder(), 'store.duckdb');
+    const first = new DuckDbStore({ path });
+    await first.start();
+    // Two hours of buckets of 1, 2, …, 8 kWh.
+    await first.writeRollups([
+      {
+        kind: 'meter',
+        site: 's',
+        device: 'm1',
+        from: T0,
+        rows: Array.from({ length: 8 }, (_, k) => ({
+          time: T0 + k * 15 * MIN,
+          values: { consumption: k + 1, coveredMs: 900_000, state: '[]', rules: 'r' },
+        })),
+      },
+    ]);
+    await first.stop();
+    // The file as an earlier version left it: bucket rows, no tier.
+    const instance = await DuckDBInstance.create(path);
+    const connection = await instance.connect();
+    for (const kind of ['meter', 'vehicle', 'room']) await connection.run(`DROP TABLE "rollup_${kind}_hour"`);
+    connection.closeSync();
+    instance.closeSync();
+
+    const second = await startedStore(path);
+    const sums = await second.sumRollups({
+      kind: 'meter',
+      site: 's',
+      edges: [T0, T0 + HOUR, T0 + 2 * HOUR],
+      fields: ['consumption', 'coveredMs'],
+    });
+    // 1+2+3+4 = 10 and 5+6+7+8 = 26 kWh; an hour covered in each.
+    expect(
+      sums.map((s) => [s.device, Array.from(s.sums.consumption ?? []), Array.from(s.sums.coveredMs ?? [])]),
+    ).toEqual([['m1', [10, 26], [HOUR, HOUR]]]);
+    const tier = await second.read((c) =>
+      c.runAndReadAll('SELECT count(*)::DOUBLE FROM "rollup_meter_hour"'),
+    );
+    expect(tier.getRows()).toEqual([[2]]);
   });
 
   it('says which file it cannot create', async () => {
