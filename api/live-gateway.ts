@@ -19,9 +19,19 @@
  * department; `room` to `room:<id>`, `rooms`, its building and department; `alert` to `alerts`;
  * `ingest` to `ingest`.
  *
+ * **Meter batches.** A client whose `subscribe` says `batch: true` gets meters as `meters` events
+ * instead: arrays of `meter` events, one frame for the meters of a building (and department) that
+ * go out together (a committed batch of readings, or the end of their throttle waits). A thousand
+ * meters reading once a second are then tens of frames a second per client, not a thousand, and
+ * that — writes to the sockets — is what the fan-out costs. Each meter still appears at most once
+ * per throttle window, a lone reading still at once. The form is the socket's (its latest
+ * `subscribe` saying `batch`); without it, one `meter` event per meter, as before.
+ *
  * **Throttle.** At most one event per subject every `throttleMs` (250: four a second), leading
  * edge: the first change after a quiet spell goes out at once, changes during the wait are
- * coalesced and the latest state goes out when it ends. Events are built from the state when sent.
+ * coalesced and the latest state goes out when it ends (within {@link COALESCE_MS} after it, so
+ * that subjects whose waits end together go out together). Events are built from the state when
+ * sent.
  *
  * **Several api processes.** Each process serves its own clients the live state it holds
  * (`io.local`); alert changes, which happen in one process, go to every process's clients through
@@ -34,6 +44,7 @@ import type { AlertService } from '../alerts/service.ts';
 import type { Alert } from '../core/alerts/alert.ts';
 import { alertJson } from '../core/alerts/messages.ts';
 import type { Facility } from '../core/facility/schema.ts';
+import type { MeterEvent } from '../core/live/state.ts';
 import type { LiveFeed, LiveUpdate } from '../live/feed.ts';
 import type { Authenticator } from './auth.ts';
 import { ApiError } from './errors.ts';
@@ -44,6 +55,14 @@ import type { Principal } from './tokens.ts';
 export const DEFAULT_THROTTLE_MS = 250;
 /** Most rooms one `subscribe` may name. */
 const MAX_ROOMS = 1000;
+/** A wait that ended is sent up to this much later, with the others ending by then, ms. */
+export const COALESCE_MS = 10;
+/**
+ * Internal rooms of the form a socket gets meters in: every socket is in exactly one. Not names a
+ * client can subscribe to (#grant knows none with `~`).
+ */
+const SINGLE = '~meter';
+const BATCH = '~meters';
 
 export interface LiveGatewayOptions {
   readonly server: HttpServer;
@@ -60,8 +79,8 @@ export interface LiveGatewayOptions {
 }
 
 interface Pending {
+  /** When it was last sent. */
   last: number;
-  timer: NodeJS.Timeout | undefined;
   /** For alerts, the latest alert to send. */
   alert?: Alert;
 }
@@ -75,6 +94,10 @@ export class LiveGateway {
   readonly #throttleMs: number;
   readonly #now: () => number;
   readonly #pending = new Map<string, Pending>();
+  /** Subjects that changed during their wait; one timer sends them when it ends. */
+  readonly #waiting = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
   readonly #unsubscribe: Array<() => void> = [];
   #io: Server | undefined;
 
@@ -114,14 +137,21 @@ export class LiveGateway {
     this.#unsubscribe.push(this.#options.feed.onUpdate((updates) => this.#updates(updates)));
     if (this.#options.alerts) {
       this.#unsubscribe.push(
-        this.#options.alerts.onChange((alert) => this.#schedule(`alert:${alert.id}`, alert)),
+        this.#options.alerts.onChange((alert) => {
+          const ready: string[] = [];
+          this.#take(`alert:${alert.id}`, Date.now(), ready, alert);
+          this.#sendAll(ready);
+        }),
       );
     }
   }
 
   async stop(): Promise<void> {
     for (const stop of this.#unsubscribe.splice(0)) stop();
-    for (const pending of this.#pending.values()) if (pending.timer) clearTimeout(pending.timer);
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    this.#waiting.clear();
     this.#pending.clear();
     const io = this.#io;
     this.#io = undefined;
@@ -181,7 +211,13 @@ export class LiveGateway {
       timer.unref();
       socket.on('disconnect', () => clearTimeout(timer));
     }
+    void socket.join(SINGLE);
     socket.on('subscribe', (payload: unknown, ack?: unknown) => {
+      const batch = (payload as { batch?: unknown } | null)?.batch;
+      if (typeof batch === 'boolean') {
+        void socket.leave(batch ? SINGLE : BATCH);
+        void socket.join(batch ? BATCH : SINGLE);
+      }
       const answer = this.#subscribe(socket, principal, payload, true);
       if (typeof ack === 'function') ack(answer);
       void this.#snapshot(socket, principal, answer.rooms).catch((error: unknown) =>
@@ -328,7 +364,10 @@ export class LiveGateway {
         }
       }
     }
-    for (const id of meters) send('meter', feed.meterEvent(id, now));
+    if (socket.rooms.has(BATCH)) {
+      const events = [...meters].flatMap((id) => feed.meterEvent(id, now) ?? []);
+      if (events.length > 0) send('meters', events);
+    } else for (const id of meters) send('meter', feed.meterEvent(id, now));
     for (const id of vehicles) send('vehicle', feed.vehicleEvent(id, now));
     for (const id of roomIds) send('room', feed.roomEvent(id, now));
   }
@@ -336,32 +375,120 @@ export class LiveGateway {
   // ----------------------------------------------------------------------------------- events
 
   #updates(updates: readonly LiveUpdate[]): void {
-    for (const update of updates) this.#schedule(`${update.topic}:${update.id}`);
+    const now = Date.now();
+    const ready: string[] = [];
+    for (const update of updates) this.#take(`${update.topic}:${update.id}`, now, ready);
+    this.#sendAll(ready);
   }
 
-  /** Leading-edge throttle per subject (see the module comment). */
-  #schedule(key: string, alert?: Alert): void {
-    const now = Date.now();
+  /**
+   * Leading-edge throttle per subject (see the module comment): a subject out of its wait is
+   * `ready` to go now; one in its wait is sent when the wait ends.
+   */
+  #take(key: string, now: number, ready: string[], alert?: Alert): void {
     let pending = this.#pending.get(key);
     if (!pending) {
-      pending = { last: Number.NEGATIVE_INFINITY, timer: undefined };
+      pending = { last: Number.NEGATIVE_INFINITY };
       this.#pending.set(key, pending);
     }
     if (alert) pending.alert = alert;
-    if (pending.timer) return;
-    const wait = pending.last + this.#throttleMs - now;
-    if (wait <= 0) {
+    if (this.#waiting.has(key)) return;
+    const due = pending.last + this.#throttleMs;
+    if (due <= now) {
       pending.last = now;
-      this.#send(key, pending);
+      ready.push(key);
       return;
     }
-    const entry = pending;
-    entry.timer = setTimeout(() => {
-      entry.timer = undefined;
-      entry.last = Date.now();
-      this.#send(key, entry);
-    }, wait);
-    entry.timer.unref();
+    this.#waiting.add(key);
+    this.#arm(due);
+  }
+
+  /** Sets the one timer to end by `due` (plus {@link COALESCE_MS}). */
+  #arm(due: number): void {
+    const at = due + COALESCE_MS;
+    if (this.#timer && this.#timerAt <= at) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#waitsEnded(), Math.max(0, at - Date.now()));
+    this.#timer.unref();
+  }
+
+  #waitsEnded(): void {
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    const ready: string[] = [];
+    let next = Number.POSITIVE_INFINITY;
+    for (const key of this.#waiting) {
+      const pending = this.#pending.get(key);
+      if (!pending) {
+        this.#waiting.delete(key);
+        continue;
+      }
+      const due = pending.last + this.#throttleMs;
+      if (due <= now) {
+        this.#waiting.delete(key);
+        pending.last = now;
+        ready.push(key);
+      } else next = Math.min(next, due);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.#arm(next);
+    this.#sendAll(ready);
+  }
+
+  /** Sends the subjects that are ready: meters together, the others one by one. */
+  #sendAll(keys: readonly string[]): void {
+    const meters: string[] = [];
+    for (const key of keys) {
+      if (key.startsWith('meter:')) meters.push(key.slice('meter:'.length));
+      else {
+        const pending = this.#pending.get(key);
+        if (pending) this.#send(key, pending);
+      }
+    }
+    if (meters.length > 0) this.#sendMeters(meters);
+  }
+
+  /**
+   * Meters' events: one `meter` event each to the sockets that want them so, one `meters` frame
+   * per building (and department) to those that asked for batches. An event is built only when a
+   * socket is there to get it.
+   */
+  #sendMeters(ids: readonly string[]): void {
+    const io = this.#io;
+    if (!io) return;
+    const feed = this.#options.feed;
+    const rooms = io.of('/').adapter.rooms;
+    const single = (rooms.get(SINGLE)?.size ?? 0) > 0;
+    const batch = (rooms.get(BATCH)?.size ?? 0) > 0;
+    const now = this.#now();
+    const groups = new Map<string, { rooms: string[]; events: MeterEvent[] }>();
+    try {
+      for (const id of ids) {
+        const meter = feed.state.meter(id);
+        if (!meter) continue;
+        const building = `building:${meter.building}`;
+        const department = meter.department ? `department:${meter.department}` : undefined;
+        if (!rooms.has(building) && (department === undefined || !rooms.has(department))) continue;
+        const event = feed.meterEvent(id, now);
+        if (!event) continue;
+        const to = department === undefined ? [building] : [building, department];
+        if (single) io.local.to(to).except(BATCH).emit('meter', event);
+        if (batch) {
+          const key = department === undefined ? building : `${building}|${department}`;
+          const group = groups.get(key);
+          if (group) group.events.push(event);
+          else groups.set(key, { rooms: to, events: [event] });
+        }
+      }
+      for (const group of groups.values())
+        io.local.to(group.rooms).except(SINGLE).emit('meters', group.events);
+    } catch (error) {
+      this.#options.logger?.warn(
+        { err: error, subjects: ids.length },
+        'live: meter events could not be sent',
+      );
+    }
   }
 
   #send(key: string, pending: Pending): void {
@@ -381,18 +508,6 @@ export class LiveGateway {
         case 'building':
           io.local.to(['site', `building:${id}`]).emit('building', feed.buildingEvent(id, now));
           break;
-        case 'meter': {
-          const meter = feed.state.meter(id);
-          const event = feed.meterEvent(id, now);
-          if (!meter || !event) break;
-          io.local
-            .to([
-              `building:${meter.building}`,
-              ...(meter.department ? [`department:${meter.department}`] : []),
-            ])
-            .emit('meter', event);
-          break;
-        }
         case 'vehicle': {
           const vehicle = feed.state.vehicle(id);
           const event = feed.vehicleEvent(id, now);

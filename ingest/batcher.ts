@@ -41,10 +41,20 @@ export interface BatcherEvents<T> {
   room?(): void;
 }
 
+/** What a write may resolve with: see {@link BatcherOptions.write}. */
+export interface BatchWritten {
+  readonly settled: Promise<unknown>;
+}
+
 /** Options of {@link Batcher}. */
 export interface BatcherOptions<T> {
-  /** Writes a batch; resolves once it is committed. */
-  readonly write: (items: readonly T[]) => Promise<void>;
+  /**
+   * Writes a batch; resolves once it is committed. It may resolve with `{ settled }`, a promise of
+   * when the write's after-work is done (the rolling store's fold of the points): the items'
+   * acknowledgements wait for it, the next batch's write does not.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a plain write resolves with nothing (void).
+  readonly write: (items: readonly T[]) => Promise<void | BatchWritten>;
   /** Size of an item (points in a message); default 1. Batches and the backlog bound count this. */
   readonly sizeOf?: (item: T) => number;
   /** Whether a failed write may pass later. Default: a `StoreError` says; anything else may. */
@@ -102,7 +112,8 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, random: numbe
 
 /** See the module comment. */
 export class Batcher<T> {
-  readonly #write: (items: readonly T[]) => Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: as BatcherOptions.write.
+  readonly #write: (items: readonly T[]) => Promise<void | BatchWritten>;
   readonly #sizeOf: (item: T) => number;
   readonly #isRetriable: (error: unknown) => boolean;
   readonly #maxBatchSize: number;
@@ -127,6 +138,8 @@ export class Batcher<T> {
   #aborted = false;
   #wakeSleeper: (() => void) | undefined;
   #idleWaiters: Array<() => void> = [];
+  /** Written batches whose acknowledgements wait for their write's `settled`. */
+  #settling = 0;
   #wasFull = false;
 
   constructor(options: BatcherOptions<T>) {
@@ -296,23 +309,39 @@ export class Batcher<T> {
     for (let attempt = 1; !this.#aborted; attempt++) {
       const started = this.#clock.now();
       let failure: { error: unknown } | undefined;
+      // biome-ignore lint/suspicious/noConfusingVoidType: what the write resolved with.
+      let written: void | BatchWritten;
       try {
-        await this.#write(batch.map((entry) => entry.item));
+        written = await this.#write(batch.map((entry) => entry.item));
       } catch (error) {
         failure = { error };
+        written = undefined;
       }
       if (!failure) {
         // Committed, even if the close deadline passed meanwhile: acknowledging is still right.
         this.#settle(batch);
         const size = sizeOf(batch);
         this.#notify(() => this.#events.committed?.(items(batch), size, this.#clock.now() - started));
-        for (const entry of batch) {
-          try {
-            entry.ack();
-          } catch {
-            // An acknowledgement is fire-and-forget; a failing one must not undo the others.
+        const acknowledge = () => {
+          for (const entry of batch) {
+            try {
+              entry.ack();
+            } catch {
+              // An acknowledgement is fire-and-forget; a failing one must not undo the others.
+            }
           }
-        }
+        };
+        if (written?.settled) {
+          // Idle (flush, close) only once these are acknowledged too: a worker that stops must not
+          // leave committed messages unacknowledged, for the broker to deliver again.
+          this.#settling++;
+          const settled = () => {
+            this.#settling--;
+            acknowledge();
+            this.#resolveIdle();
+          };
+          void written.settled.then(settled, settled);
+        } else acknowledge();
         this.#afterChange();
         return;
       }
@@ -372,12 +401,13 @@ export class Batcher<T> {
   }
 
   #idle(): Promise<void> {
-    if (!this.#running && this.#queue.length === 0 && this.#writingCount === 0) return Promise.resolve();
+    if (!this.#running && this.#queue.length === 0 && this.#writingCount === 0 && this.#settling === 0)
+      return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   #resolveIdle(): void {
-    if (this.#running || this.#queue.length > 0 || this.#writingCount > 0) return;
+    if (this.#running || this.#queue.length > 0 || this.#writingCount > 0 || this.#settling > 0) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();

@@ -531,11 +531,25 @@ export class IngestPipeline {
         this.#watch.run(async () => {
           // Past the late window a reading may fill a gap, not change history (late.ts).
           await this.#late.check(messages);
-          await options.store.write(
+          const points =
             messages.length === 1
               ? (messages[0] as PendingMessage).points
-              : messages.flatMap((m) => m.points),
-          );
+              : messages.flatMap((m) => m.points);
+          if (!hasCommit(options.store)) {
+            await options.store.write(points);
+            return undefined;
+          }
+          // A rolling store: the next batch is written while this one's rollups fold (its
+          // readings reach the live feed at once), and this one is acknowledged once they did.
+          const { folded } = await options.store.commit(points);
+          return {
+            settled: folded.catch((error: unknown) =>
+              this.#log.warn(
+                { err: errorText(error) },
+                'folding the rollups of committed points failed (they are stored; `facility rollups rebuild` folds them again)',
+              ),
+            ),
+          };
         }),
       sizeOf: (message) => message.points.length,
       maxBatchSize: maxPoints,
@@ -774,6 +788,13 @@ function utf8(payload: Uint8Array): string {
 }
 
 function noop(): void {}
+
+/** A store that commits and folds in two steps (core/rollup/rolling-store.ts RollingStore.commit). */
+function hasCommit(
+  store: TimeSeriesStore,
+): store is TimeSeriesStore & { commit(points: readonly Point[]): Promise<{ folded: Promise<void> }> } {
+  return typeof (store as { commit?: unknown }).commit === 'function';
+}
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

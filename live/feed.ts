@@ -191,15 +191,20 @@ export class LiveFeed {
 
   #rows(changes: readonly RollupChange[]): void {
     const site = this.#options.facility.site.id;
+    const now = this.#now();
     const updates: LiveUpdate[] = [];
     for (const change of changes) {
       if (change.rollup !== 'meter') continue;
+      // A fold usually takes in the reading already pushed, whose step the stream's tail counted:
+      // today's figure stays what it was, and the meter is not pushed a second time.
+      const before = round(this.state.meterToday(change.device, now), 3);
       this.state.applyMeterRows(
         change.device,
         change.from,
         change.rows,
         change.to ?? Number.POSITIVE_INFINITY,
       );
+      if (round(this.state.meterToday(change.device, now), 3) === before) continue;
       updates.push({ topic: 'meter', id: change.device });
       const scopes = this.#meterScopes.get(change.device);
       for (const building of scopes?.buildings ?? []) updates.push({ topic: 'building', id: building });

@@ -20,9 +20,52 @@ export function checkPeriod({ from, to }: Period): void {
 
 /** ISO-8601 with the site's UTC offset, whole seconds when they are whole (2026-11-25T00:00:00+08:00). */
 export function isoAt(epochMs: number, timezone: string): string {
+  // The live feed writes one for every reading it pushes (thousands a second): the zone's offset
+  // is looked up once a minute (luxon's lookup is the costly part) and the digits written here.
+  const minute = Math.floor(epochMs / MINUTE_MS) * MINUTE_MS;
+  let known = offsetCache.get(timezone);
+  if (known?.minute !== minute) {
+    known = minuteOffset(minute, timezone);
+    offsetCache.set(timezone, known);
+  }
+  if (known.suffix === undefined) return luxonIso(epochMs, timezone);
+  const local = new Date(epochMs + known.offsetMs);
+  const year = local.getUTCFullYear();
+  if (year < 1000 || year > 9999) return luxonIso(epochMs, timezone);
+  const ms = local.getUTCMilliseconds();
+  return (
+    `${year}-${pad2(local.getUTCMonth() + 1)}-${pad2(local.getUTCDate())}` +
+    `T${pad2(local.getUTCHours())}:${pad2(local.getUTCMinutes())}:${pad2(local.getUTCSeconds())}` +
+    `${ms === 0 ? '' : `.${String(ms).padStart(3, '0')}`}${known.suffix}`
+  );
+}
+
+const MINUTE_MS = 60_000;
+/** Per time zone, the offset of the last minute asked for (suffix undefined: it changes within it). */
+const offsetCache = new Map<string, { minute: number; offsetMs: number; suffix: string | undefined }>();
+
+function luxonIso(epochMs: number, timezone: string): string {
   return DateTime.fromMillis(epochMs, { zone: IANAZone.create(timezone) }).toISO({
     suppressMilliseconds: true,
   }) as string;
+}
+
+function minuteOffset(
+  minute: number,
+  timezone: string,
+): { minute: number; offsetMs: number; suffix: string | undefined } {
+  const zone = IANAZone.create(timezone);
+  const offset = zone.offset(minute);
+  if (!zone.isValid || zone.offset(minute + MINUTE_MS - 1) !== offset)
+    return { minute, offsetMs: 0, suffix: undefined };
+  // The offset as luxon writes it (`+08:00`, `-05:00`), from its own ISO string of the minute.
+  const iso = luxonIso(minute, timezone);
+  const suffix = /(?:Z|[+-]\d\d:\d\d)$/.exec(iso)?.[0];
+  return { minute, offsetMs: offset * MINUTE_MS, suffix };
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
 }
 
 /**

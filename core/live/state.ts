@@ -97,6 +97,10 @@ interface MeterState {
   readonly rowCovered: Float64Array;
   /** The last kept reading of the rows (the register state of the last row). */
   kept: KeptReading | null;
+  /** Sum of the rows from `todayFrom` up to the bucket `todayBucket` (NaN: to be summed again). */
+  todayFrom: number;
+  todayBucket: number;
+  todaySum: number;
 }
 
 interface VehicleState {
@@ -208,6 +212,9 @@ export class LiveState {
         rowValue: new Float64Array(this.#slots),
         rowCovered: new Float64Array(this.#slots),
         kept: null,
+        todayFrom: Number.NaN,
+        todayBucket: Number.NaN,
+        todaySum: 0,
       });
     }
     for (const vehicle of facility.vehicles) {
@@ -263,6 +270,7 @@ export class LiveState {
   applyMeterRows(id: string, from: number, rows: readonly RollupRow[], to = Number.POSITIVE_INFINITY): void {
     const state = this.#meters.get(id);
     if (!state) return;
+    state.todayFrom = Number.NaN;
     for (let k = 0; k < this.#slots; k++) {
       const t = state.rowTime[k] as number;
       if (t >= from && t < to) state.rowTime[k] = Number.NaN;
@@ -534,7 +542,15 @@ export class LiveState {
     const state = this.#meters.get(id);
     if (!state) return 0;
     const { start } = this.#dayOf(now);
-    return this.meterRows(id, start, now + BUCKET_MS) + this.#tail(state, start);
+    // The rows' sum is kept until rows are applied or the bucket rolls over: the live feed asks
+    // for it on every push of the meter, its building and the site.
+    const bucket = bucketOf(now);
+    if (state.todayFrom !== start || state.todayBucket !== bucket) {
+      state.todaySum = this.meterRows(id, start, now + BUCKET_MS);
+      state.todayFrom = start;
+      state.todayBucket = bucket;
+    }
+    return state.todaySum + this.#tail(state, start);
   }
 
   /** The stream's part after the last kept reading, from `since` on. */

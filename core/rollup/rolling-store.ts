@@ -2,7 +2,9 @@
  * A {@link TimeSeriesStore} that keeps the rollups (core/rollup/schema.ts) of every point written
  * through it: `write()` commits the points to the store it wraps, then folds the devices they
  * touch again from where the new points can change anything, and resolves once the rollup rows
- * are committed too — so whoever acknowledges a write (the ingest, a backfill) has both.
+ * are committed too — so whoever acknowledges a write (the ingest, a backfill) has both. `commit()`
+ * is the same write in two steps (committed, then folded), for the ingest: its next batch need not
+ * wait for the previous one's fold, and the batches that come during a fold are folded together.
  *
  * Folds run one at a time (a fold reads the rows and points another one may be writing); raw
  * writes do not wait for them. Each fold reads back from the store what it needs (the points
@@ -114,6 +116,8 @@ export interface RebuildProgress {
 }
 
 const DAY_MS = 86_400_000;
+/** Points a queued fold takes before a further write waits for it (see RollingStore.commit). */
+export const MAX_FOLD_POINTS = 50_000;
 /** How far back trips are looked for when resuming a trip fold (no trip lasts longer). */
 const TRIP_LOOKBACK_MS = 7 * DAY_MS;
 const VEHICLE_FIELDS = ['lat', 'lon', 'speed', 'ignition', 'odometer', 'fuel'] as const;
@@ -154,6 +158,8 @@ export class RollingStore implements TimeSeriesStore {
   /** Per meter, the time up to which settled outliers were reported. */
   readonly #reportedUntil = new Map<string, number>();
   #folds: Promise<unknown> = Promise.resolve();
+  /** The fold queued and not yet started, which the points of the next writes join. */
+  #nextFold: { points: Point[]; done: Promise<void> } | undefined;
   readonly #listeners = new Set<(changes: readonly RollupChange[]) => void>();
   readonly #pointListeners = new Set<(points: readonly Point[]) => void>();
 
@@ -231,8 +237,23 @@ export class RollingStore implements TimeSeriesStore {
   }
 
   async write(points: readonly Point[]): Promise<void> {
+    const { folded } = await this.commit(points);
+    await folded;
+  }
+
+  /**
+   * What `write()` does, in two steps: resolves once the points are committed and the point
+   * listeners told, with `folded`, which resolves once their rollup rows are committed too. The
+   * in-process ingest writes its next batch meanwhile (its readings reach the live feed without
+   * waiting for a fold) and acknowledges a batch once `folded`. The points of the writes made while
+   * a fold runs are folded together in the next one: one fold, not one per batch, however many
+   * batches came. A write waits for that fold first when it holds {@link MAX_FOLD_POINTS} already.
+   */
+  async commit(points: readonly Point[]): Promise<{ folded: Promise<void> }> {
+    const waiting = this.#nextFold;
+    if (waiting && waiting.points.length >= MAX_FOLD_POINTS) await waiting.done.catch(() => undefined);
     await this.#store.write(points);
-    if (points.length === 0) return;
+    if (points.length === 0) return { folded: Promise.resolve() };
     for (const listener of this.#pointListeners) {
       try {
         listener(points);
@@ -240,7 +261,23 @@ export class RollingStore implements TimeSeriesStore {
         // A listener's failure is its own: the points are committed.
       }
     }
-    await this.#serial(() => this.#fold(points));
+    return { folded: this.#foldSoon(points) };
+  }
+
+  /** Adds points to the fold waiting to run, or queues one. */
+  #foldSoon(points: readonly Point[]): Promise<void> {
+    const waiting = this.#nextFold;
+    if (waiting) {
+      for (const point of points) waiting.points.push(point);
+      return waiting.done;
+    }
+    const next: { points: Point[]; done: Promise<void> } = { points: [...points], done: Promise.resolve() };
+    this.#nextFold = next;
+    next.done = this.#serial(() => {
+      if (this.#nextFold === next) this.#nextFold = undefined;
+      return this.#fold(next.points);
+    });
+    return next.done;
   }
 
   /**

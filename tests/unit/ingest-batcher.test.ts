@@ -37,7 +37,7 @@ interface Harness<T> {
   add(...items: T[]): void;
 }
 
-function harness<T>(write: (items: readonly T[]) => Promise<void>, options: Partial<BatcherOptions<T>> = {}) {
+function harness<T>(write: BatcherOptions<T>['write'], options: Partial<BatcherOptions<T>> = {}) {
   const clock = new ManualClock(1_000_000);
   const acked: T[] = [];
   const events: string[] = [];
@@ -97,6 +97,37 @@ describe('Batcher: when it writes', () => {
     await h.clock.advance(0);
     expect(h.acked).toEqual(['a', 'b', 'c']);
     expect(h.batcher.pending).toEqual({ items: 0, size: 0 });
+  });
+
+  it('acknowledges a write that resolves with { settled } once that settles; the next batch is written meanwhile', async () => {
+    const folds = [deferred(), deferred()];
+    const calls: string[][] = [];
+    const h = harness<string>((items) => {
+      calls.push([...items]);
+      return Promise.resolve({ settled: (folds[calls.length - 1] as ReturnType<typeof deferred>).promise });
+    });
+    h.add('a', 'b', 'c');
+    await h.clock.advance(0);
+    h.add('d');
+    await h.clock.advance(200);
+    // Both batches written; neither acknowledged before its after-work settled.
+    expect(calls).toEqual([['a', 'b', 'c'], ['d']]);
+    expect(h.acked).toEqual([]);
+    expect(h.batcher.pending).toEqual({ items: 0, size: 0 });
+    // flush() (and close) wait for the acknowledgements too.
+    let flushed = false;
+    void h.batcher.flush().then(() => {
+      flushed = true;
+    });
+    folds[1]?.resolve();
+    await h.clock.advance(0);
+    expect(h.acked).toEqual(['d']);
+    expect(flushed).toBe(false);
+    // A failed after-work still acknowledges: the items are committed.
+    folds[0]?.reject(new Error('fold failed'));
+    await h.clock.advance(0);
+    expect(h.acked).toEqual(['d', 'a', 'b', 'c']);
+    expect(flushed).toBe(true);
   });
 
   it('writes a batch that is not full once its oldest item waited maxDelayMs', async () => {

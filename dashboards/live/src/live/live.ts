@@ -115,6 +115,11 @@ export function connectLive(credentials: Credentials, rooms: readonly string[]):
     live.buildings[event.id] = event;
     touched();
   });
+  // Meters come in batches (`batch: true` below): one frame for the meters that changed together.
+  socket.on('meters', (events: MeterLive[]) => {
+    for (const event of events) live.meters[event.id] = event;
+    touched();
+  });
   socket.on('meter', (event: MeterLive) => {
     live.meters[event.id] = event;
     touched();
@@ -169,7 +174,7 @@ function subscribe(): void {
     ?.timeout(10_000)
     .emit(
       'subscribe',
-      { rooms: wanted },
+      { rooms: wanted, batch: true },
       (
         error: Error | null,
         answer?: { rooms?: string[]; refused?: (string | { room: string; reason: string })[] },

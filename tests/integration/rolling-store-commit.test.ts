@@ -1,0 +1,76 @@
+/**
+ * RollingStore.commit (core/rollup/rolling-store.ts), the ingest's two-step write: it resolves once
+ * the points are committed and the point listeners told, before their fold; the points of the
+ * commits made while a fold runs are folded together in the next one; `folded` resolves once the
+ * rows are committed. A DuckDB store whose first rollup write is held, so that a fold is running.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { RollingStore } from '../../core/rollup/rolling-store.ts';
+import type { Point } from '../../core/store.ts';
+import { PointMaker } from '../../simulators/points.ts';
+import { DuckDbStore } from '../../storage/duckdb/duckdb-store.ts';
+import { demoFacility } from '../setup/wait.ts';
+
+const facility = demoFacility();
+const teardown: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const step of teardown.reverse()) await step();
+});
+
+it('commits before folding, and folds the commits made during a fold together', async () => {
+  const folder = await mkdtemp(join(tmpdir(), 'sfp-commit-'));
+  teardown.push(() => rm(folder, { recursive: true, force: true }));
+  const inner = new DuckDbStore({ path: join(folder, 'facility.duckdb') });
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let rollupWrites = 0;
+  const writeRollups = inner.writeRollups.bind(inner);
+  inner.writeRollups = async (writes) => {
+    if (rollupWrites++ === 0) await held;
+    return writeRollups(writes);
+  };
+  const store = new RollingStore({ store: inner, facility, catchUp: false });
+  await store.start();
+  teardown.push(() => store.stop());
+  const told: number[] = [];
+  store.subscribePoints((points) => told.push(points.length));
+
+  const maker = new PointMaker(facility);
+  const start = Date.UTC(2026, 10, 2, 1, 0);
+  const batch = (k: number): Point[] => {
+    const out: Point[] = [];
+    for (const id of ['b1-e-main', 'b1-e-light']) {
+      maker.append('meter', id, [{ ts: start + k * 60_000, total: 1000 + k }] as never, out);
+    }
+    return out;
+  };
+
+  const first = await store.commit(batch(0));
+  // Committed and told, while its fold is held.
+  expect(told).toEqual([2]);
+  const rest = [];
+  for (let k = 1; k <= 4; k++) rest.push(await store.commit(batch(k)));
+  expect(told).toEqual([2, 2, 2, 2, 2]);
+  // The four commits made during the first fold share the next one.
+  for (const commit of rest) expect(commit.folded).toBe(rest[0]?.folded);
+  expect(rest[0]?.folded).not.toBe(first.folded);
+  release();
+  await Promise.all([first.folded, ...rest.map((c) => c.folded)]);
+  const rows = await store.readRollups({
+    kind: 'meter',
+    site: facility.site.id,
+    devices: ['b1-e-main', 'b1-e-light'],
+    from: start - 86_400_000,
+    to: start + 86_400_000,
+    fields: ['consumption'],
+  });
+  expect(rows.map((r) => r.device).sort()).toEqual(['b1-e-light', 'b1-e-main']);
+  const used = rows.map((r) => Array.from(r.values.consumption as Float64Array).reduce((a, b) => a + b, 0));
+  // 1000 → 1004 kWh across the five readings, folded for each meter.
+  for (const kwh of used) expect(kwh).toBeCloseTo(4, 6);
+});
