@@ -329,6 +329,8 @@ async function ingestInto(
     : new RollingStore({
         store: inner,
         facility,
+        // As createStorage builds it: DuckDB's file is this process's alone.
+        soleWriter: choice.label === 'DuckDB',
         onOutliers: (outliers) =>
           void deadLetters.add(outlierEntries(facility.site.id, outliers, Date.now())),
       });

@@ -189,7 +189,8 @@ export async function createStorage(
     // The dead-letter table lives in the store's own file: one process, one handle.
     sink = new DuckDbDeadLetterSink({ database: inner });
     return {
-      store: new RollingStore({ store: inner, facility, onOutliers, ...options }),
+      // The file is locked to this process: nothing else writes its points.
+      store: new RollingStore({ store: inner, facility, onOutliers, soleWriter: true, ...options }),
       deadLetters: sink,
       // The store's file; the store opens and closes it.
       appState: inner,

@@ -44,10 +44,31 @@ export interface MeterFoldInput {
   readonly rules: RegisterRules;
   /** Every reading at or after `from`, sorted by time, unique times, finite totals. */
   readonly readings: ReadingColumns;
-  /** A bucket boundary: rows are produced from it on. */
+  /**
+   * A bucket boundary: rows are produced from it on. Or, with `carry`, any instant: rows from its
+   * bucket on, that bucket's row starting from `carry`.
+   */
   readonly from: number;
   /** The register state after every reading before `from` (`[]` when there is none). */
   readonly state: RegisterState;
+  /**
+   * The row of the bucket holding `from` as a fold left it after the readings before `from`
+   * (a {@link MeterCheckpoint}'s): a fold resuming inside a bucket.
+   */
+  readonly carry?: MeterBucket;
+}
+
+/**
+ * Where a later fold may resume inside a bucket: the instant just after a settled reading, the
+ * register state after it and its bucket's row up to it. A fold for readings that all come after
+ * the newest one this fold saw, started here with this state and `carry`, gives the rows a fold
+ * from the bucket boundary would (the same additions in the same order).
+ */
+export interface MeterCheckpoint {
+  /** The settled reading's time + 1 ms (readings are whole epoch ms): the next fold's `from`. */
+  readonly from: number;
+  readonly state: RegisterState;
+  readonly carry: MeterBucket;
 }
 
 /**
@@ -89,9 +110,20 @@ function keptOf(input: MeterFoldInput, judged: ReturnType<typeof classify>): Kep
 
 /** The rows of buckets from `input.from` on that hold a reading, consumption or covered time. */
 export function foldMeter(input: MeterFoldInput): MeterBucket[] {
+  return foldMeterFrom(input).rows;
+}
+
+/**
+ * {@link foldMeter}, and the checkpoint after the reading `resumeDepth` readings before the
+ * last one (none with fewer readings, or when that reading is not a whole ms).
+ */
+export function foldMeterFrom(input: MeterFoldInput): { rows: MeterBucket[]; checkpoint?: MeterCheckpoint } {
   const { readings, rules, from } = input;
   const judged = classify(readings, rules, 0, input.state);
   const rows = new Map<number, MeterBucket>();
+  if (input.carry) rows.set(input.carry.time, { ...input.carry });
+  const at = readings.time.length - 1 - resumeDepth(rules);
+  let checkpoint: MeterCheckpoint | undefined;
   const row = (bucket: number, state: RegisterState): MeterBucket => {
     let r = rows.get(bucket);
     if (!r) {
@@ -150,8 +182,11 @@ export function foldMeter(input: MeterFoldInput): MeterBucket[] {
     else if (s === READING_STATUS.pending) r.pending++;
     if (judged.rateExceeded[i] === 1) r.rateExceeded++;
     r.state = state;
+    if (i === at && Number.isSafeInteger(t)) checkpoint = { from: t + 1, state, carry: { ...r } };
   }
-  return [...rows.values()].filter((r) => r.time >= from).sort((a, b) => a.time - b.time);
+  const first = bucketOf(from);
+  const out = [...rows.values()].filter((r) => r.time >= first).sort((a, b) => a.time - b.time);
+  return checkpoint ? { rows: out, checkpoint } : { rows: out };
 }
 
 /** Adds `step` spread evenly over [a, b) to the buckets from `from` on, and the covered time. */

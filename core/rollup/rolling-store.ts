@@ -56,7 +56,7 @@ import {
   stringColumn,
   type TimeSeriesStore,
 } from '../store.ts';
-import { foldMeter, resumeDepth } from './meter.ts';
+import { foldMeterFrom, type MeterCheckpoint, resumeDepth } from './meter.ts';
 import { foldRoom, roomResume } from './room.ts';
 import type {
   RollupLastQuery,
@@ -106,6 +106,14 @@ export interface RollingStoreOptions {
    * readings again (default true; `facility rollups rebuild` turns it off, it rebuilds anyway).
    */
   readonly catchUp?: boolean;
+  /**
+   * No other process writes the store's points (DuckDB: the file is locked to one process). Then a
+   * meter's fold for readings newer than any it folded resumes where the last fold left a settled
+   * reading, inside its bucket, instead of reading the bucket again from its start: a meter sending
+   * thousands of readings a second into one bucket (a gateway flushing its buffer) costs each fold
+   * its new readings, not the bucket's. Default false (InfluxDB may have several writers).
+   */
+  readonly soleWriter?: boolean;
 }
 
 /** Progress of a rebuild. */
@@ -157,6 +165,8 @@ export class RollingStore implements TimeSeriesStore {
   readonly #roomOfSensor: ReadonlyMap<string, string>;
   /** Per meter, the time up to which settled outliers were reported. */
   readonly #reportedUntil = new Map<string, number>();
+  /** Per meter, where its next fold may resume, and the newest reading the last fold saw (soleWriter). */
+  readonly #checkpoints = new Map<string, MeterCheckpoint & { readonly newest: number }>();
   #folds: Promise<unknown> = Promise.resolve();
   /** The fold queued and not yet started, which the points of the next writes join. */
   #nextFold: { points: Point[]; done: Promise<void> } | undefined;
@@ -407,12 +417,29 @@ export class RollingStore implements TimeSeriesStore {
   ): Promise<void> {
     if (earliest.size === 0) return;
     const site = this.#facility.site.id;
-    const starts = await this.#meterStarts(earliest);
+    // Resumable inside a bucket: readings all newer than what the last fold saw (see soleWriter).
+    const resumed = new Map<string, MeterCheckpoint>();
+    const standard = new Map<string, number>();
+    for (const [id, time] of earliest) {
+      const checkpoint = this.#checkpoints.get(id);
+      this.#checkpoints.delete(id);
+      if (
+        this.#options.soleWriter &&
+        !rebuild &&
+        until === Number.POSITIVE_INFINITY &&
+        checkpoint &&
+        time > checkpoint.newest
+      )
+        resumed.set(id, checkpoint);
+      else standard.set(id, time);
+    }
+    const starts = standard.size > 0 ? await this.#meterStarts(standard) : new Map<string, number>();
+    for (const [id, checkpoint] of resumed) starts.set(id, checkpoint.from);
     const from = Math.min(...starts.values());
     const ids = [...starts.keys()];
     const stateRows = new Map<string, RollupSeries>();
     for (const [id, start] of starts) {
-      if (!Number.isFinite(start)) continue;
+      if (!Number.isFinite(start) || resumed.has(id)) continue;
       const [last] = await this.#store.lastRollups({
         kind: 'meter',
         site,
@@ -447,10 +474,22 @@ export class RollingStore implements TimeSeriesStore {
         : readings.time.length > 0
           ? bucketOf(readings.time[0] as number)
           : 0;
+      const checkpoint = resumed.get(id);
       const stateText =
         (stateRows.get(id)?.values.state as readonly (string | null)[] | undefined)?.[0] ?? null;
-      const state: RegisterState = stateText ? (JSON.parse(stateText) as RegisterState) : [];
-      const rows = foldMeter({ rules: device.rules, readings, from: bucket, state });
+      const state: RegisterState =
+        checkpoint?.state ?? (stateText ? (JSON.parse(stateText) as RegisterState) : []);
+      const folded = foldMeterFrom({
+        rules: device.rules,
+        readings,
+        from: bucket,
+        state,
+        ...(checkpoint ? { carry: checkpoint.carry } : {}),
+      });
+      const rows = folded.rows;
+      if (this.#options.soleWriter && until === Number.POSITIVE_INFINITY && folded.checkpoint) {
+        this.#checkpoints.set(id, { ...folded.checkpoint, newest: readings.time.at(-1) as number });
+      }
       writes.push({
         kind: 'meter',
         site,
@@ -461,7 +500,7 @@ export class RollingStore implements TimeSeriesStore {
           kind: device.meter.kind,
           system: device.meter.system,
         },
-        from: bucket,
+        from: bucketOf(bucket),
         rows: rows.map(
           (r): RollupRow => ({
             time: r.time,

@@ -421,30 +421,46 @@ describe('rollups give the raw answer', () => {
           fc.array(fc.nat(), { maxLength: 3 }),
           fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 2, maxLength: 10 }),
           async (m1, m2, runs, samples, cuts, swaps, fractions) => {
-            const site = `case-${++cases}`;
-            const facility = loadOrThrow(site, zone);
-            const store = new RollingStore({ store: inner, facility });
-            const meters = [
-              ...meterPoints(site, 'm1', start + 7_000, MIN, m1),
-              ...meterPoints(site, 'm2', start + 90_000, 5 * MIN, m2).map((p) => ({
-                ...p,
-                tags: { ...p.tags, meter: 'm2', kind: 'water' },
-              })),
-            ].sort((a, b) => a.time - b.time);
-            const vehicle = vehiclePoints(site, start - 3_600_000, runs);
-            const room = roomPoints(site, start, samples);
-            const points = [...meters, ...vehicle, ...room].sort((a, b) => a.time - b.time);
-            await writeInBatches(store, points, cuts, swaps);
-            const ctx = { facility, store, now: () => start + 30 * 86_400_000 };
-            await compare(rawData(ctx), rollupData(ctx), facility, {
-              meters: edgesOf(fractions, meters, zone),
-              vehicle: edgesOf(fractions, vehicle, zone),
-              room: edgesOf(fractions, room, zone),
-            });
+            // Each case twice: meter folds from bucket starts, and resuming inside buckets where
+            // the readings allow (soleWriter).
+            for (const soleWriter of [false, true])
+              await check(m1, m2, runs, samples, cuts, swaps, fractions, soleWriter);
           },
         ),
         { numRuns: 25, seed: 20261207, endOnFailure: true },
       );
+
+      async function check(
+        m1: Parameters<typeof meterPoints>[4],
+        m2: Parameters<typeof meterPoints>[4],
+        runs: Parameters<typeof vehiclePoints>[2],
+        samples: Parameters<typeof roomPoints>[2],
+        cuts: number[],
+        swaps: number[],
+        fractions: number[],
+        soleWriter: boolean,
+      ): Promise<void> {
+        const site = `case-${++cases}`;
+        const facility = loadOrThrow(site, zone);
+        const store = new RollingStore({ store: inner, facility, soleWriter });
+        const meters = [
+          ...meterPoints(site, 'm1', start + 7_000, MIN, m1),
+          ...meterPoints(site, 'm2', start + 90_000, 5 * MIN, m2).map((p) => ({
+            ...p,
+            tags: { ...p.tags, meter: 'm2', kind: 'water' },
+          })),
+        ].sort((a, b) => a.time - b.time);
+        const vehicle = vehiclePoints(site, start - 3_600_000, runs);
+        const room = roomPoints(site, start, samples);
+        const points = [...meters, ...vehicle, ...room].sort((a, b) => a.time - b.time);
+        await writeInBatches(store, points, cuts, swaps);
+        const ctx = { facility, store, now: () => start + 30 * 86_400_000 };
+        await compare(rawData(ctx), rollupData(ctx), facility, {
+          meters: edgesOf(fractions, meters, zone),
+          vehicle: edgesOf(fractions, vehicle, zone),
+          room: edgesOf(fractions, room, zone),
+        });
+      }
     },
     240_000,
   );
