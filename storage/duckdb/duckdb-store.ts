@@ -70,6 +70,7 @@ import {
   seriesSql,
 } from './query-sql.ts';
 import {
+  checkSumQuery,
   createRollupTables,
   lastRollupsSql,
   readRollupsSql,
@@ -318,9 +319,10 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
   }
 
   async sumRollups(query: RollupSumQuery): Promise<RollupSums[]> {
-    const listed = this.#rollupStatement(() => rollupDevicesSql(query));
+    this.#rollupStatement(() => checkSumQuery(query));
     return this.read(async (connection) => {
       try {
+        const listed = rollupDevicesSql(query);
         const devices =
           query.devices === undefined
             ? (await connection.runAndReadAll(listed.sql, listed.values, listed.types))

@@ -136,18 +136,14 @@ export async function writeRollupRows(
   }
   for (const [kind, list] of byKind) {
     const table = quote(rollupTable(kind));
-    // One DELETE per kind: the (site, device, from) triples as a joined list.
-    const sites = list.map((w) => w.site);
-    const devices = list.map((w) => w.device);
-    const froms = list.map((w) => w.from);
-    const tos = list.map((w) => w.to ?? 8.64e15 + 1);
+    // One DELETE per kind: the (site, device, from, to) ranges as a joined list.
+    const replaced = deviceRanges(
+      list.map((w) => ({ site: w.site, device: w.device, from: w.from, to: w.to ?? END_OF_TIME })),
+    );
     await connection.run(
-      `DELETE FROM ${table} t USING (SELECT unnest($1::VARCHAR[]) AS "site", unnest($2::VARCHAR[]) AS "device", ` +
-        `unnest($3::DOUBLE[]) AS "from", unnest($4::DOUBLE[]) AS "to") d ` +
-        `WHERE t."site" = d."site" AND t."device" = d."device" AND t."time" >= d."from" AND t."time" < d."to" ` +
-        `AND t."time" >= ${safe(Math.ceil(froms.reduce((a, b) => Math.min(a, b))))}`,
-      [listValue(sites), listValue(devices), listValue(froms), listValue(tos)],
-      [LIST(VARCHAR), LIST(VARCHAR), LIST(DOUBLE), LIST(DOUBLE)],
+      `DELETE FROM ${table} t USING ${replaced.table} WHERE ${replaced.condition}`,
+      replaced.values,
+      replaced.types,
     );
     const fields = fieldsOf(kind);
     const appender = await connection.createAppender(rollupTable(kind), 'main');
@@ -179,58 +175,82 @@ export async function writeRollupRows(
 /**
  * Sums the hours that writes touched again from their buckets (on the write connection, inside the
  * caller's transaction). The touched hours of each device are merged first, so that a bucket
- * joins one range at most; every statement is bounded below by the earliest of them, so DuckDB
- * skips the row groups before it.
+ * joins one range at most.
  */
 async function refreshHours(
   connection: DuckDBConnection,
   kind: RollupKind,
   writes: readonly RollupWrite[],
 ): Promise<void> {
-  const END = 8.64e15 + 1;
-  const ranges = new Map<string, { site: string; device: string; spans: Array<[number, number]> }>();
+  const byDevice = new Map<string, Array<{ site: string; device: string; from: number; to: number }>>();
   for (const w of writes) {
     const key = `${w.site}\u0000${w.device}`;
-    const entry = ranges.get(key) ?? { site: w.site, device: w.device, spans: [] };
-    entry.spans.push([floorHour(w.from), w.to === undefined ? END : ceilHour(w.to)]);
-    ranges.set(key, entry);
+    const list = byDevice.get(key) ?? [];
+    list.push({
+      site: w.site,
+      device: w.device,
+      from: floorHour(w.from),
+      to: w.to === undefined ? END_OF_TIME : ceilHour(w.to),
+    });
+    byDevice.set(key, list);
   }
-  const sites: string[] = [];
-  const devices: string[] = [];
-  const froms: number[] = [];
-  const tos: number[] = [];
-  for (const { site, device, spans } of ranges.values()) {
-    spans.sort((a, b) => a[0] - b[0]);
-    let [from, to] = spans[0] as [number, number];
-    for (const [a, b] of [...spans.slice(1), [END + 1, END + 1] as [number, number]]) {
-      if (a <= to) {
-        to = Math.max(to, b);
-        continue;
+  const merged: Array<{ site: string; device: string; from: number; to: number }> = [];
+  for (const list of byDevice.values()) {
+    list.sort((a, b) => a.from - b.from);
+    let current = { ...(list[0] as (typeof list)[number]) };
+    for (const next of list.slice(1)) {
+      if (next.from <= current.to) current.to = Math.max(current.to, next.to);
+      else {
+        merged.push(current);
+        current = { ...next };
       }
-      sites.push(site);
-      devices.push(device);
-      froms.push(from);
-      tos.push(to);
-      [from, to] = [a, b];
     }
+    merged.push(current);
   }
-  const low = safe(froms.reduce((a, b) => Math.min(a, b)));
-  const values = [listValue(sites), listValue(devices), listValue(froms), listValue(tos)];
-  const types = [LIST(VARCHAR), LIST(VARCHAR), LIST(DOUBLE), LIST(DOUBLE)];
-  const touched =
-    '(SELECT unnest($1::VARCHAR[]) AS "site", unnest($2::VARCHAR[]) AS "device", ' +
-    'unnest($3::DOUBLE[]) AS "from", unnest($4::DOUBLE[]) AS "to") d';
-  const inRange = `t."site" = d."site" AND t."device" = d."device" AND t."time" >= d."from" AND t."time" < d."to" AND t."time" >= ${low}`;
+  const touched = deviceRanges(merged);
   const tier = quote(hourTable(kind));
   const sums = floatFields(kind);
-  await connection.run(`DELETE FROM ${tier} t USING ${touched} WHERE ${inRange}`, values, types);
+  await connection.run(
+    `DELETE FROM ${tier} t USING ${touched.table} WHERE ${touched.condition}`,
+    touched.values,
+    touched.types,
+  );
   await connection.run(
     `INSERT INTO ${tier} ("site", "device", "time", ${sums.map(quote).join(', ')}) ` +
       `SELECT t."site", t."device", ${hourOf('t."time"')}, ${sums.map((f) => `sum(t.${quote(f)})`).join(', ')} ` +
-      `FROM ${quote(rollupTable(kind))} t JOIN ${touched} ON ${inRange} GROUP BY ALL`,
-    values,
-    types,
+      `FROM ${quote(rollupTable(kind))} t JOIN ${touched.table} ON ${touched.condition} GROUP BY ALL`,
+    touched.values,
+    touched.types,
   );
+}
+
+/** The end of the range a write without `to` replaces. */
+const END_OF_TIME = 8.64e15 + 1;
+
+/**
+ * A table `d` of (site, device, from, to) ranges and the condition that a row `t` lies in one, for
+ * `DELETE … USING` and `JOIN`. Bounded below by the earliest range too, so DuckDB skips the row groups before it.
+ */
+function deviceRanges(ranges: ReadonlyArray<{ site: string; device: string; from: number; to: number }>): {
+  readonly table: string;
+  readonly condition: string;
+  readonly values: DuckDBValue[];
+  readonly types: DuckDBType[];
+} {
+  const low = safe(Math.ceil(ranges.reduce((a, r) => Math.min(a, r.from), Number.POSITIVE_INFINITY)));
+  return {
+    table:
+      '(SELECT unnest($1::VARCHAR[]) AS "site", unnest($2::VARCHAR[]) AS "device", ' +
+      'unnest($3::DOUBLE[]) AS "from", unnest($4::DOUBLE[]) AS "to") d',
+    condition: `t."site" = d."site" AND t."device" = d."device" AND t."time" >= d."from" AND t."time" < d."to" AND t."time" >= ${low}`,
+    values: [
+      listValue(ranges.map((r) => r.site)),
+      listValue(ranges.map((r) => r.device)),
+      listValue(ranges.map((r) => r.from)),
+      listValue(ranges.map((r) => r.to)),
+    ],
+    types: [LIST(VARCHAR), LIST(VARCHAR), LIST(DOUBLE), LIST(DOUBLE)],
+  };
 }
 
 interface Built {
@@ -299,6 +319,12 @@ export function lastRollupsSql(query: RollupLastQuery, withinMs: number | null):
   };
 }
 
+/** Checks a sum query's kind, fields and edges (a RangeError names what is wrong). */
+export function checkSumQuery(query: RollupSumQuery): void {
+  checkFields(query.kind, query.fields, true);
+  validateSumEdges(query.edges);
+}
+
 /**
  * SQL summing fields per interval, one row per device and interval that has rows: the device's
  * index in `devices`, the interval's index, then a sum per field, every column a DOUBLE (read
@@ -311,8 +337,7 @@ export function lastRollupsSql(query: RollupLastQuery, withinMs: number | null):
  * that no edge cuts are read from the tier and only the other buckets from the bucket table.
  */
 export function sumRollupsSql(query: RollupSumQuery & { readonly devices: readonly string[] }): Built {
-  checkFields(query.kind, query.fields, true);
-  validateSumEdges(query.edges);
+  checkSumQuery(query);
   const values: DuckDBValue[] = [];
   const types: DuckDBType[] = [];
   const filter = where(query, values, types);
@@ -379,8 +404,7 @@ export function sumRollupsSql(query: RollupSumQuery & { readonly devices: readon
 
 /** SQL of the devices that have rows in [from, to), sorted: what a sum over every device reads. */
 export function rollupDevicesSql(query: RollupSumQuery): Built {
-  checkFields(query.kind, query.fields, true);
-  validateSumEdges(query.edges);
+  checkSumQuery(query);
   const values: DuckDBValue[] = [];
   const types: DuckDBType[] = [];
   const filter = where({ site: query.site }, values, types);
