@@ -151,6 +151,20 @@ export interface ColumnSeries {
   readonly values: Readonly<Record<string, Float64Array | readonly (string | null)[]>>;
 }
 
+/**
+ * A raw read for {@link TimeSeriesStore.queryColumns}: a {@link Query} without `aggregate`, and
+ * optionally a later start per device (a fold resuming each meter where it stopped reads only
+ * that meter's new points, not every meter's since the earliest).
+ */
+export interface ColumnQuery extends Query {
+  /**
+   * Per value of the measurement's device tag (`meter`, `vehicle`, `sensor`): an inclusive start
+   * for that device's points, at or after `from` (devices not listed start at `from`). The
+   * query must group by the device tag.
+   */
+  readonly startOf?: Readonly<Record<string, number>>;
+}
+
 export interface LatestQuery {
   readonly measurement: Measurement;
   readonly fields: readonly string[];
@@ -189,7 +203,7 @@ export interface TimeSeriesStore extends RollupStore {
    * same series and order), column by column: no object per point, for reads of hundreds of
    * thousands of points. Optional: {@link queryColumns} falls back on `query()`.
    */
-  queryColumns?(query: Query): Promise<ColumnSeries[]>;
+  queryColumns?(query: ColumnQuery): Promise<ColumnSeries[]>;
   /** The latest point of each series matching the filter (one per device), sorted by site, then device. */
   latest(query: LatestQuery): Promise<LatestPoint[]>;
 }
@@ -236,6 +250,54 @@ export function validateQuery(query: Query): void {
       throw invalid(`every: "${query.every}" is not one of ${Object.keys(EVERY_MS).join(', ')}`);
     if (!query.aggregate) throw invalid('every: windows need an aggregate');
   }
+}
+
+/** Check a {@link ColumnQuery}: a raw {@link Query}, and its device starts. */
+export function validateColumnQuery(query: ColumnQuery): void {
+  validateQuery(query);
+  if (query.aggregate) throw invalid('queryColumns: raw points only, without aggregate');
+  if (query.startOf === undefined) return;
+  const key = MEASUREMENTS[query.measurement].key;
+  if (!(query.groupBy ?? []).includes(key)) throw invalid(`startOf: the query must group by "${key}"`);
+  for (const [device, start] of Object.entries(query.startOf)) {
+    if (!Number.isFinite(start)) throw invalid(`startOf: the start of "${device}" is not a time`);
+  }
+}
+
+/**
+ * The series of a raw read with each device's points before its {@link ColumnQuery.startOf}
+ * left out: for a store that cannot leave them out as it reads.
+ */
+export function fromStarts(query: ColumnQuery, series: ColumnSeries[]): ColumnSeries[] {
+  const starts = query.startOf;
+  if (starts === undefined) return series;
+  const key = MEASUREMENTS[query.measurement].key;
+  const out: ColumnSeries[] = [];
+  for (const s of series) {
+    const start = starts[s.tags[key] ?? ''];
+    if (start === undefined || start <= query.from) {
+      out.push(s);
+      continue;
+    }
+    let low = 0;
+    let high = s.time.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((s.time[mid] as number) < start) low = mid + 1;
+      else high = mid;
+    }
+    if (low === s.time.length) continue; // none left: no series, as a read without them gives
+    if (low === 0) {
+      out.push(s);
+      continue;
+    }
+    const values: Record<string, Float64Array | readonly (string | null)[]> = {};
+    for (const [field, column] of Object.entries(s.values)) {
+      values[field] = column instanceof Float64Array ? column.subarray(low) : column.slice(low);
+    }
+    out.push({ tags: s.tags, time: s.time.subarray(low), values });
+  }
+  return out;
 }
 
 /** Check a {@link LatestQuery} against the store model. */
@@ -285,41 +347,56 @@ const MAX_TIME_MS = 8.64e15;
  */
 const UNREPRESENTABLE_TAG = /[\u0000-\u001f\u007f]|\\(?=[\\, =]|$)/;
 
-/** Check points against the store model; the message names the point and the bad part. */
+/** Tag values already found representable (a few hundred devices' ids, over and over). */
+const representable = new Set<string>();
+
+function isRepresentable(value: string): boolean {
+  if (representable.has(value)) return true;
+  if (UNREPRESENTABLE_TAG.test(value)) return false;
+  if (representable.size >= 10_000) representable.clear();
+  representable.add(value);
+  return true;
+}
+
+function invalidPoint(index: number, point: Point, problem: string): StoreError {
+  return new StoreError(`point ${index} (${point.measurement ?? '?'}): ${problem}`, {
+    code: 'INVALID_POINT',
+    retriable: false,
+  });
+}
+
+/**
+ * Check points against the store model; the message names the point and the bad part. Runs for
+ * every point the ingest writes (hundreds of thousands a second), so it allocates nothing for a
+ * good point.
+ */
 export function validatePoints(points: readonly Point[]): void {
-  points.forEach((point, index) => {
+  for (let index = 0; index < points.length; index++) {
+    const point = points[index] as Point;
     const schema = MEASUREMENTS[point.measurement];
-    const where = `point ${index} (${point.measurement ?? '?'})`;
-    if (!schema)
-      throw new StoreError(`${where}: unknown measurement`, { code: 'INVALID_POINT', retriable: false });
+    if (!schema) throw invalidPoint(index, point, 'unknown measurement');
     if (!Number.isInteger(point.time) || Math.abs(point.time) > MAX_TIME_MS) {
-      throw new StoreError(`${where}: time must be whole epoch milliseconds within the date range`, {
-        code: 'INVALID_POINT',
-        retriable: false,
-      });
+      throw invalidPoint(index, point, 'time must be whole epoch milliseconds within the date range');
     }
-    for (const [tag, value] of Object.entries(point.tags)) {
-      if (typeof value === 'string' && UNREPRESENTABLE_TAG.test(value)) {
-        throw new StoreError(
-          `${where}: tag "${tag}" holds a control character, or a backslash before a backslash, comma, space, equals sign or the end, which InfluxDB's line protocol cannot carry unchanged`,
-          { code: 'INVALID_POINT', retriable: false },
+    for (const tag in point.tags) {
+      const value = point.tags[tag];
+      if (typeof value === 'string' && !isRepresentable(value)) {
+        throw invalidPoint(
+          index,
+          point,
+          `tag "${tag}" holds a control character, or a backslash before a backslash, comma, space, equals sign or the end, which InfluxDB's line protocol cannot carry unchanged`,
         );
       }
       if (!schema.tags.includes(tag)) {
-        throw new StoreError(`${where}: "${tag}" is not a tag of ${point.measurement}`, {
-          code: 'INVALID_POINT',
-          retriable: false,
-        });
+        throw invalidPoint(index, point, `"${tag}" is not a tag of ${point.measurement}`);
       }
     }
     if (!point.tags[schema.key] || !point.tags.site) {
-      throw new StoreError(`${where}: tags "site" and "${schema.key}" are required`, {
-        code: 'INVALID_POINT',
-        retriable: false,
-      });
+      throw invalidPoint(index, point, `tags "site" and "${schema.key}" are required`);
     }
     let count = 0;
-    for (const [field, value] of Object.entries(point.fields)) {
+    for (const field in point.fields) {
+      const value = point.fields[field];
       const type = schema.fields[field];
       const ok =
         type === 'float'
@@ -328,24 +405,25 @@ export function validatePoints(points: readonly Point[]): void {
             ? typeof value === 'boolean'
             : type === 'string' && typeof value === 'string';
       if (!ok) {
-        throw new StoreError(
+        throw invalidPoint(
+          index,
+          point,
           type
-            ? `${where}: field "${field}" must be ${type === 'float' ? 'a finite number' : `a ${type}`}`
-            : `${where}: "${field}" is not a field of ${point.measurement}`,
-          { code: 'INVALID_POINT', retriable: false },
+            ? `field "${field}" must be ${type === 'float' ? 'a finite number' : `a ${type}`}`
+            : `"${field}" is not a field of ${point.measurement}`,
         );
       }
       count++;
     }
-    if (count === 0) throw new StoreError(`${where}: no fields`, { code: 'INVALID_POINT', retriable: false });
-  });
+    if (count === 0) throw invalidPoint(index, point, 'no fields');
+  }
 }
 
 /** `store.queryColumns(query)`, or `store.query(query)` turned into columns when the store has no such method. */
-export async function queryColumns(store: TimeSeriesStore, query: Query): Promise<ColumnSeries[]> {
+export async function queryColumns(store: TimeSeriesStore, query: ColumnQuery): Promise<ColumnSeries[]> {
   if (store.queryColumns) return store.queryColumns(query);
-  validateQuery(query);
-  return toColumns(query, await store.query(query));
+  validateColumnQuery(query);
+  return fromStarts(query, toColumns(query, await store.query(query)));
 }
 
 /** Raw series of a query (no aggregate) as {@link ColumnSeries}. */

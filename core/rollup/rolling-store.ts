@@ -45,6 +45,7 @@ import {
   settledAfter,
 } from '../register.ts';
 import {
+  type ColumnQuery,
   type ColumnSeries,
   type LatestPoint,
   type LatestQuery,
@@ -170,6 +171,10 @@ export class RollingStore implements TimeSeriesStore {
   #folds: Promise<unknown> = Promise.resolve();
   /** The fold queued and not yet started, which the points of the next writes join. */
   #nextFold: { points: Point[]; done: Promise<void> } | undefined;
+  /** Writes under way, each settled once its points joined a fold (see #holdWrites). */
+  readonly #writing = new Set<Promise<void>>();
+  /** While a fold reads its meters' raw points, further writes wait for this (see #holdWrites). */
+  #reading: Promise<void> | undefined;
   readonly #listeners = new Set<(changes: readonly RollupChange[]) => void>();
   readonly #pointListeners = new Set<(points: readonly Point[]) => void>();
 
@@ -257,21 +262,52 @@ export class RollingStore implements TimeSeriesStore {
    * in-process ingest writes its next batch meanwhile (its readings reach the live feed without
    * waiting for a fold) and acknowledges a batch once `folded`. The points of the writes made while
    * a fold runs are folded together in the next one: one fold, not one per batch, however many
-   * batches came. A write waits for that fold first when it holds {@link MAX_FOLD_POINTS} already.
+   * batches came. A write waits for that fold first when it holds {@link MAX_FOLD_POINTS} already,
+   * and, with `soleWriter`, while a fold reads its meters' raw points (see #holdWrites).
    */
   async commit(points: readonly Point[]): Promise<{ folded: Promise<void> }> {
     const waiting = this.#nextFold;
     if (waiting && waiting.points.length >= MAX_FOLD_POINTS) await waiting.done.catch(() => undefined);
-    await this.#store.write(points);
-    if (points.length === 0) return { folded: Promise.resolve() };
-    for (const listener of this.#pointListeners) {
-      try {
-        listener(points);
-      } catch {
-        // A listener's failure is its own: the points are committed.
+    while (this.#reading) await this.#reading;
+    const committed = this.#store.write(points).then(() => {
+      if (points.length === 0) return { folded: Promise.resolve() };
+      for (const listener of this.#pointListeners) {
+        try {
+          listener(points);
+        } catch {
+          // A listener's failure is its own: the points are committed.
+        }
       }
-    }
-    return { folded: this.#foldSoon(points) };
+      return { folded: this.#foldSoon(points) };
+    });
+    const joined = committed.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#writing.add(joined);
+    void joined.then(() => this.#writing.delete(joined));
+    return committed;
+  }
+
+  /**
+   * Closes the gate to new writes until the returned function is called, once the writes under
+   * way have joined the fold waiting to run. A fold that resumes meters from their checkpoints
+   * reads their raw points under it: a point it reads then belongs to its own fold, not to the
+   * next, which would find it older than the checkpoint and fold that meter from its bucket start
+   * (right, but reading the whole bucket again). Only with `soleWriter`, where checkpoints are kept.
+   */
+  async #holdWrites(): Promise<() => void> {
+    if (!this.#options.soleWriter) return () => undefined;
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    this.#reading = gate;
+    await Promise.all(this.#writing);
+    return () => {
+      if (this.#reading === gate) this.#reading = undefined;
+      open();
+    };
   }
 
   /** Adds points to the fold waiting to run, or queues one. */
@@ -283,9 +319,14 @@ export class RollingStore implements TimeSeriesStore {
     }
     const next: { points: Point[]; done: Promise<void> } = { points: [...points], done: Promise.resolve() };
     this.#nextFold = next;
-    next.done = this.#serial(() => {
+    next.done = this.#serial(async () => {
+      const release = await this.#holdWrites();
       if (this.#nextFold === next) this.#nextFold = undefined;
-      return this.#fold(next.points);
+      try {
+        await this.#fold(next.points, release);
+      } finally {
+        release();
+      }
     });
     return next.done;
   }
@@ -304,7 +345,7 @@ export class RollingStore implements TimeSeriesStore {
     return this.#store.query(query);
   }
 
-  queryColumns(query: Query): Promise<ColumnSeries[]> {
+  queryColumns(query: ColumnQuery): Promise<ColumnSeries[]> {
     return queryColumns(this.#store, query);
   }
 
@@ -376,7 +417,7 @@ export class RollingStore implements TimeSeriesStore {
   }
 
   /** Earliest new time per device of each kind, then one fold per kind. */
-  async #fold(points: readonly Point[]): Promise<void> {
+  async #fold(points: readonly Point[], readDone: () => void = () => undefined): Promise<void> {
     const site = this.#facility.site.id;
     const meters = new Map<string, number>();
     const vehicles = new Map<string, number>();
@@ -398,7 +439,8 @@ export class RollingStore implements TimeSeriesStore {
         if (room !== undefined) earliest(rooms, room, point.time);
       }
     }
-    await this.#foldMeters(meters, false);
+    await this.#foldMeters(meters, false, Number.POSITIVE_INFINITY, readDone);
+    readDone();
     await this.#foldVehicles(vehicles);
     await this.#foldRooms(rooms);
   }
@@ -414,6 +456,8 @@ export class RollingStore implements TimeSeriesStore {
     earliest: ReadonlyMap<string, number>,
     rebuild: boolean,
     until = Number.POSITIVE_INFINITY,
+    /** Called once the raw points are read (see #holdWrites). */
+    readDone: () => void = () => undefined,
   ): Promise<void> {
     if (earliest.size === 0) return;
     const site = this.#facility.site.id;
@@ -449,6 +493,10 @@ export class RollingStore implements TimeSeriesStore {
       });
       if (last) stateRows.set(id, last);
     }
+    // Each meter's points from its own start: meters fold from checkpoints far apart when some
+    // publish faster than others, and a read from the earliest would grow with the bucket.
+    const startOf: Record<string, number> = {};
+    for (const [id, start] of starts) if (Number.isFinite(start)) startOf[id] = start;
     const series = await queryColumns(this.#store, {
       measurement: 'meter',
       fields: ['total'],
@@ -456,7 +504,9 @@ export class RollingStore implements TimeSeriesStore {
       groupBy: ['meter'],
       from: Number.isFinite(from) ? from : -8.64e15,
       to: 8.64e15,
+      startOf,
     });
+    readDone();
     const byMeter = new Map(series.map((s) => [s.tags.meter ?? '', s]));
     const writes: RollupWrite[] = [];
     const outliers: OutlierReading[] = [];

@@ -43,6 +43,7 @@ import type {
   RollupWrite,
 } from '../../core/rollup/schema.ts';
 import {
+  type ColumnQuery,
   type ColumnSeries,
   type FieldType,
   type FieldValue,
@@ -56,6 +57,7 @@ import {
   type Series,
   StoreError,
   type TimeSeriesStore,
+  validateColumnQuery,
   validateLatest,
   validatePoints,
   validateQuery,
@@ -223,14 +225,8 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
    * column from DuckDB's data chunks — copying each chunk's DOUBLE vectors takes a fraction of
    * the time that turning rows into JavaScript values does (4–10 µs a row).
    */
-  async queryColumns(query: Query): Promise<ColumnSeries[]> {
-    validateQuery(query);
-    if (query.aggregate) {
-      throw new StoreError('queryColumns: raw points only, without aggregate', {
-        code: 'INVALID_QUERY',
-        retriable: false,
-      });
-    }
+  async queryColumns(query: ColumnQuery): Promise<ColumnSeries[]> {
+    validateColumnQuery(query);
     const schema = MEASUREMENTS[query.measurement];
     const fields = [...new Set(query.fields)];
     const groupBy = [...new Set(query.groupBy ?? [])];
@@ -242,7 +238,7 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
         const found = seriesSql(query);
         const rows = await select(connection, found.sql, found.params);
         if (rows.length === 0) return [];
-        const slots = seriesSlots(rows, schema.tags, groupBy, ['site', schema.key]);
+        const slots = seriesSlots(rows, schema.tags, groupBy, ['site', schema.key], query.startOf);
         const dictionaries: Record<string, string[]> = {};
         for (const field of fields) {
           if (schema.fields[field] !== 'string') continue;
@@ -688,6 +684,8 @@ function seriesSlots(
   tagNames: readonly string[],
   groupBy: readonly string[],
   device: readonly string[],
+  /** Per value of the device tag (the last of `device`), a later start for its points. */
+  startOf: Readonly<Record<string, number>> = {},
 ): { slots: SeriesSlot[]; groups: Record<string, string>[] } {
   const tagsOf = rows.map((row) => {
     const tags: Record<string, string> = {};
@@ -710,6 +708,7 @@ function seriesSlots(
       sid: row[0] as number,
       group: groupNumber.get(groupKey(tagsOf[i] as Record<string, string>)) as number,
       rank: rank.get(i) as number,
+      start: startOf[(tagsOf[i] as Record<string, string>)[device.at(-1) as string] ?? ''] ?? null,
     }),
   );
   return { slots, groups };

@@ -228,6 +228,8 @@ export interface SeriesSlot {
   readonly sid: number;
   readonly group: number;
   readonly rank: number;
+  /** A later inclusive start for this series' points than the query's `from` (ColumnQuery.startOf). */
+  readonly start?: number | null;
 }
 
 /** The points of a columnar read: its time range, series and a field's values (`field IS NOT NULL`). */
@@ -279,12 +281,21 @@ export function pointColumnsSql(
     'p."time"::DOUBLE',
     ...fields.map((field) => `coalesce(${number(field)}, 'NaN'::DOUBLE)`),
   ];
-  const values = slots.map(({ sid, group, rank }) => `(${int(sid)}, ${int(group)}, ${int(rank)})`).join(', ');
+  const starts = slots.some(({ start }) => start !== undefined && start !== null);
+  const values = slots
+    .map(({ sid, group, rank, start }) => {
+      const later = starts
+        ? `, ${start === undefined || start === null ? bound(query.from) : bound(start)}`
+        : '';
+      return `(${int(sid)}, ${int(group)}, ${int(rank)}${later})`;
+    })
+    .join(', ');
   return {
     sql:
       `SELECT ${columns.join(', ')} FROM ${quote(pointsTable(query.measurement))} p ` +
-      `JOIN (VALUES ${values}) g("sid", "group", "rank") ON p."sid" = g."sid" ` +
-      `WHERE ${pointConditions(query, slots, fields)} ORDER BY g."group", p."time", g."rank"`,
+      `JOIN (VALUES ${values}) g("sid", "group", "rank"${starts ? ', "start"' : ''}) ON p."sid" = g."sid" ` +
+      `WHERE ${pointConditions(query, slots, fields)}${starts ? ' AND p."time" >= g."start"' : ''} ` +
+      `ORDER BY g."group", p."time", g."rank"`,
     params,
   };
 }

@@ -28,7 +28,9 @@ import {
   validateRollupWrite,
 } from '../../core/rollup/schema.ts';
 import {
+  type ColumnQuery,
   type ColumnSeries,
+  fromStarts,
   type LatestPoint,
   type LatestQuery,
   type Point,
@@ -37,6 +39,7 @@ import {
   StoreError,
   type TimeSeriesStore,
   toColumns,
+  validateColumnQuery,
   validateLatest,
   validatePoints,
   validateQuery,
@@ -232,9 +235,10 @@ export class InfluxStore implements TimeSeriesStore {
   }
 
   /** {@link query}'s rows turned into columns: InfluxQL answers row by row anyway. */
-  async queryColumns(query: Query): Promise<ColumnSeries[]> {
-    validateQuery(query);
-    return toColumns(query, await this.query(query));
+  async queryColumns(query: ColumnQuery): Promise<ColumnSeries[]> {
+    validateColumnQuery(query);
+    // InfluxQL cannot OR time conditions, so the device starts are applied to the answer.
+    return fromStarts(query, toColumns(query, await this.query(query)));
   }
 
   async latest(query: LatestQuery): Promise<LatestPoint[]> {

@@ -8,6 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { registerRules } from '../../core/facility/meter-rules.ts';
+import type { Meter } from '../../core/facility/schema.ts';
+import { resumeDepth } from '../../core/rollup/meter.ts';
 import { RollingStore } from '../../core/rollup/rolling-store.ts';
 import type { Point } from '../../core/store.ts';
 import { PointMaker } from '../../simulators/points.ts';
@@ -73,4 +76,82 @@ it('commits before folding, and folds the commits made during a fold together', 
   const used = rows.map((r) => Array.from(r.values.consumption as Float64Array).reduce((a, b) => a + b, 0));
   // 1000 → 1004 kWh across the five readings, folded for each meter.
   for (const kwh of used) expect(kwh).toBeCloseTo(4, 6);
+});
+
+it('with soleWriter, holds writes while a fold reads its meters, so the next fold resumes from the checkpoint', async () => {
+  const folder = await mkdtemp(join(tmpdir(), 'sfp-commit-'));
+  teardown.push(() => rm(folder, { recursive: true, force: true }));
+  const inner = new DuckDbStore({ path: join(folder, 'facility.duckdb') });
+  // Each raw meter read of a fold: the start it asked for per meter; the read can be held.
+  const reads: Array<Record<string, number>> = [];
+  let hold: Promise<void> | undefined;
+  let reading: () => void = () => {};
+  const queryColumns = inner.queryColumns.bind(inner);
+  inner.queryColumns = async (query) => {
+    if (query.measurement === 'meter' && query.startOf) {
+      reads.push({ ...query.startOf });
+      reading();
+      await hold;
+    }
+    return queryColumns(query);
+  };
+  const store = new RollingStore({ store: inner, facility, catchUp: false, soleWriter: true });
+  await store.start();
+  teardown.push(() => store.stop());
+  const told: number[] = [];
+  store.subscribePoints((points) => told.push(points.length));
+
+  const maker = new PointMaker(facility);
+  const start = Date.UTC(2026, 10, 2, 1, 0);
+  const readings = (from: number, to: number): Point[] => {
+    const out: Point[] = [];
+    for (let k = from; k < to; k++) {
+      maker.append('meter', 'b1-e-main', [{ ts: start + k * 60_000, total: 1000 + k }] as never, out);
+    }
+    return out;
+  };
+
+  await store.write(readings(0, 30));
+  // The next fold's read is held once it starts.
+  let release: () => void = () => {};
+  hold = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const started = new Promise<void>((resolve) => {
+    reading = resolve;
+  });
+  const second = await store.commit(readings(30, 40));
+  await started;
+  let committed = false;
+  const third = store.commit(readings(40, 50)).then((commit) => {
+    committed = true;
+    return commit;
+  });
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  // Not written while the fold reads: the fold's read sees only its own points.
+  expect(committed).toBe(false);
+  expect(told).toEqual([30, 10]);
+  hold = undefined;
+  release();
+  await second.folded;
+  await (await third).folded;
+  expect(told).toEqual([30, 10, 10]);
+  // The third fold resumed inside a bucket, after a reading the second fold settled: not from a
+  // bucket start, which it would fold from had it found the third batch's readings already read.
+  // The second fold read readings 0–39; its checkpoint is 1 ms after the reading `resumeDepth`
+  // before its last.
+  const depth = resumeDepth(registerRules(facility.meters.find((m) => m.id === 'b1-e-main') as Meter));
+  expect(reads.at(-1)?.['b1-e-main']).toBe(start + (39 - depth) * 60_000 + 1);
+  const [row] = await store.readRollups({
+    kind: 'meter',
+    site: facility.site.id,
+    devices: ['b1-e-main'],
+    from: start - 86_400_000,
+    to: start + 86_400_000,
+    fields: ['consumption', 'readings'],
+  });
+  const sum = (field: string) => Array.from(row?.values[field] as Float64Array).reduce((a, b) => a + b, 0);
+  // 1000 → 1049 kWh over the fifty readings.
+  expect(sum('consumption')).toBeCloseTo(49, 6);
+  expect(sum('readings')).toBe(50);
 });

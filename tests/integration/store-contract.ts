@@ -434,6 +434,48 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
       expect(all?.values.hvac).toEqual([null, 'cool', 'off', null]);
     });
 
+    it('reads each device from its own start when a raw read gives starts per device', async () => {
+      await store.write([
+        meter('m1', T0, 1),
+        meter('m1', T0 + MIN, 2),
+        meter('m1', T0 + 2 * MIN, 3),
+        meter('m2', T0, 10),
+        meter('m2', T0 + MIN, 20),
+        meter('m2', T0 + 2 * MIN, 30),
+        meter('ma', T0 + MIN, 100),
+      ]);
+      const read = (startOf: Record<string, number>) =>
+        store.queryColumns?.({
+          measurement: 'meter',
+          fields: ['total'],
+          where: { meter: ['m1', 'm2', 'ma'] },
+          groupBy: ['meter'],
+          from: T0,
+          to: T0 + HOUR,
+          startOf,
+        });
+      const totals = (series: Awaited<ReturnType<typeof read>>) =>
+        Object.fromEntries((series ?? []).map((s) => [s.tags.meter, [...(s.values.total as Float64Array)]]));
+      // m1 from its third reading, m2 from just after its first, ma (not listed) from `from`;
+      // a start before `from` is `from`.
+      expect(totals(await read({ m1: T0 + 2 * MIN, m2: T0 + 1 }))).toEqual({
+        m1: [3],
+        m2: [20, 30],
+        ma: [100],
+      });
+      expect(totals(await read({ m1: T0 - DAY, m2: T0 + HOUR }))).toEqual({ m1: [1, 2, 3], ma: [100] });
+      // Starts need the read grouped by the device, to know whose points are whose.
+      await expect(
+        store.queryColumns?.({
+          measurement: 'meter',
+          fields: ['total'],
+          from: T0,
+          to: T0 + HOUR,
+          startOf: { m1: T0 },
+        }) ?? Promise.reject(new Error('no queryColumns')),
+      ).rejects.toThrow(/startOf: the query must group by "meter"/);
+    });
+
     it('returns no series for an empty range, an empty store or a filter that matches nothing', async () => {
       expect(await store.query({ measurement: 'meter', fields: ['total'], from: T0, to: T0 + HOUR })).toEqual(
         [],
