@@ -22,11 +22,18 @@ export function checkPeriod({ from, to }: Period): void {
 export function isoAt(epochMs: number, timezone: string): string {
   // The live feed writes one for every reading it pushes (thousands a second): the zone's offset
   // is looked up once a minute (luxon's lookup is the costly part) and the digits written here.
+  // A summary asks for the same few instants once per item: the last minutes seen are kept.
   const minute = Math.floor(epochMs / MINUTE_MS) * MINUTE_MS;
-  let known = offsetCache.get(timezone);
-  if (known?.minute !== minute) {
+  let minutes = offsetCache.get(timezone);
+  if (!minutes) {
+    minutes = new Map();
+    offsetCache.set(timezone, minutes);
+  }
+  let known = minutes.get(minute);
+  if (!known) {
     known = minuteOffset(minute, timezone);
-    offsetCache.set(timezone, known);
+    if (minutes.size >= MINUTES_KEPT) minutes.clear();
+    minutes.set(minute, known);
   }
   if (known.suffix === undefined) return luxonIso(epochMs, timezone);
   const local = new Date(epochMs + known.offsetMs);
@@ -42,7 +49,12 @@ export function isoAt(epochMs: number, timezone: string): string {
 
 const MINUTE_MS = 60_000;
 /** Per time zone, the offset of the last minute asked for (suffix undefined: it changes within it). */
-const offsetCache = new Map<string, { minute: number; offsetMs: number; suffix: string | undefined }>();
+/** Per time zone, the offset of the minutes last asked for (at most MINUTES_KEPT). */
+const offsetCache = new Map<
+  string,
+  Map<number, { minute: number; offsetMs: number; suffix: string | undefined }>
+>();
+const MINUTES_KEPT = 256;
 
 function luxonIso(epochMs: number, timezone: string): string {
   return DateTime.fromMillis(epochMs, { zone: IANAZone.create(timezone) }).toISO({

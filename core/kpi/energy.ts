@@ -206,8 +206,55 @@ function divide(f: Fig, denominator: number | null, missing: NullReason): Fig {
 
 // ------------------------------------------------------------------ sources
 
+/**
+ * Lengths of the intervals between consecutive edges. One array per edges array, so that what is
+ * computed per source and spans (below) is computed once for every item of a request.
+ */
+const spansByEdges = new WeakMap<readonly number[], readonly number[]>();
+
+function spansOf(edges: readonly number[]): readonly number[] {
+  let spans = spansByEdges.get(edges);
+  if (!spans) {
+    spans = edges.slice(1).map((end, i) => end - (edges[i] as number));
+    spansByEdges.set(edges, spans);
+  }
+  return spans;
+}
+
+const spansByTimeline = new WeakMap<EnergyTimeline, readonly number[]>();
+
+function timelineSpans(timeline: EnergyTimeline): readonly number[] {
+  let spans = spansByTimeline.get(timeline);
+  if (!spans) {
+    spans = timeline.intervals.map((i) => i.end - i.start);
+    spansByTimeline.set(timeline, spans);
+  }
+  return spans;
+}
+
+type Series = { readonly consumption: Float64Array; readonly covered: Float64Array };
+
+/**
+ * The cleaned series of a meter's (or a car's) data for a spans array: every item of a request
+ * (a department summary has 16) reads the same meters over the same intervals. Read-only.
+ */
+const cleaned = new WeakMap<object, { spans: readonly number[]; read: unknown; series: Series }>();
+
+function cleanedOnce(data: object, spans: readonly number[], read: unknown, clean: () => Series): Series {
+  const known = cleaned.get(data);
+  if (known && known.spans === spans && known.read === read) return known.series;
+  const series = clean();
+  cleaned.set(data, { spans, read, series });
+  return series;
+}
+
 /** Meter data cleaned for `spans` (interval lengths): see "Inputs" in the module comment. */
-function cleanSeries(series: MeterIntervals | undefined, spans: readonly number[]) {
+function cleanSeries(series: MeterIntervals | undefined, spans: readonly number[]): Series {
+  if (series) return cleanedOnce(series, spans, undefined, () => cleanMeterSeries(series, spans));
+  return cleanMeterSeries(undefined, spans);
+}
+
+function cleanMeterSeries(series: MeterIntervals | undefined, spans: readonly number[]): Series {
   const n = spans.length;
   const consumption = new Float64Array(n);
   const covered = new Float64Array(n);
@@ -231,7 +278,16 @@ function vehicleSeries(
   read: VehicleIntervals | undefined,
   spans: readonly number[],
   wasRead: (i: number) => boolean,
-) {
+): Series {
+  if (read) return cleanedOnce(read, spans, wasRead, () => cleanVehicleSeries(read, spans, wasRead));
+  return cleanVehicleSeries(undefined, spans, wasRead);
+}
+
+function cleanVehicleSeries(
+  read: VehicleIntervals | undefined,
+  spans: readonly number[],
+  wasRead: (i: number) => boolean,
+): Series {
   const n = spans.length;
   const consumption = new Float64Array(n);
   const covered = new Float64Array(n);
@@ -262,6 +318,8 @@ export interface SourceInput {
   readonly vehiclesRead?: (i: number) => boolean;
 }
 
+const everyInterval = () => true;
+
 /** The sources of `terms` (meters) and `vehicles` (cars), each with a non-zero weight. */
 export function sourcesOf(terms: Terms, vehicles: readonly string[], input: SourceInput): Source[] {
   const kinds = new Map(input.facility.meters.map((m) => [m.id, m.kind]));
@@ -275,7 +333,7 @@ export function sourcesOf(terms: Terms, vehicles: readonly string[], input: Sour
   for (const id of vehicles) {
     const carrier = energies.get(id);
     if (carrier === undefined) continue;
-    const series = vehicleSeries(input.vehicles?.get(id), input.spans, input.vehiclesRead ?? (() => true));
+    const series = vehicleSeries(input.vehicles?.get(id), input.spans, input.vehiclesRead ?? everyInterval);
     out.push({ id, carrier, weight: 1, vehicle: true, ...series });
   }
   return out;
@@ -295,8 +353,48 @@ function knownOf(
   source: Source,
   indices: readonly number[],
   spans: readonly number[],
-  group: (i: number) => 0 | 1 = () => 0,
-): { used: [number, number]; known: [number, number] } {
+  /** Split by day type: group 0 the intervals of working days, 1 the others. */
+  dayTypes?: readonly TimelineInterval[],
+): Known {
+  // Once per source series, window and grouping: the items of a request share their meters.
+  let known = knownSpans.get(source.consumption);
+  if (!known) {
+    known = [];
+    knownSpans.set(source.consumption, known);
+  }
+  for (const k of known) {
+    if (k.indices === indices && k.spans === spans && k.dayTypes === dayTypes && k.covered === source.covered)
+      return k.result;
+  }
+  const group = dayTypes ? (i: number) => (dayTypes[i]?.workday ? 0 : 1) : () => 0 as const;
+  const result = computeKnown(source, indices, spans, group);
+  known.push({ indices, spans, dayTypes, covered: source.covered, result });
+  return result;
+}
+
+/** What knownOf answers: read-only. */
+interface Known {
+  readonly used: readonly [number, number];
+  readonly known: readonly [number, number];
+}
+
+const knownSpans = new WeakMap<
+  Float64Array,
+  Array<{
+    indices: readonly number[];
+    spans: readonly number[];
+    dayTypes: readonly TimelineInterval[] | undefined;
+    covered: Float64Array;
+    result: Known;
+  }>
+>();
+
+function computeKnown(
+  source: Source,
+  indices: readonly number[],
+  spans: readonly number[],
+  group: (i: number) => 0 | 1,
+): Known {
   const used: [number, number] = [0, 0];
   const known: [number, number] = [0, 0];
   let first = -1;
@@ -558,7 +656,7 @@ export function energyItem(def: EnergyScopeDef, input: EnergyItemInput): EnergyI
   const timezone = facility.site.timezone;
   const { intervals } = timeline;
   const period = input.period ?? { from: timeline.from, to: timeline.to, measuredTo: timeline.to };
-  const spans = intervals.map((i) => i.end - i.start);
+  const spans = timelineSpans(timeline);
   const sourceInput: SourceInput = {
     facility,
     spans,
@@ -569,7 +667,11 @@ export function energyItem(def: EnergyScopeDef, input: EnergyItemInput): EnergyI
   const sources = sourcesOf(def.terms, def.vehicles ?? [], sourceInput);
   const meters = sources.filter((s) => !s.vehicle);
   const cars = sources.filter((s) => s.vehicle);
-  const inPeriod = indicesWhere(intervals, (i) => i.inPeriod && i.end <= period.measuredTo);
+  const inPeriod = indicesWhere(
+    intervals,
+    `in period to ${period.measuredTo}`,
+    (i) => i.inPeriod && i.end <= period.measuredTo,
+  );
   const nulls: Record<string, NullReason> = {};
   const { standardCoal, co2 } = facility.factors;
 
@@ -672,13 +774,11 @@ export function energyItem(def: EnergyScopeDef, input: EnergyItemInput): EnergyI
     const kgceFactor = (carrier: Carrier) => kgceFactorOf(facility, carrier);
     const kgceMeters = meters.filter((s) => kgceFactor(s.carrier) !== 0);
     const currentCoverage = meterCoverage(kgceMeters, inPeriod, spans, 100);
-    const cSpans = c.edges.slice(1).map((end, i) => end - (c.edges[i] as number));
+    const cSpans = spansOf(c.edges);
     const cMeters = sourcesOf(def.terms, [], { facility, spans: cSpans, data: c.data });
     const figure = (w: ComparedWindow): PreviousFigure => {
       const n: Record<string, NullReason> = {};
-      const idx = cSpans.flatMap((_, i) =>
-        (c.edges[i] as number) >= w.from && (c.edges[i + 1] as number) <= w.measuredTo ? [i] : [],
-      );
+      const idx = edgesWithin(c.edges, w.from, w.measuredTo);
       // The cars over the window: one interval, their counters' totals.
       const span = Math.max(0, w.measuredTo - w.from);
       const wCars = sourcesOf(new Map(), def.vehicles ?? [], {
@@ -754,8 +854,16 @@ export function energyItem(def: EnergyScopeDef, input: EnergyItemInput): EnergyI
       const factor = quotaFactor(facility, quota.kind);
       const own = sources.filter((s) => factor(s.carrier) !== 0);
       const n: Record<string, NullReason> = {};
-      const part = indicesWhere(intervals, (i) => i.start >= partFrom && i.end <= asOf);
-      const ytd = indicesWhere(intervals, (i) => i.start >= year.start && i.end <= asOf);
+      const part = indicesWhere(
+        intervals,
+        `${partFrom}/${asOf}`,
+        (i) => i.start >= partFrom && i.end <= asOf,
+      );
+      const ytd = indicesWhere(
+        intervals,
+        `${year.start}/${asOf}`,
+        (i) => i.start >= year.start && i.end <= asOf,
+      );
       const measuredOver = (indices: readonly number[]): Fig => {
         if (own.length === 0) return 'not-metered';
         if (!own.some((s) => indices.some((i) => showsData(s, i)))) return 'no-data';
@@ -797,13 +905,48 @@ export function energyItem(def: EnergyScopeDef, input: EnergyItemInput): EnergyI
   }
 }
 
+/**
+ * The indices of the intervals that pass `test`, computed once per intervals and `key` (which
+ * must name the test): every item of a request asks for the same windows, and the known spans
+ * (knownOf) are kept per indices array.
+ */
 function indicesWhere(
   intervals: readonly TimelineInterval[],
+  key: string,
   test: (i: TimelineInterval) => boolean,
-): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < intervals.length; i++) if (test(intervals[i] as TimelineInterval)) out.push(i);
-  return out;
+): readonly number[] {
+  return indicesOnce(intervals, key, () => {
+    const out: number[] = [];
+    for (let i = 0; i < intervals.length; i++) if (test(intervals[i] as TimelineInterval)) out.push(i);
+    return out;
+  });
+}
+
+/** The intervals between `edges` that lie in [from, to), once per edges (see indicesWhere). */
+function edgesWithin(edges: readonly number[], from: number, to: number): readonly number[] {
+  return indicesOnce(edges, `${from}/${to}`, () => {
+    const out: number[] = [];
+    for (let i = 0; i + 1 < edges.length; i++) {
+      if ((edges[i] as number) >= from && (edges[i + 1] as number) <= to) out.push(i);
+    }
+    return out;
+  });
+}
+
+const indexSets = new WeakMap<object, Map<string, readonly number[]>>();
+
+function indicesOnce(owner: object, key: string, build: () => readonly number[]): readonly number[] {
+  let sets = indexSets.get(owner);
+  if (!sets) {
+    sets = new Map();
+    indexSets.set(owner, sets);
+  }
+  let indices = sets.get(key);
+  if (!indices) {
+    indices = build();
+    sets.set(key, indices);
+  }
+  return indices;
 }
 
 /** kgce per unit of a carrier (an electric car's kWh as electricity; water none). */
@@ -837,7 +980,7 @@ function projectOf(
   intervals: readonly TimelineInterval[],
   yearTypes: { work: number; off: number },
 ): Fig {
-  const { used, known } = knownOf(source, ytd, spans, (i) => (intervals[i]?.workday ? 0 : 1));
+  const { used, known } = knownOf(source, ytd, spans, intervals);
   if (!(known[0] + known[1] > 0)) return 'meter-without-data';
   let total = used[0] + used[1];
   const whole = [yearTypes.work, yearTypes.off] as const;
@@ -1038,14 +1181,11 @@ function standardFigure(
   function lastYearProfile(): number | null {
     if (!comparisons?.twelveMonths) return null;
     const c = comparisons;
-    const cSpans = c.edges.slice(1).map((end, i) => end - (c.edges[i] as number));
+    const cSpans = spansOf(c.edges);
     const cSources = sourcesOf(spec.terms, [], { facility, spans: cSpans, data: c.data }).filter(
       (s) => s.carrier === 'electricity',
     );
-    const window = (from: number, to: number) =>
-      cSpans.flatMap((_, i) =>
-        (c.edges[i] as number) >= from && (c.edges[i + 1] as number) <= to ? [i] : [],
-      );
+    const window = (from: number, to: number) => edgesWithin(c.edges, from, to);
     const year = window(c.twelveMonths?.from ?? 0, c.twelveMonths?.to ?? 0);
     const last = window(c.lastYear.from, c.lastYear.measuredTo);
     if (year.length === 0 || last.length === 0) return null;

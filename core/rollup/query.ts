@@ -182,30 +182,41 @@ export async function meterIntervals(
       partial.set(edge, await meterPartials(store, site, read, edge, horizon, newest));
     }
   }
+  // Each edge's place on the grid and its partial bucket, found once for every meter.
+  const bases = edges.map((edge) => indexIn(grid, bucketOf(edge)));
+  const partials = edges.map((edge) => partial.get(edge));
   const out = new Map<string, MeterIntervals>();
+  const n = edges.length - 1;
   for (const meter of meters) {
     const c = cum.get(meter.id);
-    const at = (edge: number): [number, number] => {
-      const base = indexIn(grid, bucketOf(edge));
-      let consumption = (c?.consumption?.[base] as number | undefined) ?? 0;
-      let covered = (c?.coveredMs?.[base] as number | undefined) ?? 0;
-      const p = partial.get(edge)?.get(meter.id);
+    const cumConsumption = c?.consumption;
+    const cumCovered = c?.coveredMs;
+    // R and the covered time at edge i: whole buckets up to its bucket, plus the partial bucket.
+    let r = 0;
+    let v = 0;
+    const at = (i: number) => {
+      const base = bases[i] as number;
+      r = (cumConsumption?.[base] as number | undefined) ?? 0;
+      v = (cumCovered?.[base] as number | undefined) ?? 0;
+      const p = partials[i]?.get(meter.id);
       if (p) {
-        consumption += p.consumption;
-        covered += p.coveredMs;
+        r += p.consumption;
+        v += p.coveredMs;
       }
-      return [consumption, covered];
     };
-    const consumption: number[] = [];
-    const coveredMs: number[] = [];
-    let [r0, c0] = at(edges[0] as number);
+    const consumption = new Array<number>(n);
+    const coveredMs = new Array<number>(n);
+    at(0);
+    let r0 = r;
+    let c0 = v;
     let any = c !== undefined;
-    for (let i = 1; i < edges.length; i++) {
-      const [r1, c1] = at(edges[i] as number);
-      consumption.push(Math.max(0, r1 - r0));
-      coveredMs.push(Math.max(0, c1 - c0));
-      if (r1 !== 0 || c1 !== 0) any = true;
-      [r0, c0] = [r1, c1];
+    for (let i = 1; i <= n; i++) {
+      at(i);
+      consumption[i - 1] = Math.max(0, r - r0);
+      coveredMs[i - 1] = Math.max(0, v - c0);
+      if (r !== 0 || v !== 0) any = true;
+      r0 = r;
+      c0 = v;
     }
     if (any) out.set(meter.id, { consumption, coveredMs });
   }
@@ -456,19 +467,23 @@ export async function vehicleIntervals(
   }
   // Each edge's place on the grid, found once for every car.
   const bases = edges.map((edge) => indexIn(grid, bucketOf(edge)));
+  const partials = edges.map((edge) => partialsByEdge.get(edge));
   const out = new Map<string, VehicleIntervals>();
   const zero = new Float64Array(grid.length);
+  const anyPartial = partialsByEdge.size > 0;
+  const zeros = new Float64Array(edges.length);
   for (const vehicle of vehicles) {
     const c = cum.get(vehicle);
+    const partial = anyPartial ? partials.map((byVehicle) => byVehicle?.get(vehicle)) : undefined;
     // Value of each cumulative field at every edge: whole buckets up to the edge's bucket, plus
-    // the partial bucket up to the edge.
+    // the partial bucket up to the edge (0 for a field not read, without partial buckets).
     const [idle, energy, fuel, speeding, fixes] = VEHICLE_FIELDS.map((field) => {
-      const column = c?.[field] ?? zero;
+      const column = c?.[field];
+      if (!column && !partial) return zeros;
+      const from = column ?? zero;
       const values = new Float64Array(edges.length);
       for (let i = 0; i < edges.length; i++) {
-        values[i] =
-          (column[bases[i] as number] as number) +
-          (partialsByEdge.get(edges[i] as number)?.get(vehicle)?.[field] ?? 0);
+        values[i] = (from[bases[i] as number] as number) + (partial?.[i]?.[field] ?? 0);
       }
       return values;
     }) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];

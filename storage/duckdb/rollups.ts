@@ -342,19 +342,16 @@ export function sumRollupsSql(query: RollupSumQuery & { readonly devices: readon
   const types: DuckDBType[] = [];
   const filter = where(query, values, types);
   const devices = `$${values.length}`;
-  const param = (value: DuckDBValue, type: DuckDBType) => {
-    values.push(value);
-    types.push(type);
-    return `$${values.length}`;
-  };
   const edges = query.edges;
   const first = edges[0] as number;
   const last = edges.at(-1) as number;
   const fields = query.fields.map((field) => `r.${quote(field)}`).join(', ');
   const sums = query.fields.map((field) => `, coalesce(sum(r.${quote(field)}), 0)::DOUBLE`).join('');
   const device = `(list_position(${devices}::VARCHAR[], r."device") - 1)::DOUBLE`;
-  const e = param(listValue([...edges]), LIST(DOUBLE));
-  const intervals = `"e" AS (SELECT unnest(${e}::BIGINT[]) AS "t", generate_subscripts(${e}::BIGINT[], 1) - 1 AS "i")`;
+  // Lists of times are written into the SQL (checked whole numbers): binding them as parameters
+  // made a JavaScript value per element, about 5 ms for a year's 2,800 edges.
+  const e = bigints(edges);
+  const intervals = `"e" AS (SELECT unnest("l") AS "t", generate_subscripts("l", 1) - 1 AS "i" FROM (SELECT ${e} AS "l"))`;
   const fine = (grid: string, range: string) =>
     `SELECT r."device", m."i"${fields ? `, ${fields}` : ''} FROM ${quote(rollupTable(query.kind))} r ` +
     `JOIN (SELECT g."t", e."i" FROM (${grid}) g ASOF JOIN "e" e ON g."t" >= e."t") m ` +
@@ -378,17 +375,17 @@ export function sumRollupsSql(query: RollupSumQuery & { readonly devices: readon
   }
   const parts: string[] = [];
   if (buckets.length > 0) {
-    const grid = `SELECT unnest(${param(listValue(buckets), LIST(DOUBLE))}::BIGINT[]) AS "t"`;
+    const grid = `SELECT unnest(${bigints(buckets)}) AS "t"`;
     const from = safe(buckets[0] as number);
     const to = safe((buckets.at(-1) as number) + BUCKET_MS);
     parts.push(fine(grid, `r."time" >= ${from} AND r."time" < ${to}`));
   }
   const [hoursFrom, hoursTo] = [ceilHour(first), floorHour(last)];
   if (hoursTo > hoursFrom) {
-    const cutHours = param(listValue([...cut]), LIST(DOUBLE));
+    const cutHours = bigints([...cut]);
     const grid =
       `SELECT "range" AS "t" FROM range(${safe(hoursFrom)}::BIGINT, ${safe(hoursTo)}::BIGINT, ${HOUR_MS}::BIGINT) ` +
-      `WHERE "range" NOT IN (SELECT unnest(${cutHours}::BIGINT[]))`;
+      `WHERE "range" NOT IN (SELECT unnest(${cutHours}))`;
     parts.push(
       `SELECT r."device", m."i"${fields ? `, ${fields}` : ''} FROM ${quote(hourTable(query.kind))} r ` +
         `JOIN (SELECT g."t", e."i" FROM (${grid}) g ASOF JOIN "e" e ON g."t" >= e."t") m ON r."time" = m."t" ` +
@@ -452,26 +449,35 @@ export function toRollupSums(
   columns: readonly Float64Array[],
 ): RollupSums[] {
   const intervals = query.edges.length - 1;
-  const byDevice: (RollupSums | undefined)[] = new Array(query.devices.length);
+  const count = query.fields.length;
+  const values = columns.slice(2);
+  // Per device, a column per field, filled row by row.
+  const byDevice: (Float64Array[] | undefined)[] = new Array(query.devices.length);
   const [device, interval] = columns as [Float64Array, Float64Array];
   for (let row = 0; row < device.length; row++) {
     const d = device[row] as number;
-    let found = byDevice[d];
-    if (!found) {
-      found = {
-        device: query.devices[d] as string,
-        sums: Object.fromEntries(query.fields.map((field) => [field, new Float64Array(intervals)])),
-      };
-      byDevice[d] = found;
+    let sums = byDevice[d];
+    if (!sums) {
+      sums = Array.from({ length: count }, () => new Float64Array(intervals));
+      byDevice[d] = sums;
     }
     const i = interval[row] as number;
-    for (let f = 0; f < query.fields.length; f++) {
-      (found.sums[query.fields[f] as string] as Float64Array)[i] = (columns[2 + f] as Float64Array)[
-        row
-      ] as number;
-    }
+    for (let f = 0; f < count; f++) (sums[f] as Float64Array)[i] = (values[f] as Float64Array)[row] as number;
   }
-  return byDevice.filter((sums): sums is RollupSums => sums !== undefined);
+  const out: RollupSums[] = [];
+  byDevice.forEach((sums, d) => {
+    if (!sums) return;
+    out.push({
+      device: query.devices[d] as string,
+      sums: Object.fromEntries(query.fields.map((field, f) => [field, sums[f] as Float64Array])),
+    });
+  });
+  return out;
+}
+
+/** A list of whole epoch ms as a SQL literal. */
+function bigints(values: readonly number[]): string {
+  return `[${values.map(safe).join(', ')}]::BIGINT[]`;
 }
 
 function safe(value: number): string {
