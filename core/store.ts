@@ -274,7 +274,8 @@ export function fromStarts(query: ColumnQuery, series: ColumnSeries[]): ColumnSe
   const key = MEASUREMENTS[query.measurement].key;
   const out: ColumnSeries[] = [];
   for (const s of series) {
-    const start = starts[s.tags[key] ?? ''];
+    const device = s.tags[key] ?? '';
+    const start = Object.hasOwn(starts, device) ? starts[device] : undefined;
     if (start === undefined || start <= query.from) {
       out.push(s);
       continue;
@@ -372,13 +373,15 @@ function invalidPoint(index: number, point: Point, problem: string): StoreError 
  */
 export function validatePoints(points: readonly Point[]): void {
   for (let index = 0; index < points.length; index++) {
-    const point = points[index] as Point;
+    const point = points[index];
+    if (point === undefined) continue;
     const schema = MEASUREMENTS[point.measurement];
     if (!schema) throw invalidPoint(index, point, 'unknown measurement');
     if (!Number.isInteger(point.time) || Math.abs(point.time) > MAX_TIME_MS) {
       throw invalidPoint(index, point, 'time must be whole epoch milliseconds within the date range');
     }
     for (const tag in point.tags) {
+      if (!Object.hasOwn(point.tags, tag)) continue;
       const value = point.tags[tag];
       if (typeof value === 'string' && !isRepresentable(value)) {
         throw invalidPoint(
@@ -396,6 +399,7 @@ export function validatePoints(points: readonly Point[]): void {
     }
     let count = 0;
     for (const field in point.fields) {
+      if (!Object.hasOwn(point.fields, field)) continue;
       const value = point.fields[field];
       const type = schema.fields[field];
       const ok =

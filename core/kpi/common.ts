@@ -48,8 +48,10 @@ export function isoAt(epochMs: number, timezone: string): string {
 }
 
 const MINUTE_MS = 60_000;
-/** Per time zone, the offset of the last minute asked for (suffix undefined: it changes within it). */
-/** Per time zone, the offset of the minutes last asked for (at most MINUTES_KEPT). */
+/**
+ * Per time zone, the offset of the minutes last asked for, at most MINUTES_KEPT (suffix
+ * undefined: the offset changes within that minute, and luxon writes the instant).
+ */
 const offsetCache = new Map<
   string,
   Map<number, { minute: number; offsetMs: number; suffix: string | undefined }>

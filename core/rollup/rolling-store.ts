@@ -295,6 +295,10 @@ export class RollingStore implements TimeSeriesStore {
    * reads their raw points under it: a point it reads then belongs to its own fold, not to the
    * next, which would find it older than the checkpoint and fold that meter from its bucket start
    * (right, but reading the whole bucket again). Only with `soleWriter`, where checkpoints are kept.
+   * The gate stays closed from the fold's start to the end of that read: a few milliseconds for
+   * meters resuming from checkpoints; longer when meters fold from their bucket starts (the first
+   * fold after a start, late readings), which first look up where to start and the state there.
+   * Writes (and the live feed, told once a write commits) wait meanwhile.
    */
   async #holdWrites(): Promise<() => void> {
     if (!this.#options.soleWriter) return () => undefined;

@@ -708,10 +708,15 @@ function seriesSlots(
       sid: row[0] as number,
       group: groupNumber.get(groupKey(tagsOf[i] as Record<string, string>)) as number,
       rank: rank.get(i) as number,
-      start: startOf[(tagsOf[i] as Record<string, string>)[device.at(-1) as string] ?? ''] ?? null,
+      start: startOfDevice(startOf, (tagsOf[i] as Record<string, string>)[device.at(-1) as string]),
     }),
   );
   return { slots, groups };
+}
+
+/** A device's own start in a ColumnQuery's `startOf` (an id such as "constructor" is not inherited). */
+function startOfDevice(startOf: Readonly<Record<string, number>>, device: string | undefined): number | null {
+  return device !== undefined && Object.hasOwn(startOf, device) ? (startOf[device] as number) : null;
 }
 
 /**

@@ -443,12 +443,14 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
         meter('m2', T0 + MIN, 20),
         meter('m2', T0 + 2 * MIN, 30),
         meter('ma', T0 + MIN, 100),
+        // An id every object inherits a property of: not listed, so read from `from`.
+        meter('constructor', T0, 7),
       ]);
       const read = (startOf: Record<string, number>) =>
         store.queryColumns?.({
           measurement: 'meter',
           fields: ['total'],
-          where: { meter: ['m1', 'm2', 'ma'] },
+          where: { meter: ['m1', 'm2', 'ma', 'constructor'] },
           groupBy: ['meter'],
           from: T0,
           to: T0 + HOUR,
@@ -459,11 +461,16 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
       // m1 from its third reading, m2 from just after its first, ma (not listed) from `from`;
       // a start before `from` is `from`.
       expect(totals(await read({ m1: T0 + 2 * MIN, m2: T0 + 1 }))).toEqual({
+        constructor: [7],
         m1: [3],
         m2: [20, 30],
         ma: [100],
       });
-      expect(totals(await read({ m1: T0 - DAY, m2: T0 + HOUR }))).toEqual({ m1: [1, 2, 3], ma: [100] });
+      expect(totals(await read({ m1: T0 - DAY, m2: T0 + HOUR }))).toEqual({
+        constructor: [7],
+        m1: [1, 2, 3],
+        ma: [100],
+      });
       // Starts need the read grouped by the device, to know whose points are whose.
       await expect(
         store.queryColumns?.({
