@@ -422,13 +422,16 @@ describe('in-process ingest: a store that does not answer', () => {
     const { ingest, store, url } = await rig({ logger, ingest: { hungAfterMs: 300 } });
     const meter = await device(url, 'b1-e-main');
     store.hang();
+    const hungSince = performance.now();
     const acked = meter.publishAsync(
       topic('meter', 'b1-e-main', 'reading'),
       JSON.stringify({ ts: Date.now() - 1000, total: 1 }),
       { qos: 1 },
     );
     await sleep(100);
-    expect(ingest.health().status).toBe('ok');
+    // Not degraded before hungAfterMs: checked when the machine did not hold this test back
+    // past it (a loaded CI runner can stretch a 100 ms sleep beyond 300 ms).
+    if (performance.now() - hungSince < 250) expect(ingest.health().status).toBe('ok');
     await until(() => ingest.health().status === 'degraded', 'the health degraded', 2_000);
     expect(ingest.health().reasons).toEqual([
       expect.stringMatching(/flaky duckdb has not answered a write for 0\.\d s/),
