@@ -13,6 +13,7 @@ import type { Meter } from '../../core/facility/schema.ts';
 import { resumeDepth } from '../../core/rollup/meter.ts';
 import { RollingStore } from '../../core/rollup/rolling-store.ts';
 import type { Point } from '../../core/store.ts';
+import { loadTestFacility } from '../../simulators/load.ts';
 import { PointMaker } from '../../simulators/points.ts';
 import { DuckDbStore } from '../../storage/duckdb/duckdb-store.ts';
 import { demoFacility } from '../setup/wait.ts';
@@ -154,4 +155,64 @@ it('with soleWriter, holds writes while a fold reads its meters, so the next fol
   // 1000 → 1049 kWh over the fifty readings.
   expect(sum('consumption')).toBeCloseTo(49, 6);
   expect(sum('readings')).toBe(50);
+});
+
+it('with soleWriter, lets writes through while a fold reads when more than 64 of its meters fold from their bucket starts', async () => {
+  const folder = await mkdtemp(join(tmpdir(), 'sfp-commit-'));
+  teardown.push(() => rm(folder, { recursive: true, force: true }));
+  // 70 meters more than the demo's; none has a checkpoint yet, so the first fold starts each one
+  // at its bucket (after looking up where, one meter at a time): writes must not wait for that.
+  const many = loadTestFacility(facility, 70);
+  const inner = new DuckDbStore({ path: join(folder, 'facility.duckdb') });
+  let hold: Promise<void> | undefined;
+  let reading: () => void = () => {};
+  const queryColumns = inner.queryColumns.bind(inner);
+  inner.queryColumns = async (query) => {
+    if (query.measurement === 'meter' && query.startOf) {
+      reading();
+      await hold;
+    }
+    return queryColumns(query);
+  };
+  const store = new RollingStore({ store: inner, facility: many, catchUp: false, soleWriter: true });
+  await store.start();
+  teardown.push(() => store.stop());
+  const maker = new PointMaker(many);
+  const start = Date.UTC(2026, 10, 2, 1, 0);
+  const readings = (k: number): Point[] => {
+    const out: Point[] = [];
+    for (const meter of many.meters.filter((m) => m.id.startsWith('load-'))) {
+      maker.append('meter', meter.id, [{ ts: start + k * 60_000, total: 1000 + k }] as never, out);
+    }
+    return out;
+  };
+  let release: () => void = () => {};
+  hold = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const started = new Promise<void>((resolve) => {
+    reading = resolve;
+  });
+  const first = await store.commit(readings(0));
+  await started;
+  // The fold is held in its read; the next write commits meanwhile.
+  const second = await store.commit(readings(1));
+  hold = undefined;
+  release();
+  await first.folded;
+  await second.folded;
+  const rows = await store.readRollups({
+    kind: 'meter',
+    site: many.site.id,
+    devices: ['load-0001', 'load-0070'],
+    from: start - 86_400_000,
+    to: start + 86_400_000,
+    fields: ['consumption', 'readings'],
+  });
+  // Each meter: 1000 → 1001 over its two readings.
+  for (const row of rows) {
+    expect(Array.from(row.values.readings as Float64Array).reduce((a, b) => a + b, 0)).toBe(2);
+    expect(Array.from(row.values.consumption as Float64Array).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+  }
+  expect(rows).toHaveLength(2);
 });
