@@ -221,17 +221,6 @@ function spansOf(edges: readonly number[]): readonly number[] {
   return spans;
 }
 
-const spansByTimeline = new WeakMap<EnergyTimeline, readonly number[]>();
-
-function timelineSpans(timeline: EnergyTimeline): readonly number[] {
-  let spans = spansByTimeline.get(timeline);
-  if (!spans) {
-    spans = timeline.intervals.map((i) => i.end - i.start);
-    spansByTimeline.set(timeline, spans);
-  }
-  return spans;
-}
-
 type Series = { readonly consumption: Float64Array; readonly covered: Float64Array };
 
 /**
@@ -656,7 +645,7 @@ export function energyItem(def: EnergyScopeDef, input: EnergyItemInput): EnergyI
   const timezone = facility.site.timezone;
   const { intervals } = timeline;
   const period = input.period ?? { from: timeline.from, to: timeline.to, measuredTo: timeline.to };
-  const spans = timelineSpans(timeline);
+  const spans = spansOf(timeline.edges);
   const sourceInput: SourceInput = {
     facility,
     spans,

@@ -325,21 +325,18 @@ export class RollingStore implements TimeSeriesStore {
   /** How many meters of these points fold from their bucket starts (no checkpoint to resume from). */
   #fromBucketStarts(points: readonly Point[]): number {
     if (!this.#options.soleWriter) return 0;
-    const site = this.#facility.site.id;
-    const earliest = new Map<string, number>();
-    for (const point of points) {
-      if (point.measurement !== 'meter' || point.tags.site !== site) continue;
-      const id = point.tags.meter ?? '';
-      if (!this.#meters.has(id) || typeof point.fields.total !== 'number') continue;
-      const known = earliest.get(id);
-      if (known === undefined || point.time < known) earliest.set(id, point.time);
-    }
     let count = 0;
-    for (const [id, time] of earliest) {
-      const checkpoint = this.#checkpoints.get(id);
-      if (!checkpoint || !(time > checkpoint.newest)) count++;
-    }
+    for (const [id, time] of this.#earliest(points).meters) if (!this.#resumable(id, time)) count++;
     return count;
+  }
+
+  /**
+   * The checkpoint a meter's fold for new readings from `time` on may resume from (soleWriter):
+   * its last fold's, when every new reading is newer than the newest that fold saw.
+   */
+  #resumable(id: string, time: number): MeterCheckpoint | undefined {
+    const checkpoint = this.#checkpoints.get(id);
+    return this.#options.soleWriter && checkpoint && time > checkpoint.newest ? checkpoint : undefined;
   }
 
   /** Adds points to the fold waiting to run, or queues one. */
@@ -453,6 +450,15 @@ export class RollingStore implements TimeSeriesStore {
 
   /** Earliest new time per device of each kind, then one fold per kind. */
   async #fold(points: readonly Point[], readDone: () => void = () => undefined): Promise<void> {
+    const { meters, vehicles, rooms } = this.#earliest(points);
+    await this.#foldMeters(meters, false, Number.POSITIVE_INFINITY, readDone);
+    readDone();
+    await this.#foldVehicles(vehicles);
+    await this.#foldRooms(rooms);
+  }
+
+  /** The earliest time of these points per meter, car and room of the facility. */
+  #earliest(points: readonly Point[]): Record<'meters' | 'vehicles' | 'rooms', Map<string, number>> {
     const site = this.#facility.site.id;
     const meters = new Map<string, number>();
     const vehicles = new Map<string, number>();
@@ -474,10 +480,7 @@ export class RollingStore implements TimeSeriesStore {
         if (room !== undefined) earliest(rooms, room, point.time);
       }
     }
-    await this.#foldMeters(meters, false, Number.POSITIVE_INFINITY, readDone);
-    readDone();
-    await this.#foldVehicles(vehicles);
-    await this.#foldRooms(rooms);
+    return { meters, vehicles, rooms };
   }
 
   // ------------------------------------------------------------------------------------ meters
@@ -500,16 +503,10 @@ export class RollingStore implements TimeSeriesStore {
     const resumed = new Map<string, MeterCheckpoint>();
     const standard = new Map<string, number>();
     for (const [id, time] of earliest) {
-      const checkpoint = this.#checkpoints.get(id);
+      const checkpoint =
+        !rebuild && until === Number.POSITIVE_INFINITY ? this.#resumable(id, time) : undefined;
       this.#checkpoints.delete(id);
-      if (
-        this.#options.soleWriter &&
-        !rebuild &&
-        until === Number.POSITIVE_INFINITY &&
-        checkpoint &&
-        time > checkpoint.newest
-      )
-        resumed.set(id, checkpoint);
+      if (checkpoint) resumed.set(id, checkpoint);
       else standard.set(id, time);
     }
     const starts = standard.size > 0 ? await this.#meterStarts(standard) : new Map<string, number>();
@@ -548,12 +545,11 @@ export class RollingStore implements TimeSeriesStore {
     for (const [id, start] of starts) {
       const device = this.#meters.get(id) as MeterDevice;
       const s = byMeter.get(id);
-      const time = s?.time ?? new Float64Array();
-      const total = s ? numberColumn(s, 'total') : new Float64Array();
-      // The raw read may begin before the start (a shared lower bound): skip to it.
-      let first = 0;
-      while (first < time.length && (time[first] as number) < start) first++;
-      const readings = { time: time.subarray(first), total: total.subarray(first) };
+      // Read from the meter's own start (startOf above).
+      const readings = {
+        time: s?.time ?? new Float64Array(),
+        total: s ? numberColumn(s, 'total') : new Float64Array(),
+      };
       const bucket = Number.isFinite(start)
         ? start
         : readings.time.length > 0

@@ -24,6 +24,40 @@ afterAll(async () => {
   for (const step of teardown.reverse()) await step();
 });
 
+/**
+ * Watches a fold's raw meter reads of `inner` (those with per-meter starts): `reads` has the
+ * starts each asked for; `holdNext()` holds the next such read until `release()`, and `started`
+ * resolves once it is held.
+ */
+function watchMeterReads(inner: DuckDbStore) {
+  const reads: Array<Record<string, number>> = [];
+  let hold: Promise<void> | undefined;
+  let reading: () => void = () => {};
+  const queryColumns = inner.queryColumns.bind(inner);
+  inner.queryColumns = async (query) => {
+    if (query.measurement === 'meter' && query.startOf) {
+      reads.push({ ...query.startOf });
+      reading();
+      await hold;
+    }
+    return queryColumns(query);
+  };
+  const holdNext = () => {
+    let release: () => void = () => {};
+    hold = new Promise<void>((resolve) => {
+      release = () => {
+        hold = undefined;
+        resolve();
+      };
+    });
+    const started = new Promise<void>((resolve) => {
+      reading = resolve;
+    });
+    return { started, release };
+  };
+  return { reads, holdNext };
+}
+
 it('commits before folding, and folds the commits made during a fold together', async () => {
   const folder = await mkdtemp(join(tmpdir(), 'sfp-commit-'));
   teardown.push(() => rm(folder, { recursive: true, force: true }));
@@ -83,19 +117,7 @@ it('with soleWriter, holds writes while a fold reads its meters, so the next fol
   const folder = await mkdtemp(join(tmpdir(), 'sfp-commit-'));
   teardown.push(() => rm(folder, { recursive: true, force: true }));
   const inner = new DuckDbStore({ path: join(folder, 'facility.duckdb') });
-  // Each raw meter read of a fold: the start it asked for per meter; the read can be held.
-  const reads: Array<Record<string, number>> = [];
-  let hold: Promise<void> | undefined;
-  let reading: () => void = () => {};
-  const queryColumns = inner.queryColumns.bind(inner);
-  inner.queryColumns = async (query) => {
-    if (query.measurement === 'meter' && query.startOf) {
-      reads.push({ ...query.startOf });
-      reading();
-      await hold;
-    }
-    return queryColumns(query);
-  };
+  const { reads, holdNext } = watchMeterReads(inner);
   const store = new RollingStore({ store: inner, facility, catchUp: false, soleWriter: true });
   await store.start();
   teardown.push(() => store.stop());
@@ -114,13 +136,7 @@ it('with soleWriter, holds writes while a fold reads its meters, so the next fol
 
   await store.write(readings(0, 30));
   // The next fold's read is held once it starts.
-  let release: () => void = () => {};
-  hold = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const started = new Promise<void>((resolve) => {
-    reading = resolve;
-  });
+  const { started, release } = holdNext();
   const second = await store.commit(readings(30, 40));
   await started;
   let committed = false;
@@ -132,7 +148,6 @@ it('with soleWriter, holds writes while a fold reads its meters, so the next fol
   // Not written while the fold reads: the fold's read sees only its own points.
   expect(committed).toBe(false);
   expect(told).toEqual([30, 10]);
-  hold = undefined;
   release();
   await second.folded;
   await (await third).folded;
@@ -164,16 +179,7 @@ it('with soleWriter, lets writes through while a fold reads when more than 64 of
   // at its bucket (after looking up where, one meter at a time): writes must not wait for that.
   const many = loadTestFacility(facility, 70);
   const inner = new DuckDbStore({ path: join(folder, 'facility.duckdb') });
-  let hold: Promise<void> | undefined;
-  let reading: () => void = () => {};
-  const queryColumns = inner.queryColumns.bind(inner);
-  inner.queryColumns = async (query) => {
-    if (query.measurement === 'meter' && query.startOf) {
-      reading();
-      await hold;
-    }
-    return queryColumns(query);
-  };
+  const { holdNext } = watchMeterReads(inner);
   const store = new RollingStore({ store: inner, facility: many, catchUp: false, soleWriter: true });
   await store.start();
   teardown.push(() => store.stop());
@@ -186,18 +192,11 @@ it('with soleWriter, lets writes through while a fold reads when more than 64 of
     }
     return out;
   };
-  let release: () => void = () => {};
-  hold = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const started = new Promise<void>((resolve) => {
-    reading = resolve;
-  });
+  const { started, release } = holdNext();
   const first = await store.commit(readings(0));
   await started;
   // The fold is held in its read; the next write commits meanwhile.
   const second = await store.commit(readings(1));
-  hold = undefined;
   release();
   await first.folded;
   await second.folded;
