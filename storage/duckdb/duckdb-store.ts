@@ -27,6 +27,7 @@ import {
   DuckDBDataChunk,
   DuckDBDoubleVector,
   DuckDBInstance,
+  DuckDBListVector,
   type DuckDBType,
   type DuckDBValue,
   type DuckDBVector,
@@ -74,12 +75,14 @@ import {
 import {
   checkSumQuery,
   createRollupTables,
+  HOURS_PER_BATCH,
+  type HourLists,
   lastRollupsSql,
+  RollupSumsBuilder,
   readRollupsSql,
   rollupDevicesSql,
-  sumRollupsSql,
+  sumRollupsPlan,
   toRollupSeries,
-  toRollupSums,
   writeRollupRows,
 } from './rollups.ts';
 import { pointsTable, schemaSql, seriesTable, stageTable } from './schema.ts';
@@ -93,6 +96,11 @@ export interface DuckDbStoreOptions {
    * be. One process may hold a file at a time (DuckDB locks it).
    */
   readonly path: string;
+  /**
+   * Most rows of the hour tier one read of a rollup sum holds (devices × hours; default 2,000,000,
+   * 16 MB per field): a sum over more devices reads them in batches.
+   */
+  readonly sumBatchHours?: number;
 }
 
 /** The open database. */
@@ -133,6 +141,7 @@ const CHUNK_ROWS = 2048;
 export class DuckDbStore implements TimeSeriesStore, RollupStore {
   readonly name = 'duckdb';
   readonly #path: string;
+  readonly #sumBatchHours: number;
   #database: Promise<Database> | undefined;
   /** Tail of the write queue. */
   #writes: Promise<unknown> = Promise.resolve();
@@ -142,6 +151,10 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
 
   constructor(options: DuckDbStoreOptions) {
     this.#path = options.path;
+    const batch = options.sumBatchHours ?? HOURS_PER_BATCH;
+    if (!(Number.isSafeInteger(batch) && batch >= 1))
+      throw new RangeError(`sumBatchHours must be a whole number of at least 1, not ${batch}`);
+    this.#sumBatchHours = batch;
   }
 
   async start(): Promise<void> {
@@ -327,12 +340,14 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
             : [...new Set(query.devices)].sort();
         if (devices.length === 0) return [];
         const sums = { ...query, devices };
-        const statement = sumRollupsSql(sums);
-        const count = 2 + query.fields.length;
-        return toRollupSums(
-          sums,
-          await readColumns(connection, statement.sql, statement.values, count, statement.types),
-        );
+        const plan = sumRollupsPlan(sums, this.#sumBatchHours);
+        const builder = new RollupSumsBuilder(sums);
+        if (plan.buckets) {
+          const { sql, values, types } = plan.buckets;
+          builder.addBuckets(await readColumns(connection, sql, values, 2 + query.fields.length, types));
+        }
+        if (plan.hours) await readHourLists(connection, plan.hours, builder);
+        return builder.result();
       } catch (error) {
         throw storeError('QUERY_FAILED', `DuckDB query of "${resolve(this.#path)}" failed`, error);
       }
@@ -754,6 +769,41 @@ async function readColumns(
     total += rows;
   }
   return columns.map((column) => column.subarray(0, total));
+}
+
+/** Runs the batches of a sum's hours and adds each device's lists to `builder`. */
+async function readHourLists(
+  connection: DuckDBConnection,
+  hours: HourLists,
+  builder: RollupSumsBuilder,
+): Promise<void> {
+  for (const { sql, values, types } of hours.batches) {
+    const result = await connection.stream(sql, [...values], types);
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      const device = doubles(chunk.getColumnVector(0));
+      const lists = Array.from({ length: chunk.columnCount - 1 }, (_, j) => {
+        const vector = chunk.getColumnVector(j + 1);
+        if (!(vector instanceof DuckDBListVector))
+          throw new Error(`expected a LIST column, not ${vector.type.toString()}`);
+        return { vector, values: doubles(vector.childVector) };
+      });
+      const [times, ...fields] = lists as [(typeof lists)[number], ...typeof lists];
+      for (let row = 0; row < chunk.rowCount; row++) {
+        builder.addHours(
+          hours,
+          device[row] as number,
+          {
+            values: times.values,
+            offset: times.vector.getEntryOffset(row),
+            length: times.vector.getEntryLength(row),
+          },
+          fields.map(({ vector, values }) => ({ values, offset: vector.getEntryOffset(row) })),
+        );
+      }
+    }
+  }
 }
 
 /**

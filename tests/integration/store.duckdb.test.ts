@@ -115,6 +115,57 @@ describe('DuckDbStore', () => {
     expect(tier.getRows()).toEqual([[2]]);
   });
 
+  it('sums the hour tier in batches of devices as in one read, a missing value as 0', async () => {
+    const path = join(await testFolder(), 'store.duckdb');
+    // At most 6 hour rows per read: 3 hours × 2 devices, so five meters take three reads.
+    const store = new DuckDbStore({ path, sumBatchHours: 6 });
+    onTestFinished(() => store.stop());
+    await store.start();
+    const meters = ['m1', 'm2', 'm3', 'm4', 'm5'];
+    // Three hours of buckets; meter m{d} uses d kWh per bucket. m3's second hour has no covered
+    // time written (NULL), which sums as 0.
+    await store.writeRollups(
+      meters.map((device, d) => ({
+        kind: 'meter' as const,
+        site: 's',
+        device,
+        from: T0,
+        rows: Array.from({ length: 12 }, (_, k) => ({
+          time: T0 + k * 15 * MIN,
+          values: {
+            consumption: d + 1,
+            ...(device === 'm3' && k >= 4 && k < 8 ? {} : { coveredMs: 900_000 }),
+            state: '[]',
+            rules: 'r',
+          },
+        })),
+      })),
+    );
+    // Edges on whole hours (0 h, 1 h, 3 h), and the same with 2:30 cutting the third hour.
+    const sums = async (edges: number[]) =>
+      (await store.sumRollups({ kind: 'meter', site: 's', edges, fields: ['consumption', 'coveredMs'] })).map(
+        (s) => [s.device, Array.from(s.sums.consumption ?? []), Array.from(s.sums.coveredMs ?? [])],
+      );
+    // m{d}: 4d kWh in the first hour, 8d in the next two; m3 covered 1 h of those two.
+    expect(await sums([T0, T0 + HOUR, T0 + 3 * HOUR])).toEqual([
+      ['m1', [4, 8], [HOUR, 2 * HOUR]],
+      ['m2', [8, 16], [HOUR, 2 * HOUR]],
+      ['m3', [12, 24], [HOUR, HOUR]],
+      ['m4', [16, 32], [HOUR, 2 * HOUR]],
+      ['m5', [20, 40], [HOUR, 2 * HOUR]],
+    ]);
+    // [0 h, 2:30) = 10 buckets, [2:30, 3 h) = 2: m{d} 10d and 2d kWh; m3 covered 6 and 2 buckets.
+    const b = 900_000;
+    expect(await sums([T0, T0 + 2 * HOUR + 30 * MIN, T0 + 3 * HOUR])).toEqual([
+      ['m1', [10, 2], [10 * b, 2 * b]],
+      ['m2', [20, 4], [10 * b, 2 * b]],
+      ['m3', [30, 6], [6 * b, 2 * b]],
+      ['m4', [40, 8], [10 * b, 2 * b]],
+      ['m5', [50, 10], [10 * b, 2 * b]],
+    ]);
+    expect(() => new DuckDbStore({ path, sumBatchHours: 0 })).toThrow(/sumBatchHours/);
+  });
+
   it('says which file it cannot create', async () => {
     const folder = await testFolder();
     await writeFile(join(folder, 'not-a-folder'), '');
