@@ -75,9 +75,9 @@ import {
 import {
   checkSumQuery,
   createRollupTables,
-  HOURS_PER_BATCH,
-  type HourLists,
+  type ListRead,
   lastRollupsSql,
+  ROWS_PER_BATCH,
   RollupSumsBuilder,
   readRollupsSql,
   rollupDevicesSql,
@@ -97,10 +97,10 @@ export interface DuckDbStoreOptions {
    */
   readonly path: string;
   /**
-   * Most rows of the hour tier one read of a rollup sum holds (devices × hours; default 2,000,000,
-   * 16 MB per field): a sum over more devices reads them in batches.
+   * Most rollup rows one read of a sum holds (devices × hours or buckets; default 2,000,000, 16 MB
+   * per field): a sum over more devices reads them in batches.
    */
-  readonly sumBatchHours?: number;
+  readonly sumBatchRows?: number;
 }
 
 /** The open database. */
@@ -141,7 +141,7 @@ const CHUNK_ROWS = 2048;
 export class DuckDbStore implements TimeSeriesStore, RollupStore {
   readonly name = 'duckdb';
   readonly #path: string;
-  readonly #sumBatchHours: number;
+  readonly #sumBatchRows: number;
   #database: Promise<Database> | undefined;
   /** Tail of the write queue. */
   #writes: Promise<unknown> = Promise.resolve();
@@ -151,10 +151,10 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
 
   constructor(options: DuckDbStoreOptions) {
     this.#path = options.path;
-    const batch = options.sumBatchHours ?? HOURS_PER_BATCH;
+    const batch = options.sumBatchRows ?? ROWS_PER_BATCH;
     if (!(Number.isSafeInteger(batch) && batch >= 1))
-      throw new RangeError(`sumBatchHours must be a whole number of at least 1, not ${batch}`);
-    this.#sumBatchHours = batch;
+      throw new RangeError(`sumBatchRows must be a whole number of at least 1, not ${batch}`);
+    this.#sumBatchRows = batch;
   }
 
   async start(): Promise<void> {
@@ -340,13 +340,9 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
             : [...new Set(query.devices)].sort();
         if (devices.length === 0) return [];
         const sums = { ...query, devices };
-        const plan = sumRollupsPlan(sums, this.#sumBatchHours);
         const builder = new RollupSumsBuilder(sums);
-        if (plan.buckets) {
-          const { sql, values, types } = plan.buckets;
-          builder.addBuckets(await readColumns(connection, sql, values, 2 + query.fields.length, types));
-        }
-        if (plan.hours) await readHourLists(connection, plan.hours, builder);
+        for (const read of sumRollupsPlan(sums, this.#sumBatchRows))
+          await readLists(connection, read, builder);
         return builder.result();
       } catch (error) {
         throw storeError('QUERY_FAILED', `DuckDB query of "${resolve(this.#path)}" failed`, error);
@@ -771,13 +767,13 @@ async function readColumns(
   return columns.map((column) => column.subarray(0, total));
 }
 
-/** Runs the batches of a sum's hours and adds each device's lists to `builder`. */
-async function readHourLists(
+/** Runs the batches of a sum's read and adds each device's lists to `builder`. */
+async function readLists(
   connection: DuckDBConnection,
-  hours: HourLists,
+  read: ListRead,
   builder: RollupSumsBuilder,
 ): Promise<void> {
-  for (const { sql, values, types } of hours.batches) {
+  for (const { sql, values, types } of read.batches) {
     const result = await connection.stream(sql, [...values], types);
     for (;;) {
       const chunk = await result.fetchChunk();
@@ -791,8 +787,8 @@ async function readHourLists(
       });
       const [times, ...fields] = lists as [(typeof lists)[number], ...typeof lists];
       for (let row = 0; row < chunk.rowCount; row++) {
-        builder.addHours(
-          hours,
+        builder.addRows(
+          read,
           device[row] as number,
           {
             values: times.values,

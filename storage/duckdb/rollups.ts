@@ -326,109 +326,63 @@ export function checkSumQuery(query: RollupSumQuery): void {
 }
 
 /**
- * How a sum is read: the bucket rows as SQL summing them per device and interval, and, for a kind
- * with an hour tier, the whole hours as lists per device that {@link RollupSumsBuilder} adds up.
+ * Rows of one table a sum reads, as lists that {@link RollupSumsBuilder} adds up per interval
+ * (see {@link sumRollupsPlan}).
  */
-export interface SumPlan {
+export interface ListRead {
   /**
-   * One row per device and interval with bucket rows: the device's index in `devices`, the
-   * interval's index, then a sum per field, every column a DOUBLE. Unordered. Absent when no
-   * bucket is read.
-   */
-  readonly buckets?: Built;
-  /** The hour tier's rows, device by device in batches (absent without whole hours). */
-  readonly hours?: HourLists;
-}
-
-/** Whole hours of a sum (see {@link sumRollupsPlan}). */
-export interface HourLists {
-  /**
-   * One row per device with rows: its index in `devices` (a DOUBLE), then lists of the same length
-   * of its hours' times and of each field's values (DOUBLE, NULL read as 0), unordered. One
-   * statement per batch of devices.
+   * One row per device with rows in the read: its index in `devices` (a DOUBLE), then lists of the
+   * same length of its rows' times and of each field's values (DOUBLE, NULL read as 0), unordered.
+   * One statement per batch of devices.
    */
   readonly batches: readonly Built[];
-  /** The first whole hour read. */
+  /** The first slot (bucket or hour) read, epoch ms. */
   readonly from: number;
-  /** Per hour from `from` on, the interval it goes to; -1 where an edge cuts it (read by bucket). */
+  /** The table's row length, ms: a bucket or an hour. */
+  readonly step: number;
+  /** Per slot from `from` on, the interval its row goes to; -1 for a slot read elsewhere. */
   readonly interval: Int32Array;
 }
 
-/** Most hour rows one batch of {@link HourLists} reads by default (devices × hours): 16 MB per field. */
-export const HOURS_PER_BATCH = 2_000_000;
+/** Most rows one batch of a {@link ListRead} reads by default (devices × slots): 16 MB per field. */
+export const ROWS_PER_BATCH = 2_000_000;
 
 /**
- * How to sum fields per interval between edges (see {@link SumPlan}).
+ * How to sum fields per interval between edges: the reads of a {@link RollupSumsBuilder}.
  *
  * A row goes to the interval its bucket (or hour) falls in. For a kind with an hour tier, whole
- * hours that no edge cuts are read from the tier and only the other buckets from the bucket
- * table. The hours come back as one list per device and field, and each finds its interval here
- * through a table of the hours: DuckDB hands a year of 19 meters' hours (166,000 rows) over in one
- * chunk in about 10 ms, where mapping them to 2,800 intervals by a join and summing them there
- * took 35–40 ms. Buckets (the hours edges cut, or every bucket of a kind without a tier) are
- * mapped in SQL: each bucket of the grid to its interval once (an ASOF join of that grid), then
- * the rows by an equality (hash) join, about twice as fast as an ASOF join of the rows themselves.
+ * hours that no edge cuts are read from the tier and only the other buckets from the bucket table;
+ * a kind without one reads every bucket. Rows come back as one list per device and field, and
+ * each finds its interval here through a table of the slots between the edges: DuckDB hands a year
+ * of 19 meters' hours (166,000 rows) over in one chunk in 15–25 ms, where mapping them to 2,800
+ * intervals by joins and summing them in SQL took 35–40 ms, and the SQL needs no list of edges.
  */
 export function sumRollupsPlan(
   query: RollupSumQuery & { readonly devices: readonly string[] },
-  hoursPerBatch = HOURS_PER_BATCH,
-): SumPlan {
+  rowsPerBatch = ROWS_PER_BATCH,
+): ListRead[] {
   checkSumQuery(query);
   const edges = query.edges;
   const first = edges[0] as number;
   const last = edges.at(-1) as number;
-  const buckets = (grid: string, range: string): Built => {
-    const values: DuckDBValue[] = [];
-    const types: DuckDBType[] = [];
-    const filter = where(query, values, types);
-    const devices = `$${values.length}`;
-    const fields = query.fields.map((field) => `r.${quote(field)}`).join(', ');
-    const sums = query.fields.map((field) => `, coalesce(sum(r.${quote(field)}), 0)::DOUBLE`).join('');
-    // Lists of times are written into the SQL (checked whole numbers): binding them as parameters
-    // made a JavaScript value per element, about 5 ms for a year's 2,800 edges.
-    const intervals = `"e" AS (SELECT unnest("l") AS "t", generate_subscripts("l", 1) - 1 AS "i" FROM (SELECT ${bigints(edges)} AS "l"))`;
-    return {
-      sql:
-        `WITH ${intervals} SELECT (list_position(${devices}::VARCHAR[], r."device") - 1)::DOUBLE, r."i"::DOUBLE${sums} ` +
-        `FROM (SELECT r."device", m."i"${fields ? `, ${fields}` : ''} FROM ${quote(rollupTable(query.kind))} r ` +
-        `JOIN (SELECT g."t", e."i" FROM (${grid}) g ASOF JOIN "e" e ON g."t" >= e."t") m ` +
-        `ON r."time" - (r."time" - ${safe(first)}) % ${BUCKET_MS} = m."t" WHERE ${filter} AND ${range}) r GROUP BY ALL`,
-      values,
-      types,
-    };
-  };
-  if (!TIERED.has(query.kind)) {
-    const grid = `SELECT "range" AS "t" FROM range(${safe(first)}::BIGINT, ${safe(last)}::BIGINT, ${BUCKET_MS}::BIGINT)`;
-    return { buckets: buckets(grid, `r."time" >= ${safe(first)} AND r."time" < ${safe(last)}`) };
-  }
-  // Hours an edge cuts, and the part-hours at both ends: read by bucket.
-  const cut = new Set<number>();
-  for (const edge of edges) if (floorHour(edge) !== edge) cut.add(floorHour(edge));
-  const cutBuckets: number[] = [];
-  for (const hour of [...cut].sort((a, b) => a - b)) {
-    for (let t = Math.max(hour, first); t < Math.min(hour + HOUR_MS, last); t += BUCKET_MS)
-      cutBuckets.push(t);
-  }
-  const plan: { buckets?: Built; hours?: HourLists } = {};
-  if (cutBuckets.length > 0) {
-    const from = safe(cutBuckets[0] as number);
-    const to = safe((cutBuckets.at(-1) as number) + BUCKET_MS);
-    plan.buckets = buckets(
-      `SELECT unnest(${bigints(cutBuckets)}) AS "t"`,
-      `r."time" >= ${from} AND r."time" < ${to}`,
-    );
-  }
-  const [hoursFrom, hoursTo] = [ceilHour(first), floorHour(last)];
-  if (hoursTo > hoursFrom) {
-    const count = (hoursTo - hoursFrom) / HOUR_MS;
+  const lists = query.fields.map((field) => `, list(coalesce(${quote(field)}, 0)::DOUBLE)`).join('');
+  /** The read of `table`'s slots of `step` in [from, to) that `wanted` keeps, `only` added to its filter. */
+  const read = (
+    table: string,
+    step: number,
+    from: number,
+    to: number,
+    wanted: (slot: number) => boolean,
+    only = '',
+  ) => {
+    const count = (to - from) / step;
     const interval = new Int32Array(count);
-    for (let h = 0, i = 0; h < count; h++) {
-      const t = hoursFrom + h * HOUR_MS;
+    for (let k = 0, i = 0; k < count; k++) {
+      const t = from + k * step;
       while ((edges[i + 1] as number) <= t) i++;
-      interval[h] = cut.has(t) ? -1 : i;
+      interval[k] = wanted(t) ? i : -1;
     }
-    const lists = query.fields.map((field) => `, list(coalesce(${quote(field)}, 0)::DOUBLE)`).join('');
-    const batch = Math.max(1, Math.floor(hoursPerBatch / count));
+    const batch = Math.max(1, Math.floor(rowsPerBatch / count));
     const batches: Built[] = [];
     for (let d = 0; d < query.devices.length; d += batch) {
       const values: DuckDBValue[] = [];
@@ -439,15 +393,39 @@ export function sumRollupsPlan(
       batches.push({
         sql:
           `SELECT (list_position($${values.length}::VARCHAR[], "device") - 1)::DOUBLE, list("time"::DOUBLE)${lists} ` +
-          `FROM ${quote(hourTable(query.kind))} WHERE ${filter} ` +
-          `AND "time" >= ${safe(hoursFrom)} AND "time" < ${safe(hoursTo)} GROUP BY "device"`,
+          `FROM ${quote(table)} WHERE ${filter} AND "time" >= ${safe(from)} AND "time" < ${safe(to)}${only} ` +
+          'GROUP BY "device"',
         values,
         types,
       });
     }
-    plan.hours = { batches, from: hoursFrom, interval };
+    return { batches, from, step, interval };
+  };
+  if (!TIERED.has(query.kind)) return [read(rollupTable(query.kind), BUCKET_MS, first, last, () => true)];
+  // Hours an edge cuts, and the part-hours at both ends: read by bucket.
+  const cut = new Set<number>();
+  for (const edge of edges) if (floorHour(edge) !== edge) cut.add(floorHour(edge));
+  const reads: ListRead[] = [];
+  if (cut.size > 0) {
+    const hours = [...cut].sort((a, b) => a - b);
+    const from = Math.max(first, hours[0] as number);
+    const to = Math.min(last, (hours.at(-1) as number) + HOUR_MS);
+    reads.push(
+      read(
+        rollupTable(query.kind),
+        BUCKET_MS,
+        from,
+        to,
+        (t) => cut.has(floorHour(t)),
+        ` AND ${hourOf('"time"')} IN (SELECT unnest(${bigints(hours)}))`,
+      ),
+    );
   }
-  return plan;
+  const [hoursFrom, hoursTo] = [ceilHour(first), floorHour(last)];
+  if (hoursTo > hoursFrom) {
+    reads.push(read(hourTable(query.kind), HOUR_MS, hoursFrom, hoursTo, (t) => !cut.has(t)));
+  }
+  return reads;
 }
 
 /** SQL of the devices that have rows in [from, to), sorted: what a sum over every device reads. */
@@ -492,12 +470,13 @@ export function toRollupSeries(
 }
 
 /**
- * Sums per device and interval, filled from the rows of a {@link SumPlan}: per device (in the order
+ * Sums per device and interval, filled from the rows of the reads of {@link sumRollupsPlan}: per device (in the order
  * of `devices`) a column per field, a device without rows in the range left out.
  */
 export class RollupSumsBuilder {
   readonly #query: RollupSumQuery & { readonly devices: readonly string[] };
   readonly #byDevice: (Float64Array[] | undefined)[];
+  #slots = new Int32Array(0);
 
   constructor(query: RollupSumQuery & { readonly devices: readonly string[] }) {
     this.#query = query;
@@ -514,37 +493,29 @@ export class RollupSumsBuilder {
     return sums;
   }
 
-  /** Columns of {@link SumPlan.buckets}: device index, interval index, a sum per field. */
-  addBuckets(columns: readonly Float64Array[]): void {
-    const [device, interval] = columns as [Float64Array, Float64Array];
-    const values = columns.slice(2);
-    for (let row = 0; row < device.length; row++) {
-      const sums = this.#sums(device[row] as number);
-      const i = interval[row] as number;
-      for (let f = 0; f < sums.length; f++) {
-        (sums[f] as Float64Array)[i] =
-          ((sums[f] as Float64Array)[i] as number) + ((values[f] as Float64Array)[row] as number);
-      }
-    }
-  }
-
   /**
-   * One device's row of {@link HourLists}: its hours' times and each field's values, element `k`
-   * of each list at `offset + k` of its array (a list column's values share one array).
+   * One device's row of a {@link ListRead}: its rows' times and each field's values, element `k` of
+   * each list at `offset + k` of its array (a list column's values share one array).
    */
-  addHours(
-    hours: HourLists,
+  addRows(
+    read: ListRead,
     device: number,
     times: { readonly values: Float64Array; readonly offset: number; readonly length: number },
     fields: readonly { readonly values: Float64Array; readonly offset: number }[],
   ): void {
     const sums = this.#sums(device);
-    const { from, interval } = hours;
+    const { from, step, interval } = read;
+    // Each row's interval, found once for every field.
+    if (this.#slots.length < times.length) this.#slots = new Int32Array(times.length);
+    const slots = this.#slots;
+    for (let k = 0; k < times.length; k++) {
+      slots[k] = interval[((times.values[times.offset + k] as number) - from) / step] ?? -1;
+    }
     for (let f = 0; f < sums.length; f++) {
       const target = sums[f] as Float64Array;
       const { values, offset } = fields[f] as { values: Float64Array; offset: number };
       for (let k = 0; k < times.length; k++) {
-        const i = interval[((times.values[times.offset + k] as number) - from) / HOUR_MS] as number;
+        const i = slots[k] as number;
         if (i >= 0) target[i] = (target[i] as number) + (values[offset + k] as number);
       }
     }

@@ -118,7 +118,7 @@ describe('DuckDbStore', () => {
   it('sums the hour tier in batches of devices as in one read, a missing value as 0', async () => {
     const path = join(await testFolder(), 'store.duckdb');
     // At most 6 hour rows per read: 3 hours × 2 devices, so five meters take three reads.
-    const store = new DuckDbStore({ path, sumBatchHours: 6 });
+    const store = new DuckDbStore({ path, sumBatchRows: 6 });
     onTestFinished(() => store.stop());
     await store.start();
     const meters = ['m1', 'm2', 'm3', 'm4', 'm5'];
@@ -163,7 +163,7 @@ describe('DuckDbStore', () => {
       ['m4', [40, 8], [10 * b, 2 * b]],
       ['m5', [50, 10], [10 * b, 2 * b]],
     ]);
-    expect(() => new DuckDbStore({ path, sumBatchHours: 0 })).toThrow(/sumBatchHours/);
+    expect(() => new DuckDbStore({ path, sumBatchRows: 0 })).toThrow(/sumBatchRows/);
   });
 
   it('says which file it cannot create', async () => {
