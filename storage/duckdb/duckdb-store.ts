@@ -63,6 +63,7 @@ import {
   validatePoints,
   validateQuery,
 } from '../../core/store.ts';
+import { BLOCK_HOURS, BLOCK_MS, blockOf, type HourBlock, HourBlockCache } from './hour-cache.ts';
 import {
   distinctSql,
   latestSql,
@@ -75,8 +76,12 @@ import {
 import {
   checkSumQuery,
   createRollupTables,
+  floatFields,
+  HOUR_MS,
+  hourTable,
   type ListRead,
   lastRollupsSql,
+  listsSql,
   ROWS_PER_BATCH,
   RollupSumsBuilder,
   readRollupsSql,
@@ -101,6 +106,11 @@ export interface DuckDbStoreOptions {
    * per field): a sum over more devices reads them in batches.
    */
   readonly sumBatchRows?: number;
+  /**
+   * Bytes of the hour tier kept in memory for sums (hour-cache.ts; default 128 MB, 0 keeps none).
+   * A year of one meter's hours is about 500 KB.
+   */
+  readonly hourCacheBytes?: number;
 }
 
 /** The open database. */
@@ -142,6 +152,7 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
   readonly name = 'duckdb';
   readonly #path: string;
   readonly #sumBatchRows: number;
+  readonly #hours: HourBlockCache;
   #database: Promise<Database> | undefined;
   /** Tail of the write queue. */
   #writes: Promise<unknown> = Promise.resolve();
@@ -155,6 +166,12 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
     if (!(Number.isSafeInteger(batch) && batch >= 1))
       throw new RangeError(`sumBatchRows must be a whole number of at least 1, not ${batch}`);
     this.#sumBatchRows = batch;
+    this.#hours = new HourBlockCache(options.hourCacheBytes);
+  }
+
+  /** The hour blocks kept for sums (hour-cache.ts): bytes, blocks, and blocks found and not. */
+  get hourCache(): { bytes: number; blocks: number; hits: number; misses: number } {
+    return this.#hours.stats;
   }
 
   async start(): Promise<void> {
@@ -172,6 +189,7 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
     const opening = this.#database;
     if (!opening) return;
     this.#database = undefined;
+    this.#hours.clear();
     const database = await opening.catch(() => undefined);
     if (!database) return;
     await Promise.allSettled([this.#writes, ...this.#reads]);
@@ -307,7 +325,15 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
 
   async writeRollups(writes: readonly RollupWrite[]): Promise<void> {
     if (writes.length === 0) return;
+    // The hour blocks the writes touch go before and after the transaction (hour-cache.ts).
+    const invalidate = () => {
+      for (const w of writes) {
+        const key = HourBlockCache.key(w.kind, w.site, w.device);
+        this.#hours.invalidate(key, w.from, w.to ?? Number.POSITIVE_INFINITY);
+      }
+    };
     await this.#exclusive(async ({ file, writer }) => {
+      invalidate();
       await writer.run('BEGIN TRANSACTION');
       try {
         await writeRollupRows(writer, writes);
@@ -317,6 +343,8 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
         if (error instanceof RangeError)
           throw new StoreError(error.message, { code: 'INVALID_ROLLUP', retriable: false });
         throw storeError('WRITE_FAILED', `DuckDB rollup write to "${file}" failed`, error);
+      } finally {
+        invalidate();
       }
     });
   }
@@ -341,11 +369,95 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
         if (devices.length === 0) return [];
         const sums = { ...query, devices };
         const builder = new RollupSumsBuilder(sums);
-        for (const read of sumRollupsPlan(sums, this.#sumBatchRows))
-          await readLists(connection, read, builder);
+        for (const read of sumRollupsPlan(sums, this.#sumBatchRows)) {
+          if (read.tier && this.#hours.enabled) await this.#sumHours(connection, sums, read, builder);
+          else
+            await readLists(connection, read.batches, (device, times, fields) =>
+              builder.addRows(read, device, times, fields),
+            );
+        }
         return builder.result();
       } catch (error) {
         throw storeError('QUERY_FAILED', `DuckDB query of "${resolve(this.#path)}" failed`, error);
+      }
+    });
+  }
+
+  /**
+   * Adds a read of the hour tier to `builder` from the blocks in memory (hour-cache.ts), reading
+   * from DuckDB only the blocks it does not hold: for the devices missing any, one read of every
+   * number field from their first missing block to their last.
+   */
+  async #sumHours(
+    connection: DuckDBConnection,
+    query: RollupSumQuery & { readonly devices: readonly string[] },
+    read: ListRead,
+    builder: RollupSumsBuilder,
+  ): Promise<void> {
+    const { kind, site, devices } = query;
+    const fields = floatFields(kind);
+    const columns = query.fields.map((field) => fields.indexOf(field));
+    const to = read.from + read.interval.length * HOUR_MS;
+    const [first, last] = [blockOf(read.from), blockOf(to - 1)];
+    const keys = devices.map((device) => HourBlockCache.key(kind, site, device));
+    // Per device, the blocks to read (empty for a device whose blocks are all here).
+    const wanted: Map<number, HourBlock | null>[] = [];
+    const reading: string[] = [];
+    const indexes: number[] = [];
+    const generations: number[] = [];
+    let [low, high] = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+    devices.forEach((device, d) => {
+      const key = keys[d] as string;
+      const generation = this.#hours.generation(key);
+      const missing = new Map<number, HourBlock | null>();
+      for (let start = first; start <= last; start += BLOCK_MS) {
+        const block = this.#hours.get(key, start);
+        if (block) builder.addBlock(read, d, start, block, columns);
+        else {
+          missing.set(start, null);
+          low = Math.min(low, start);
+          high = Math.max(high, start);
+        }
+      }
+      if (missing.size === 0) return;
+      wanted.push(missing);
+      reading.push(device);
+      indexes.push(d);
+      generations.push(generation);
+    });
+    if (reading.length === 0) return;
+    const newBlock = (): HourBlock => ({
+      present: new Uint8Array(BLOCK_HOURS),
+      values: fields.map(() => new Float64Array(BLOCK_HOURS)),
+    });
+    const statements = listsSql(
+      { table: hourTable(kind), site, devices: reading, fields, from: low, to: high + BLOCK_MS },
+      (high + BLOCK_MS - low) / HOUR_MS,
+      this.#sumBatchRows,
+    );
+    await readLists(connection, statements, (r, times, values) => {
+      const missing = wanted[r] as Map<number, HourBlock | null>;
+      for (let k = 0; k < times.length; k++) {
+        const time = times.values[times.offset + k] as number;
+        const start = blockOf(time);
+        if (!missing.has(start)) continue;
+        let block = missing.get(start);
+        if (!block) {
+          block = newBlock();
+          missing.set(start, block);
+        }
+        const h = (time - start) / HOUR_MS;
+        block.present[h] = 1;
+        values.forEach((list, f) => {
+          (block.values[f] as Float64Array)[h] = list.values[list.offset + k] as number;
+        });
+      }
+    });
+    indexes.forEach((d, r) => {
+      for (const [start, read_] of wanted[r] as Map<number, HourBlock | null>) {
+        const block = read_ ?? newBlock();
+        this.#hours.put(keys[d] as string, start, block, generations[r] as number);
+        builder.addBlock(read, d, start, block, columns);
       }
     });
   }
@@ -767,13 +879,29 @@ async function readColumns(
   return columns.map((column) => column.subarray(0, total));
 }
 
-/** Runs the batches of a sum's read and adds each device's lists to `builder`. */
+/** A device's list of times in a chunk of lists: element `k` at `offset + k` of `values`. */
+interface TimesList {
+  readonly values: Float64Array;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** A field's list of the same device, aligned with its {@link TimesList}. */
+interface FieldList {
+  readonly values: Float64Array;
+  readonly offset: number;
+}
+
+/**
+ * Runs statements of rollups.ts `listsSql` and hands each row to `row`: the device's index, its
+ * times, and each field's values.
+ */
 async function readLists(
   connection: DuckDBConnection,
-  read: ListRead,
-  builder: RollupSumsBuilder,
+  batches: readonly { sql: string; values: readonly DuckDBValue[]; types: DuckDBType[] }[],
+  row: (device: number, times: TimesList, fields: FieldList[]) => void,
 ): Promise<void> {
-  for (const { sql, values, types } of read.batches) {
+  for (const { sql, values, types } of batches) {
     const result = await connection.stream(sql, [...values], types);
     for (;;) {
       const chunk = await result.fetchChunk();
@@ -786,16 +914,15 @@ async function readLists(
         return { vector, values: doubles(vector.childVector) };
       });
       const [times, ...fields] = lists as [(typeof lists)[number], ...typeof lists];
-      for (let row = 0; row < chunk.rowCount; row++) {
-        builder.addRows(
-          read,
-          device[row] as number,
+      for (let r = 0; r < chunk.rowCount; r++) {
+        row(
+          device[r] as number,
           {
             values: times.values,
-            offset: times.vector.getEntryOffset(row),
-            length: times.vector.getEntryLength(row),
+            offset: times.vector.getEntryOffset(r),
+            length: times.vector.getEntryLength(r),
           },
-          fields.map(({ vector, values }) => ({ values, offset: vector.getEntryOffset(row) })),
+          fields.map(({ vector, values }) => ({ values, offset: vector.getEntryOffset(r) })),
         );
       }
     }

@@ -37,6 +37,7 @@ import {
   validateRollupWrite,
   validateSumEdges,
 } from '../../core/rollup/schema.ts';
+import type { HourBlock } from './hour-cache.ts';
 import { quote } from './query-sql.ts';
 
 const KINDS = Object.keys(ROLLUPS) as RollupKind[];
@@ -44,13 +45,13 @@ const KINDS = Object.keys(ROLLUPS) as RollupKind[];
 export const rollupTable = (kind: RollupKind): string => `rollup_${kind}`;
 
 /** Length of a row of the hour tier, ms. */
-const HOUR_MS = 3_600_000;
+export const HOUR_MS = 3_600_000;
 /** Kinds kept per bucket, which have an hour tier (trips are kept per trip). */
 const TIERED: ReadonlySet<RollupKind> = new Set<RollupKind>(['meter', 'vehicle', 'room']);
 export const hourTable = (kind: RollupKind): string => `rollup_${kind}_hour`;
 
 /** Number fields of a kind: what the hour tier sums. */
-function floatFields(kind: RollupKind): string[] {
+export function floatFields(kind: RollupKind): string[] {
   return fieldsOf(kind)
     .filter(([, type]) => type === 'float')
     .map(([field]) => field);
@@ -340,6 +341,8 @@ export interface ListRead {
   readonly from: number;
   /** The table's row length, ms: a bucket or an hour. */
   readonly step: number;
+  /** Whether the read is of the hour tier (whose blocks the store may keep, hour-cache.ts). */
+  readonly tier: boolean;
   /** Per slot from `from` on, the interval its row goes to; -1 for a slot read elsewhere. */
   readonly interval: Int32Array;
 }
@@ -365,7 +368,6 @@ export function sumRollupsPlan(
   const edges = query.edges;
   const first = edges[0] as number;
   const last = edges.at(-1) as number;
-  const lists = query.fields.map((field) => `, list(coalesce(${quote(field)}, 0)::DOUBLE)`).join('');
   /** The read of `table`'s slots of `step` in [from, to) that `wanted` keeps, `only` added to its filter. */
   const read = (
     table: string,
@@ -374,7 +376,7 @@ export function sumRollupsPlan(
     to: number,
     wanted: (slot: number) => boolean,
     only = '',
-  ) => {
+  ): ListRead => {
     const count = (to - from) / step;
     const interval = new Int32Array(count);
     for (let k = 0, i = 0; k < count; k++) {
@@ -382,24 +384,8 @@ export function sumRollupsPlan(
       while ((edges[i + 1] as number) <= t) i++;
       interval[k] = wanted(t) ? i : -1;
     }
-    const batch = Math.max(1, Math.floor(rowsPerBatch / count));
-    const batches: Built[] = [];
-    for (let d = 0; d < query.devices.length; d += batch) {
-      const values: DuckDBValue[] = [];
-      const types: DuckDBType[] = [];
-      const filter = where({ site: query.site, devices: query.devices.slice(d, d + batch) }, values, types);
-      values.push(listValue([...query.devices]));
-      types.push(LIST(VARCHAR));
-      batches.push({
-        sql:
-          `SELECT (list_position($${values.length}::VARCHAR[], "device") - 1)::DOUBLE, list("time"::DOUBLE)${lists} ` +
-          `FROM ${quote(table)} WHERE ${filter} AND "time" >= ${safe(from)} AND "time" < ${safe(to)}${only} ` +
-          'GROUP BY "device"',
-        values,
-        types,
-      });
-    }
-    return { batches, from, step, interval };
+    const batches = listsSql({ ...query, table, from, to, only }, count, rowsPerBatch);
+    return { batches, from, step, tier: table === hourTable(query.kind), interval };
   };
   if (!TIERED.has(query.kind)) return [read(rollupTable(query.kind), BUCKET_MS, first, last, () => true)];
   // Hours an edge cuts, and the part-hours at both ends: read by bucket.
@@ -426,6 +412,47 @@ export function sumRollupsPlan(
     reads.push(read(hourTable(query.kind), HOUR_MS, hoursFrom, hoursTo, (t) => !cut.has(t)));
   }
   return reads;
+}
+
+/**
+ * Statements reading the rows of `devices` in `table` over [from, to) as one row per device with
+ * rows: its index in `devices` (a DOUBLE), then lists of the same length of its rows' times and of
+ * each field's values (DOUBLE, NULL read as 0), unordered. One statement per batch of devices,
+ * each reading at most `rowsPerBatch` rows of `slots` per device.
+ */
+export function listsSql(
+  read: {
+    readonly table: string;
+    readonly site: string;
+    readonly devices: readonly string[];
+    readonly fields: readonly string[];
+    readonly from: number;
+    readonly to: number;
+    /** More of the filter, starting with AND. */
+    readonly only?: string;
+  },
+  slots: number,
+  rowsPerBatch: number,
+): Built[] {
+  const lists = read.fields.map((field) => `, list(coalesce(${quote(field)}, 0)::DOUBLE)`).join('');
+  const batch = Math.max(1, Math.floor(rowsPerBatch / Math.max(1, slots)));
+  const batches: Built[] = [];
+  for (let d = 0; d < read.devices.length; d += batch) {
+    const values: DuckDBValue[] = [];
+    const types: DuckDBType[] = [];
+    const filter = where({ site: read.site, devices: read.devices.slice(d, d + batch) }, values, types);
+    values.push(listValue([...read.devices]));
+    types.push(LIST(VARCHAR));
+    batches.push({
+      sql:
+        `SELECT (list_position($${values.length}::VARCHAR[], "device") - 1)::DOUBLE, list("time"::DOUBLE)${lists} ` +
+        `FROM ${quote(read.table)} WHERE ${filter} AND "time" >= ${safe(read.from)} AND "time" < ${safe(read.to)}` +
+        `${read.only ?? ''} GROUP BY "device"`,
+      values,
+      types,
+    });
+  }
+  return batches;
 }
 
 /** SQL of the devices that have rows in [from, to), sorted: what a sum over every device reads. */
@@ -517,6 +544,35 @@ export class RollupSumsBuilder {
       for (let k = 0; k < times.length; k++) {
         const i = slots[k] as number;
         if (i >= 0) target[i] = (target[i] as number) + (values[offset + k] as number);
+      }
+    }
+  }
+
+  /**
+   * A device's block of the hour tier (hour-cache.ts) starting at `start`, for a read of the tier:
+   * the hours of the block inside the read, field `f` of the sum from column `columns[f]` of the
+   * block. A device without a row there adds nothing (and is left out if it has none elsewhere).
+   */
+  addBlock(
+    read: ListRead,
+    device: number,
+    start: number,
+    block: HourBlock,
+    columns: readonly number[],
+  ): void {
+    const { from, interval } = read;
+    const first = Math.max(0, (from - start) / HOUR_MS);
+    const last = Math.min(block.present.length, (from + interval.length * HOUR_MS - start) / HOUR_MS);
+    let sums: Float64Array[] | undefined;
+    for (let h = first; h < last; h++) {
+      if (block.present[h] !== 1) continue;
+      sums ??= this.#sums(device);
+      const i = interval[(start - from) / HOUR_MS + h] as number;
+      if (i < 0) continue;
+      for (let f = 0; f < sums.length; f++) {
+        const target = sums[f] as Float64Array;
+        target[i] =
+          (target[i] as number) + ((block.values[columns[f] as number] as Float64Array)[h] as number);
       }
     }
   }

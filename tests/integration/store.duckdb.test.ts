@@ -166,6 +166,60 @@ describe('DuckDbStore', () => {
     expect(() => new DuckDbStore({ path, sumBatchRows: 0 })).toThrow(/sumBatchRows/);
   });
 
+  it('keeps summed hours in memory, reads again only the blocks a write touched, and answers as without them', async () => {
+    const folder = await testFolder();
+    const cached = new DuckDbStore({ path: join(folder, 'cached.duckdb') });
+    const uncached = new DuckDbStore({ path: join(folder, 'uncached.duckdb'), hourCacheBytes: 0 });
+    for (const store of [cached, uncached]) {
+      onTestFinished(() => store.stop());
+      await store.start();
+    }
+    const DAY = 24 * HOUR;
+    const bucket = (k: number, consumption: number) => ({
+      time: T0 + k * 15 * MIN,
+      values: { consumption, coveredMs: 900_000, state: '[]', rules: 'r' },
+    });
+    const write = (from: number, rows: ReturnType<typeof bucket>[]) =>
+      Promise.all(
+        [cached, uncached].map((store) =>
+          store.writeRollups([{ kind: 'meter', site: 's', device: 'm1', from, rows }]),
+        ),
+      );
+    // 30 days of buckets of 1 kWh: 96 kWh a day.
+    await write(
+      T0,
+      Array.from({ length: 30 * 96 }, (_, k) => bucket(k, 1)),
+    );
+    const edges = Array.from({ length: 31 }, (_, d) => T0 + d * DAY);
+    const daily = async (store: DuckDbStore) =>
+      Array.from(
+        (await store.sumRollups({ kind: 'meter', site: 's', edges, fields: ['consumption'] }))[0]?.sums
+          .consumption ?? [],
+      );
+    expect(await daily(cached)).toEqual(new Array(30).fill(96));
+    const blocks = cached.hourCache.blocks;
+    // 30 days are 720 hours: 3 or 4 blocks of 256 hours, all read once.
+    expect(blocks).toBeGreaterThanOrEqual(3);
+    expect(cached.hourCache).toMatchObject({ hits: 0, misses: blocks });
+    expect(await daily(cached)).toEqual(new Array(30).fill(96));
+    expect(cached.hourCache).toMatchObject({ hits: blocks, misses: blocks });
+    // A late fold replaces the rows from day 20, 01:00 on with 2 kWh a bucket: day 20 is
+    // 4 + 23 × 8 = 188 kWh, the days after 192.
+    const from = T0 + 20 * DAY + HOUR;
+    await write(
+      from,
+      Array.from({ length: 10 * 96 - 4 }, (_, k) => bucket(20 * 96 + 4 + k, 2)),
+    );
+    const expected = [...new Array(20).fill(96), 188, ...new Array(9).fill(192)];
+    expect(await daily(cached)).toEqual(expected);
+    expect(await daily(uncached)).toEqual(expected);
+    // Blocks that end before the write were kept; the others were read again.
+    const kept = Math.floor((from - T0) / (256 * HOUR));
+    expect(cached.hourCache.hits).toBeGreaterThanOrEqual(blocks + kept);
+    expect(cached.hourCache.misses).toBeLessThan(2 * blocks);
+    expect(uncached.hourCache).toMatchObject({ blocks: 0, bytes: 0 });
+  });
+
   it('says which file it cannot create', async () => {
     const folder = await testFolder();
     await writeFile(join(folder, 'not-a-folder'), '');
