@@ -87,6 +87,7 @@ import {
   readRollupsSql,
   rollupDevicesSql,
   sumRollupsPlan,
+  TIERED,
   toRollupSeries,
   writeRollupRows,
 } from './rollups.ts';
@@ -328,8 +329,11 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
     // The hour blocks the writes touch go before and after the transaction (hour-cache.ts).
     const invalidate = () => {
       for (const w of writes) {
-        const key = HourBlockCache.key(w.kind, w.site, w.device);
-        this.#hours.invalidate(key, w.from, w.to ?? Number.POSITIVE_INFINITY);
+        if (!TIERED.has(w.kind)) continue;
+        for (const field of floatFields(w.kind)) {
+          const key = HourBlockCache.key(w.kind, w.site, w.device, field);
+          this.#hours.invalidate(key, w.from, w.to ?? Number.POSITIVE_INFINITY);
+        }
       }
     };
     await this.#exclusive(async ({ file, writer }) => {
@@ -385,8 +389,8 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
 
   /**
    * Adds a read of the hour tier to `builder` from the blocks in memory (hour-cache.ts), reading
-   * from DuckDB only the blocks it does not hold: for the devices missing any, one read of every
-   * number field from their first missing block to their last.
+   * from DuckDB only the blocks it does not hold: for the devices missing any, one read of the
+   * fields missing from their first missing block to their last.
    */
   async #sumHours(
     connection: DuckDBConnection,
@@ -394,72 +398,86 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
     read: ListRead,
     builder: RollupSumsBuilder,
   ): Promise<void> {
-    const { kind, site, devices } = query;
-    const fields = floatFields(kind);
-    const columns = query.fields.map((field) => fields.indexOf(field));
+    const { kind, site, devices, fields } = query;
     const to = read.from + read.interval.length * HOUR_MS;
     const [first, last] = [blockOf(read.from), blockOf(to - 1)];
-    const keys = devices.map((device) => HourBlockCache.key(kind, site, device));
-    // Per device, the blocks to read (empty for a device whose blocks are all here).
-    const wanted: Map<number, HourBlock | null>[] = [];
-    const reading: string[] = [];
-    const indexes: number[] = [];
-    const generations: number[] = [];
+    /** A block to read: where it goes, and the generation of its key when the read began. */
+    interface Wanted {
+      readonly key: string;
+      readonly generation: number;
+      block: HourBlock | null;
+    }
+    // Per device with blocks to read, by field and block start.
+    const wanted = new Map<number, Map<string, Map<number, Wanted>>>();
+    const missingFields = new Set<string>();
     let [low, high] = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
     devices.forEach((device, d) => {
-      const key = keys[d] as string;
-      const generation = this.#hours.generation(key);
-      const missing = new Map<number, HourBlock | null>();
-      for (let start = first; start <= last; start += BLOCK_MS) {
-        const block = this.#hours.get(key, start);
-        if (block) builder.addBlock(read, d, start, block, columns);
-        else {
-          missing.set(start, null);
+      fields.forEach((field, f) => {
+        const key = HourBlockCache.key(kind, site, device, field);
+        const generation = this.#hours.generation(key);
+        for (let start = first; start <= last; start += BLOCK_MS) {
+          const block = this.#hours.get(key, start);
+          if (block) {
+            builder.addBlock(read, d, f, start, block);
+            continue;
+          }
+          let byField = wanted.get(d);
+          if (!byField) wanted.set(d, (byField = new Map()));
+          let byStart = byField.get(field);
+          if (!byStart) byField.set(field, (byStart = new Map()));
+          byStart.set(start, { key, generation, block: null });
+          missingFields.add(field);
           low = Math.min(low, start);
           high = Math.max(high, start);
         }
-      }
-      if (missing.size === 0) return;
-      wanted.push(missing);
-      reading.push(device);
-      indexes.push(d);
-      generations.push(generation);
+      });
     });
-    if (reading.length === 0) return;
-    const newBlock = (): HourBlock => ({
-      present: new Uint8Array(BLOCK_HOURS),
-      values: fields.map(() => new Float64Array(BLOCK_HOURS)),
-    });
+    if (wanted.size === 0) return;
+    const reading = [...wanted.keys()];
+    const read_ = fields.filter((field) => missingFields.has(field));
     const statements = listsSql(
-      { table: hourTable(kind), site, devices: reading, fields, from: low, to: high + BLOCK_MS },
+      {
+        table: hourTable(kind),
+        site,
+        devices: reading.map((d) => devices[d] as string),
+        fields: read_,
+        from: low,
+        to: high + BLOCK_MS,
+      },
       (high + BLOCK_MS - low) / HOUR_MS,
       this.#sumBatchRows,
     );
-    await readLists(connection, statements, (r, times, values) => {
-      const missing = wanted[r] as Map<number, HourBlock | null>;
-      for (let k = 0; k < times.length; k++) {
-        const time = times.values[times.offset + k] as number;
-        const start = blockOf(time);
-        if (!missing.has(start)) continue;
-        let block = missing.get(start);
-        if (!block) {
-          block = newBlock();
-          missing.set(start, block);
+    const newBlock = (): HourBlock => ({
+      present: new Uint8Array(BLOCK_HOURS),
+      values: new Float64Array(BLOCK_HOURS),
+    });
+    await readLists(connection, statements, (r, times, lists) => {
+      const byField = wanted.get(reading[r] as number) as Map<string, Map<number, Wanted>>;
+      read_.forEach((field, f) => {
+        const byStart = byField.get(field);
+        if (!byStart) return;
+        const list = lists[f] as { values: Float64Array; offset: number };
+        for (let k = 0; k < times.length; k++) {
+          const time = times.values[times.offset + k] as number;
+          const start = blockOf(time);
+          const slot = byStart.get(start);
+          if (!slot) continue;
+          slot.block ??= newBlock();
+          const h = (time - start) / HOUR_MS;
+          slot.block.present[h] = 1;
+          slot.block.values[h] = list.values[list.offset + k] as number;
         }
-        const h = (time - start) / HOUR_MS;
-        block.present[h] = 1;
-        values.forEach((list, f) => {
-          (block.values[f] as Float64Array)[h] = list.values[list.offset + k] as number;
-        });
-      }
+      });
     });
-    indexes.forEach((d, r) => {
-      for (const [start, read_] of wanted[r] as Map<number, HourBlock | null>) {
-        const block = read_ ?? newBlock();
-        this.#hours.put(keys[d] as string, start, block, generations[r] as number);
-        builder.addBlock(read, d, start, block, columns);
+    for (const [d, byField] of wanted) {
+      for (const [field, byStart] of byField) {
+        for (const [start, slot] of byStart) {
+          const block = slot.block ?? newBlock();
+          this.#hours.put(slot.key, start, block, slot.generation);
+          builder.addBlock(read, d, fields.indexOf(field), start, block);
+        }
       }
-    });
+    }
   }
 
   /** Looks back a day, then a year, then to the beginning: the last row is nearly always recent. */

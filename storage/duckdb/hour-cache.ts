@@ -2,13 +2,13 @@
  * Blocks of the hour tier kept in memory by the DuckDB store, so that a sum over months reads
  * from DuckDB only the hours that changed since it last read them.
  *
- * A block is {@link BLOCK_HOURS} hours of one device of one kind and site (aligned to multiples of
- * that length since 1970), with every number field of the kind as a column. A rollup write drops
- * the blocks of each device it writes from the hour it starts in on (and only those: rows before it
- * are not touched), so the block of "now" is read again after each fold of the live ingest while
+ * A block is {@link BLOCK_HOURS} hours of one number field of one device of one kind and site
+ * (aligned to multiples of that length since 1970), kept for the fields sums ask for. A rollup
+ * write drops the blocks of each device it writes from the block its start is in on (and only
+ * those: rows before it are not touched), so the block of "now" is read again after each fold of the live ingest while
  * the months before stay. A read that overlapped a write must not keep what it read: every write
- * counts a generation per device before and after its transaction, and a block read is kept only
- * if its device's generation did not move between the start of the read and its end.
+ * counts a generation per key before and after its transaction, and a block read is kept only if
+ * its key's generation did not move between the start of the read and its end.
  *
  * Least recently used blocks go first once the blocks hold more than the budget of bytes.
  */
@@ -21,12 +21,12 @@ export const BLOCK_MS = BLOCK_HOURS * HOUR_MS;
 /** Start of the block holding `time`. */
 export const blockOf = (time: number): number => time - (((time % BLOCK_MS) + BLOCK_MS) % BLOCK_MS);
 
-/** One device's hours of a block. */
+/** One field of one device over the hours of a block. */
 export interface HourBlock {
   /** 1 where the device has a row for that hour. */
   readonly present: Uint8Array;
-  /** Per number field of the kind (in the order of the read that filled it), each hour's value; NULL as 0. */
-  readonly values: readonly Float64Array[];
+  /** Each hour's value of the field; NULL as 0. */
+  readonly values: Float64Array;
 }
 
 interface DeviceEntry {
@@ -37,7 +37,7 @@ interface DeviceEntry {
 /** Default budget of {@link HourBlockCache}: 128 MB. */
 export const HOUR_CACHE_BYTES = 128 * 1024 * 1024;
 
-/** The blocks, per device key (kind, site and device), with a byte budget. */
+/** The blocks, per key (kind, site, device and field), with a byte budget. */
 export class HourBlockCache {
   readonly #maxBytes: number;
   readonly #devices = new Map<string, DeviceEntry>();
@@ -53,9 +53,9 @@ export class HourBlockCache {
     this.#maxBytes = maxBytes;
   }
 
-  /** The key of a device of a kind and site. */
-  static key(kind: string, site: string, device: string): string {
-    return `${kind}\u0000${site}\u0000${device}`;
+  /** The key of a field of a device of a kind and site. */
+  static key(kind: string, site: string, device: string, field: string): string {
+    return `${kind}\u0000${site}\u0000${device}\u0000${field}`;
   }
 
   /** Whether blocks are kept at all (a budget above 0). */
@@ -68,7 +68,7 @@ export class HourBlockCache {
     return { bytes: this.#bytes, blocks: this.#lru.size, hits: this.#hits, misses: this.#misses };
   }
 
-  /** The device's generation: take it before a read, and hand it to {@link put} with what was read. */
+  /** The key's generation: take it before a read, and hand it to {@link put} with what was read. */
   generation(key: string): number {
     return this.#devices.get(key)?.generation ?? 0;
   }
@@ -85,7 +85,7 @@ export class HourBlockCache {
     return block;
   }
 
-  /** Keeps a block read while the device's generation was `generation` (else drops it). */
+  /** Keeps a block read while the key's generation was `generation` (else drops it). */
   put(key: string, start: number, block: HourBlock, generation: number): void {
     if (this.#maxBytes === 0) return;
     let entry = this.#devices.get(key);
@@ -106,7 +106,7 @@ export class HourBlockCache {
     }
   }
 
-  /** A write of the device's rows in [from, to) is under way or done: its blocks there go. */
+  /** A write of the key's rows in [from, to) is under way or done: its blocks there go. */
   invalidate(key: string, from: number, to: number): void {
     let entry = this.#devices.get(key);
     if (!entry) {
@@ -138,5 +138,5 @@ export class HourBlockCache {
 }
 
 function sizeOf(block: HourBlock): number {
-  return block.present.byteLength + block.values.reduce((sum, v) => sum + v.byteLength, 0);
+  return block.present.byteLength + block.values.byteLength;
 }

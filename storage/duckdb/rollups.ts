@@ -47,7 +47,7 @@ export const rollupTable = (kind: RollupKind): string => `rollup_${kind}`;
 /** Length of a row of the hour tier, ms. */
 export const HOUR_MS = 3_600_000;
 /** Kinds kept per bucket, which have an hour tier (trips are kept per trip). */
-const TIERED: ReadonlySet<RollupKind> = new Set<RollupKind>(['meter', 'vehicle', 'room']);
+export const TIERED: ReadonlySet<RollupKind> = new Set<RollupKind>(['meter', 'vehicle', 'room']);
 export const hourTable = (kind: RollupKind): string => `rollup_${kind}_hour`;
 
 /** Number fields of a kind: what the hour tier sums. */
@@ -549,31 +549,21 @@ export class RollupSumsBuilder {
   }
 
   /**
-   * A device's block of the hour tier (hour-cache.ts) starting at `start`, for a read of the tier:
-   * the hours of the block inside the read, field `f` of the sum from column `columns[f]` of the
-   * block. A device without a row there adds nothing (and is left out if it has none elsewhere).
+   * A device's block of one field of the hour tier (hour-cache.ts) starting at `start`, for a read of
+   * the tier: the hours of the block inside the read, into the sums of field `f` of the query. A
+   * device without a row there adds nothing (and is left out if it has none elsewhere).
    */
-  addBlock(
-    read: ListRead,
-    device: number,
-    start: number,
-    block: HourBlock,
-    columns: readonly number[],
-  ): void {
+  addBlock(read: ListRead, device: number, f: number, start: number, block: HourBlock): void {
     const { from, interval } = read;
     const first = Math.max(0, (from - start) / HOUR_MS);
     const last = Math.min(block.present.length, (from + interval.length * HOUR_MS - start) / HOUR_MS);
-    let sums: Float64Array[] | undefined;
+    const offset = (start - from) / HOUR_MS;
+    let target: Float64Array | undefined;
     for (let h = first; h < last; h++) {
       if (block.present[h] !== 1) continue;
-      sums ??= this.#sums(device);
-      const i = interval[(start - from) / HOUR_MS + h] as number;
-      if (i < 0) continue;
-      for (let f = 0; f < sums.length; f++) {
-        const target = sums[f] as Float64Array;
-        target[i] =
-          (target[i] as number) + ((block.values[columns[f] as number] as Float64Array)[h] as number);
-      }
+      target ??= this.#sums(device)[f] as Float64Array;
+      const i = interval[offset + h] as number;
+      if (i >= 0) target[i] = (target[i] as number) + (block.values[h] as number);
     }
   }
 

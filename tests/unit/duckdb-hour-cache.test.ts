@@ -10,11 +10,11 @@ import {
 
 const block = (value: number): HourBlock => ({
   present: new Uint8Array(BLOCK_HOURS).fill(1),
-  values: [new Float64Array(BLOCK_HOURS).fill(value)],
+  values: new Float64Array(BLOCK_HOURS).fill(value),
 });
 /** Bytes of one block of one field: a byte of presence and 8 of value per hour. */
 const SIZE = BLOCK_HOURS * 9;
-const KEY = HourBlockCache.key('meter', 's', 'm1');
+const KEY = HourBlockCache.key('meter', 's', 'm1', 'consumption');
 
 describe('HourBlockCache', () => {
   it('aligns blocks to multiples of their length, before 1970 too', () => {
@@ -28,16 +28,16 @@ describe('HourBlockCache', () => {
     const cache = new HourBlockCache(10 * SIZE);
     const before = cache.generation(KEY);
     cache.put(KEY, 0, block(1), before);
-    expect(cache.get(KEY, 0)?.values[0]?.[0]).toBe(1);
+    expect(cache.get(KEY, 0)?.values[0]).toBe(1);
     // A read starts, a write of the device lands, the read ends: what it read is not kept.
     const reading = cache.generation(KEY);
     cache.invalidate(KEY, 5 * BLOCK_MS, Number.POSITIVE_INFINITY);
     cache.put(KEY, BLOCK_MS, block(2), reading);
     expect(cache.get(KEY, BLOCK_MS)).toBeUndefined();
     // Other devices are not concerned.
-    const other = HourBlockCache.key('meter', 's', 'm2');
+    const other = HourBlockCache.key('meter', 's', 'm2', 'consumption');
     cache.put(other, 0, block(3), cache.generation(other));
-    expect(cache.get(other, 0)?.values[0]?.[0]).toBe(3);
+    expect(cache.get(other, 0)?.values[0]).toBe(3);
     expect(cache.stats).toMatchObject({ blocks: 2, bytes: 2 * SIZE, hits: 2, misses: 1 });
   });
 
