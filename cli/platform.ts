@@ -185,7 +185,10 @@ export async function createStorage(
   };
   if (config.store === 'duckdb') {
     const { DuckDbStore } = await import('../storage/duckdb/duckdb-store.ts');
-    const inner = new DuckDbStore({ path: join(data, 'facility.duckdb') });
+    const inner = new DuckDbStore({
+      path: join(data, 'facility.duckdb'),
+      hourCacheBytes: config.duckdbCacheMb * 1024 * 1024,
+    });
     // The dead-letter table lives in the store's own file: one process, one handle.
     sink = new DuckDbDeadLetterSink({ database: inner });
     return {

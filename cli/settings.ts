@@ -26,6 +26,7 @@ export const BROKER_SETTINGS = [
 /** The settings of the store and its InfluxDB server. */
 export const STORE_SETTINGS = [
   'store',
+  'duckdbCacheMb',
   'influxUrl',
   'influxDatabase',
   'influxOrg',
@@ -58,6 +59,8 @@ const HELP: Readonly<Record<Key, string>> = {
   showcase:
     'plant a water leak, an empty conditioned room and a car outside the service area at once, for a demo 演示故障 (default: on for start, off for simulate)',
   store: 'time-series store: duckdb | influx (default: duckdb)',
+  duckdbCacheMb:
+    'most MB of hourly rollups the DuckDB store keeps in memory for sums, 0 = none 小时汇总内存缓存 (default: 128)',
   influxUrl: 'InfluxDB URL (default: http://127.0.0.1:8086)',
   influxDatabase: 'InfluxDB 1.x database, or 2.x/3.x bucket (default: facility)',
   influxOrg: 'InfluxDB 2.x organisation',

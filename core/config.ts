@@ -60,6 +60,11 @@ export const RuntimeConfigSchema = Type.Object({
   showcase: Type.Optional(Type.Boolean()),
   /** Time-series store. */
   store: Type.Union([Type.Literal('duckdb'), Type.Literal('influx')], { default: 'duckdb' }),
+  /**
+   * Most megabytes of the rollups' hour tier the DuckDB store keeps in memory for sums (store
+   * `duckdb`; 0 = none): a year of one meter's consumption and covered time is about 150 KB.
+   */
+  duckdbCacheMb: Type.Integer({ minimum: 0, maximum: 1_048_576, default: 128 }),
   /** InfluxDB base URL (store `influx`). */
   influxUrl: Type.String({ default: 'http://127.0.0.1:8086' }),
   /** InfluxDB 1.x database, or 2.x/3.x bucket. */
