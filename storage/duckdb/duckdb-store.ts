@@ -175,6 +175,11 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
     return this.#hours.stats;
   }
 
+  /** Drops every hour block kept (a benchmark's cold start; writes drop what they touch themselves). */
+  clearHourCache(): void {
+    this.#hours.clear();
+  }
+
   async start(): Promise<void> {
     if (!this.#database) {
       const opening = open(resolve(this.#path));
