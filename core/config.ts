@@ -62,7 +62,7 @@ export const RuntimeConfigSchema = Type.Object({
   store: Type.Union([Type.Literal('duckdb'), Type.Literal('influx')], { default: 'duckdb' }),
   /**
    * Most megabytes of the rollups' hour tier the DuckDB store keeps in memory for sums (store
-   * `duckdb`; 0 = none): a year of one meter's consumption and covered time is about 150 KB.
+   * `duckdb`; 0 = none): a year of one field of one device is about 85 KB.
    */
   duckdbCacheMb: Type.Integer({ minimum: 0, maximum: 1_048_576, default: 128 }),
   /** InfluxDB base URL (store `influx`). */

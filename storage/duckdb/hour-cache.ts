@@ -29,6 +29,14 @@ export interface HourBlock {
   readonly values: Float64Array;
 }
 
+const NO_HOURS = new Uint8Array(0);
+const NO_VALUES = new Float64Array(0);
+
+/** A block without rows (a device not yet reporting, a year before the history): no hours held. */
+export function emptyBlock(): HourBlock {
+  return { present: NO_HOURS, values: NO_VALUES };
+}
+
 interface DeviceEntry {
   generation: number;
   readonly blocks: Map<number, HourBlock>;
@@ -137,6 +145,7 @@ export class HourBlockCache {
   }
 }
 
+/** Bytes of a block, with a nominal 64 for the objects around its arrays. */
 function sizeOf(block: HourBlock): number {
-  return block.present.byteLength + block.values.byteLength;
+  return 64 + block.present.byteLength + block.values.byteLength;
 }

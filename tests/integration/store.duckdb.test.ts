@@ -218,6 +218,25 @@ describe('DuckDbStore', () => {
     expect(cached.hourCache.hits).toBeGreaterThanOrEqual(blocks + kept);
     expect(cached.hourCache.misses).toBeLessThan(2 * blocks);
     expect(uncached.hourCache).toMatchObject({ blocks: 0, bytes: 0 });
+    // A meter without rows is left out, its empty blocks kept; once it reports, it is summed.
+    const both = async () =>
+      (
+        await cached.sumRollups({
+          kind: 'meter',
+          site: 's',
+          devices: ['m1', 'm2'],
+          edges,
+          fields: ['consumption'],
+        })
+      ).map((s) => [s.device, Array.from(s.sums.consumption ?? [])[5]]);
+    expect(await both()).toEqual([['m1', 96]]);
+    await cached.writeRollups([
+      { kind: 'meter', site: 's', device: 'm2', from: T0 + 5 * DAY, rows: [bucket(5 * 96, 7)] },
+    ]);
+    expect(await both()).toEqual([
+      ['m1', 96],
+      ['m2', 7],
+    ]);
   });
 
   it('says which file it cannot create', async () => {

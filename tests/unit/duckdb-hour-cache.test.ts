@@ -12,8 +12,8 @@ const block = (value: number): HourBlock => ({
   present: new Uint8Array(BLOCK_HOURS).fill(1),
   values: new Float64Array(BLOCK_HOURS).fill(value),
 });
-/** Bytes of one block of one field: a byte of presence and 8 of value per hour. */
-const SIZE = BLOCK_HOURS * 9;
+/** Bytes of one block of one field: a byte of presence and 8 of value per hour, and 64 of objects. */
+const SIZE = 64 + BLOCK_HOURS * 9;
 const KEY = HourBlockCache.key('meter', 's', 'm1', 'consumption');
 
 describe('HourBlockCache', () => {
