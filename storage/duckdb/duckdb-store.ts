@@ -379,7 +379,8 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
         const sums = { ...query, devices };
         const builder = new RollupSumsBuilder(sums);
         for (const read of sumRollupsPlan(sums, this.#sumBatchRows)) {
-          if (read.tier && this.#hours.enabled) await this.#sumHours(connection, sums, read, builder);
+          if (read.tier && this.#hours.fits(blocksOf(sums, read)))
+            await this.#sumHours(connection, sums, read, builder);
           else
             await readLists(connection, read.batches, (device, times, fields) =>
               builder.addRows(read, device, times, fields),
@@ -900,6 +901,13 @@ async function readColumns(
     total += rows;
   }
   return columns.map((column) => column.subarray(0, total));
+}
+
+/** How many hour blocks (hour-cache.ts) a read of the hour tier covers. */
+function blocksOf(query: RollupSumQuery & { readonly devices: readonly string[] }, read: ListRead): number {
+  const to = read.from + read.interval.length * HOUR_MS;
+  const blocks = (blockOf(to - 1) - blockOf(read.from)) / BLOCK_MS + 1;
+  return query.devices.length * query.fields.length * blocks;
 }
 
 /** A device's list of times in a chunk of lists: element `k` at `offset + k` of `values`. */

@@ -66,9 +66,13 @@ export class HourBlockCache {
     return `${kind}\u0000${site}\u0000${device}\u0000${field}`;
   }
 
-  /** Whether blocks are kept at all (a budget above 0). */
-  get enabled(): boolean {
-    return this.#maxBytes > 0;
+  /**
+   * Whether a read of `blocks` blocks should go through the cache: blocks are kept at all, and
+   * they take at most half the budget (a read larger than that would push out its own blocks
+   * before the next read, and building them would cost more than reading the rows straight).
+   */
+  fits(blocks: number): boolean {
+    return this.#maxBytes > 0 && blocks * (64 + 9 * BLOCK_HOURS) <= this.#maxBytes / 2;
   }
 
   /** Bytes and blocks kept, and how many blocks asked for were there and not. */

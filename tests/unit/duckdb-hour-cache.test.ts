@@ -65,9 +65,12 @@ describe('HourBlockCache', () => {
     expect(cache.get(KEY, 0)).toBeDefined();
     expect(cache.get(KEY, 2 * BLOCK_MS)).toBeDefined();
     expect(cache.stats.bytes).toBe(2 * SIZE);
+    // A read of more than half the budget does not go through it.
+    expect(cache.fits(1)).toBe(true);
+    expect(cache.fits(2)).toBe(false);
     const none = new HourBlockCache(0);
     none.put(KEY, 0, block(0), 0);
-    expect(none.enabled).toBe(false);
+    expect(none.fits(1)).toBe(false);
     expect(none.get(KEY, 0)).toBeUndefined();
     expect(() => new HourBlockCache(-1)).toThrow(/budget/);
   });
