@@ -76,7 +76,6 @@ import {
 import {
   checkSumQuery,
   createRollupTables,
-  floatFields,
   HOUR_MS,
   hourTable,
   type ListRead,
@@ -331,18 +330,15 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
 
   async writeRollups(writes: readonly RollupWrite[]): Promise<void> {
     if (writes.length === 0) return;
-    // The hour blocks the writes touch go before and after the transaction (hour-cache.ts).
-    const invalidate = () => {
-      for (const w of writes) {
-        if (!TIERED.has(w.kind)) continue;
-        for (const field of floatFields(w.kind)) {
-          const key = HourBlockCache.key(w.kind, w.site, w.device, field);
-          this.#hours.invalidate(key, w.from, w.to ?? Number.POSITIVE_INFINITY);
-        }
-      }
+    // The hour blocks the writes touch go, and none of their devices' is served or kept until the
+    // transaction is over (hour-cache.ts).
+    const tiered = writes.filter((w) => TIERED.has(w.kind));
+    const marks = (mark: (key: string, from: number, to: number) => void) => {
+      for (const w of tiered)
+        mark(HourBlockCache.key(w.kind, w.site, w.device), w.from, w.to ?? Number.POSITIVE_INFINITY);
     };
     await this.#exclusive(async ({ file, writer }) => {
-      invalidate();
+      marks((key, from, to) => this.#hours.beginWrite(key, from, to));
       await writer.run('BEGIN TRANSACTION');
       try {
         await writeRollupRows(writer, writes);
@@ -353,7 +349,7 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
           throw new StoreError(error.message, { code: 'INVALID_ROLLUP', retriable: false });
         throw storeError('WRITE_FAILED', `DuckDB rollup write to "${file}" failed`, error);
       } finally {
-        invalidate();
+        marks((key, from, to) => this.#hours.endWrite(key, from, to));
       }
     });
   }
@@ -368,29 +364,59 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
     this.#rollupStatement(() => checkSumQuery(query));
     return this.read(async (connection) => {
       try {
-        const listed = rollupDevicesSql(query);
-        const devices =
-          query.devices === undefined
-            ? (await connection.runAndReadAll(listed.sql, listed.values, listed.types))
-                .getRows()
-                .map(([device]) => device as string)
-            : [...new Set(query.devices)].sort();
-        if (devices.length === 0) return [];
-        const sums = { ...query, devices };
-        const builder = new RollupSumsBuilder(sums);
-        for (const read of sumRollupsPlan(sums, this.#sumBatchRows)) {
-          if (read.tier && this.#hours.fits(blocksOf(sums, read)))
-            await this.#sumHours(connection, sums, read, builder);
-          else
-            await readLists(connection, read.batches, (device, times, fields) =>
-              builder.addRows(read, device, times, fields),
-            );
-        }
-        return builder.result();
+        // Taken before the transaction begins (hour-cache.ts).
+        const since = this.#hours.tick;
+        const sum = await this.#sumIn(connection, query, since);
+        // A device written while the sum read: a block served from memory may be older than the
+        // transaction's snapshot, so the sum is read again, straight from DuckDB.
+        const changed = sum.cached.some((key) => this.#hours.changedSince(key, since));
+        return (changed ? await this.#sumIn(connection, query, undefined) : sum).builder.result();
       } catch (error) {
         throw storeError('QUERY_FAILED', `DuckDB query of "${resolve(this.#path)}" failed`, error);
       }
     });
+  }
+
+  /**
+   * A sum in one transaction: hour blocks from memory and kept (from `since` on), unless `since`
+   * is undefined; with the keys of the devices whose blocks were used.
+   */
+  async #sumIn(
+    connection: DuckDBConnection,
+    query: RollupSumQuery,
+    since: number | undefined,
+  ): Promise<{ builder: RollupSumsBuilder; cached: string[] }> {
+    await connection.run('BEGIN TRANSACTION');
+    try {
+      const listed = rollupDevicesSql(query);
+      const devices =
+        query.devices === undefined
+          ? (await connection.runAndReadAll(listed.sql, listed.values, listed.types))
+              .getRows()
+              .map(([device]) => device as string)
+          : [...new Set(query.devices)].sort();
+      // A field asked for twice is summed once (the answer has one column per name).
+      const sums = { ...query, devices, fields: [...new Set(query.fields)] };
+      const builder = new RollupSumsBuilder(sums);
+      const cached: string[] = [];
+      if (devices.length > 0) {
+        for (const read of sumRollupsPlan(sums, this.#sumBatchRows)) {
+          if (since !== undefined && read.tier && this.#hours.fits(blocksOf(sums, read))) {
+            await this.#sumHours(connection, sums, read, builder, since);
+            cached.push(...devices.map((device) => HourBlockCache.key(sums.kind, sums.site, device)));
+          } else {
+            await readLists(connection, read.batches, (device, times, fields) =>
+              builder.addRows(read, device, times, fields),
+            );
+          }
+        }
+      }
+      await connection.run('COMMIT');
+      return { builder, cached };
+    } catch (error) {
+      await connection.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
   }
 
   /**
@@ -403,26 +429,24 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
     query: RollupSumQuery & { readonly devices: readonly string[] },
     read: ListRead,
     builder: RollupSumsBuilder,
+    since: number,
   ): Promise<void> {
     const { kind, site, devices, fields } = query;
     const to = read.from + read.interval.length * HOUR_MS;
     const [first, last] = [blockOf(read.from), blockOf(to - 1)];
-    /** A block to read: where it goes, and the generation of its key when the read began. */
+    /** A block to read, once read. */
     interface Wanted {
-      readonly key: string;
-      readonly generation: number;
       block: HourBlock | null;
     }
     // Per device with blocks to read, by field and block start.
     const wanted = new Map<number, Map<string, Map<number, Wanted>>>();
     const missingFields = new Set<string>();
     let [low, high] = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
-    devices.forEach((device, d) => {
+    const keys = devices.map((device) => HourBlockCache.key(kind, site, device));
+    devices.forEach((_, d) => {
       fields.forEach((field, f) => {
-        const key = HourBlockCache.key(kind, site, device, field);
-        const generation = this.#hours.generation(key);
         for (let start = first; start <= last; start += BLOCK_MS) {
-          const block = this.#hours.get(key, start);
+          const block = this.#hours.get(keys[d] as string, field, start);
           if (block) {
             builder.addBlock(read, d, f, start, block);
             continue;
@@ -431,7 +455,7 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
           if (!byField) wanted.set(d, (byField = new Map()));
           let byStart = byField.get(field);
           if (!byStart) byField.set(field, (byStart = new Map()));
-          byStart.set(start, { key, generation, block: null });
+          byStart.set(start, { block: null });
           missingFields.add(field);
           low = Math.min(low, start);
           high = Math.max(high, start);
@@ -469,9 +493,9 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
           const slot = byStart.get(start);
           if (!slot) continue;
           slot.block ??= newBlock();
-          const h = (time - start) / HOUR_MS;
+          const h = Math.floor((time - start) / HOUR_MS);
           slot.block.present[h] = 1;
-          slot.block.values[h] = list.values[list.offset + k] as number;
+          slot.block.values[h] = (slot.block.values[h] as number) + (list.values[list.offset + k] as number);
         }
       });
     });
@@ -479,7 +503,7 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
       for (const [field, byStart] of byField) {
         for (const [start, slot] of byStart) {
           const block = slot.block ?? emptyBlock();
-          this.#hours.put(slot.key, start, block, slot.generation);
+          this.#hours.put(keys[d] as string, field, start, block, since);
           builder.addBlock(read, d, fields.indexOf(field), start, block);
         }
       }

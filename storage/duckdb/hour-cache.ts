@@ -5,10 +5,17 @@
  * A block is {@link BLOCK_HOURS} hours of one number field of one device of one kind and site
  * (aligned to multiples of that length since 1970), kept for the fields sums ask for. A rollup
  * write drops the blocks of each device it writes from the block its start is in on (and only
- * those: rows before it are not touched), so the block of "now" is read again after each fold of the live ingest while
- * the months before stay. A read that overlapped a write must not keep what it read: every write
- * counts a generation per key before and after its transaction, and a block read is kept only if
- * its key's generation did not move between the start of the read and its end.
+ * those: rows before it are not touched), so the block of "now" is read again after each fold of
+ * the live ingest while the months before stay.
+ *
+ * What is served is what a read inside one transaction would see:
+ * - a write marks its devices from before its transaction until after it: a device being written
+ *   is neither served from memory nor kept;
+ * - a read takes the {@link HourBlockCache.tick} before its transaction begins, and a block it read
+ *   is kept only if its device has not changed since that tick;
+ * - after its reads, a sum asks {@link HourBlockCache.changedSince} for every device it used, and
+ *   reads again straight from DuckDB if one changed meanwhile (a block served from memory may then
+ *   be older than the transaction's snapshot).
  *
  * Least recently used blocks go first once the blocks hold more than the budget of bytes.
  */
@@ -17,6 +24,8 @@
 export const BLOCK_HOURS = 256;
 const HOUR_MS = 3_600_000;
 export const BLOCK_MS = BLOCK_HOURS * HOUR_MS;
+/** Bytes counted for the objects and map entries around a block's arrays. */
+const BLOCK_OVERHEAD = 200;
 
 /** Start of the block holding `time`. */
 export const blockOf = (time: number): number => time - (((time % BLOCK_MS) + BLOCK_MS) % BLOCK_MS);
@@ -37,21 +46,34 @@ export function emptyBlock(): HourBlock {
   return { present: NO_HOURS, values: NO_VALUES };
 }
 
+/** A device of a kind and site: its blocks by field and start, and when it last changed. */
 interface DeviceEntry {
-  generation: number;
-  readonly blocks: Map<number, HourBlock>;
+  /** The tick of its last write (begun or ended). */
+  changedAt: number;
+  /** Writes of it under way. */
+  writing: number;
+  readonly blocks: Map<string, Map<number, HourBlock>>;
 }
 
 /** Default budget of {@link HourBlockCache}: 128 MB. */
 export const HOUR_CACHE_BYTES = 128 * 1024 * 1024;
 
-/** The blocks, per key (kind, site, device and field), with a byte budget. */
+/**
+ * The blocks, per device key (kind, site and device) and field, with a byte budget. An entry per
+ * device ever written or read stays (a few hundred bytes each); its blocks go by the budget.
+ */
 export class HourBlockCache {
   readonly #maxBytes: number;
   readonly #devices = new Map<string, DeviceEntry>();
   /** Every kept block, least recently used first (a Map keeps insertion order). */
-  readonly #lru = new Map<HourBlock, { readonly key: string; readonly start: number }>();
+  readonly #lru = new Map<
+    HourBlock,
+    { readonly entry: DeviceEntry; readonly field: string; readonly start: number }
+  >();
   #bytes = 0;
+  #tick = 0;
+  /** The tick of the last {@link clear}: nothing read before it is kept. */
+  #clearedAt = 0;
   #hits = 0;
   #misses = 0;
 
@@ -61,9 +83,19 @@ export class HourBlockCache {
     this.#maxBytes = maxBytes;
   }
 
-  /** The key of a field of a device of a kind and site. */
-  static key(kind: string, site: string, device: string, field: string): string {
-    return `${kind}\u0000${site}\u0000${device}\u0000${field}`;
+  /** The key of a device of a kind and site. */
+  static key(kind: string, site: string, device: string): string {
+    return `${kind}\u0000${site}\u0000${device}`;
+  }
+
+  /** Bytes and blocks kept, and how many blocks asked for were there and not. */
+  get stats(): { bytes: number; blocks: number; hits: number; misses: number } {
+    return { bytes: this.#bytes, blocks: this.#lru.size, hits: this.#hits, misses: this.#misses };
+  }
+
+  /** Take it before a read's transaction begins; hand it to {@link put} with what was read. */
+  get tick(): number {
+    return this.#tick;
   }
 
   /**
@@ -72,76 +104,91 @@ export class HourBlockCache {
    * before the next read, and building them would cost more than reading the rows straight).
    */
   fits(blocks: number): boolean {
-    return this.#maxBytes > 0 && blocks * (64 + 9 * BLOCK_HOURS) <= this.#maxBytes / 2;
+    return this.#maxBytes > 0 && blocks * (BLOCK_OVERHEAD + 9 * BLOCK_HOURS) <= this.#maxBytes / 2;
   }
 
-  /** Bytes and blocks kept, and how many blocks asked for were there and not. */
-  get stats(): { bytes: number; blocks: number; hits: number; misses: number } {
-    return { bytes: this.#bytes, blocks: this.#lru.size, hits: this.#hits, misses: this.#misses };
-  }
-
-  /** The key's generation: take it before a read, and hand it to {@link put} with what was read. */
-  generation(key: string): number {
-    return this.#devices.get(key)?.generation ?? 0;
-  }
-
-  get(key: string, start: number): HourBlock | undefined {
-    const block = this.#devices.get(key)?.blocks.get(start);
-    if (!block) this.#misses++;
-    else {
-      this.#hits++;
-      const where = this.#lru.get(block) as { key: string; start: number };
-      this.#lru.delete(block);
-      this.#lru.set(block, where);
+  /** A block kept, unless its device is being written. */
+  get(key: string, field: string, start: number): HourBlock | undefined {
+    const entry = this.#devices.get(key);
+    const block = entry && entry.writing === 0 ? entry.blocks.get(field)?.get(start) : undefined;
+    if (!block) {
+      this.#misses++;
+      return undefined;
     }
+    this.#hits++;
+    const where = this.#lru.get(block) as { entry: DeviceEntry; field: string; start: number };
+    this.#lru.delete(block);
+    this.#lru.set(block, where);
     return block;
   }
 
-  /** Keeps a block read while the key's generation was `generation` (else drops it). */
-  put(key: string, start: number, block: HourBlock, generation: number): void {
-    if (this.#maxBytes === 0) return;
-    let entry = this.#devices.get(key);
-    if (!entry) {
-      entry = { generation: 0, blocks: new Map() };
-      this.#devices.set(key, entry);
-    }
-    if (entry.generation !== generation) return;
-    const old = entry.blocks.get(start);
+  /** Keeps a block read in a transaction begun after `since` (a {@link tick}), if still current. */
+  put(key: string, field: string, start: number, block: HourBlock, since: number): void {
+    if (this.#maxBytes === 0 || since < this.#clearedAt) return;
+    const entry = this.#entry(key);
+    if (entry.writing > 0 || entry.changedAt > since) return;
+    let byStart = entry.blocks.get(field);
+    if (!byStart) entry.blocks.set(field, (byStart = new Map()));
+    const old = byStart.get(start);
     if (old) this.#forget(old);
-    entry.blocks.set(start, block);
-    this.#lru.set(block, { key, start });
+    byStart.set(start, block);
+    this.#lru.set(block, { entry, field, start });
     this.#bytes += sizeOf(block);
     for (const [oldest, where] of this.#lru) {
       if (this.#bytes <= this.#maxBytes) break;
-      this.#devices.get(where.key)?.blocks.delete(where.start);
+      where.entry.blocks.get(where.field)?.delete(where.start);
       this.#forget(oldest);
     }
   }
 
-  /** A write of the key's rows in [from, to) is under way or done: its blocks there go. */
-  invalidate(key: string, from: number, to: number): void {
-    let entry = this.#devices.get(key);
-    if (!entry) {
-      entry = { generation: 0, blocks: new Map() };
-      this.#devices.set(key, entry);
-    }
-    entry.generation++;
-    const first = blockOf(from);
-    for (const [start, block] of entry.blocks) {
-      if (start >= first && start < to) {
-        entry.blocks.delete(start);
-        this.#forget(block);
-      }
-    }
+  /** Whether the device was written, or is being written, since `since` (a {@link tick}). */
+  changedSince(key: string, since: number): boolean {
+    const entry = this.#devices.get(key);
+    return since < this.#clearedAt || (entry !== undefined && (entry.writing > 0 || entry.changedAt > since));
   }
 
+  /** A write of the device's rows in [from, to) begins: its blocks there go, and none is served until it ends. */
+  beginWrite(key: string, from: number, to: number): void {
+    const entry = this.#entry(key);
+    entry.writing++;
+    this.#changed(entry, from, to);
+  }
+
+  /** The write begun by {@link beginWrite} with the same range has committed or failed. */
+  endWrite(key: string, from: number, to: number): void {
+    const entry = this.#entry(key);
+    this.#changed(entry, from, to);
+    entry.writing = Math.max(0, entry.writing - 1);
+  }
+
+  /** Drops every block; nothing read before is kept. */
   clear(): void {
-    for (const entry of this.#devices.values()) {
-      entry.generation++;
-      entry.blocks.clear();
-    }
+    this.#clearedAt = ++this.#tick;
+    for (const entry of this.#devices.values()) entry.blocks.clear();
     this.#lru.clear();
     this.#bytes = 0;
+  }
+
+  #entry(key: string): DeviceEntry {
+    let entry = this.#devices.get(key);
+    if (!entry) {
+      entry = { changedAt: 0, writing: 0, blocks: new Map() };
+      this.#devices.set(key, entry);
+    }
+    return entry;
+  }
+
+  #changed(entry: DeviceEntry, from: number, to: number): void {
+    entry.changedAt = ++this.#tick;
+    const first = blockOf(from);
+    for (const byStart of entry.blocks.values()) {
+      for (const [start, block] of byStart) {
+        if (start >= first && start < to) {
+          byStart.delete(start);
+          this.#forget(block);
+        }
+      }
+    }
   }
 
   #forget(block: HourBlock): void {
@@ -149,7 +196,7 @@ export class HourBlockCache {
   }
 }
 
-/** Bytes of a block, with a nominal 64 for the objects around its arrays. */
+/** Bytes of a block: its arrays and the objects around them. */
 function sizeOf(block: HourBlock): number {
-  return 64 + block.present.byteLength + block.values.byteLength;
+  return BLOCK_OVERHEAD + block.present.byteLength + block.values.byteLength;
 }

@@ -441,11 +441,10 @@ export function listsSql(
     const values: DuckDBValue[] = [];
     const types: DuckDBType[] = [];
     const filter = where({ site: read.site, devices: read.devices.slice(d, d + batch) }, values, types);
-    values.push(listValue([...read.devices]));
-    types.push(LIST(VARCHAR));
+    // The device's index in the whole list: in the batch's list (the last parameter), plus where it starts.
     batches.push({
       sql:
-        `SELECT (list_position($${values.length}::VARCHAR[], "device") - 1)::DOUBLE, list("time"::DOUBLE)${lists} ` +
+        `SELECT (list_position($${values.length}::VARCHAR[], "device") - 1 + ${d})::DOUBLE, list("time"::DOUBLE)${lists} ` +
         `FROM ${quote(read.table)} WHERE ${filter} AND "time" >= ${safe(read.from)} AND "time" < ${safe(read.to)}` +
         `${read.only ?? ''} GROUP BY "device"`,
       values,
@@ -536,7 +535,8 @@ export class RollupSumsBuilder {
     if (this.#slots.length < times.length) this.#slots = new Int32Array(times.length);
     const slots = this.#slots;
     for (let k = 0; k < times.length; k++) {
-      slots[k] = interval[((times.values[times.offset + k] as number) - from) / step] ?? -1;
+      // A row off the grid (a trip starts at any instant) goes to the slot it falls in.
+      slots[k] = interval[Math.floor(((times.values[times.offset + k] as number) - from) / step)] ?? -1;
     }
     for (let f = 0; f < sums.length; f++) {
       const target = sums[f] as Float64Array;

@@ -239,6 +239,74 @@ describe('DuckDbStore', () => {
     ]);
   });
 
+  it('gives each sum one snapshot while writes land, a field asked twice once, and trips off the grid', async () => {
+    const store = await startedStore(join(await testFolder(), 'store.duckdb'));
+    const DAY = 24 * HOUR;
+    const buckets = (from: number, days: number, consumption: number) =>
+      Array.from({ length: days * 96 }, (_, k) => ({
+        time: from + k * 15 * MIN,
+        values: { consumption, coveredMs: 900_000, state: '[]', rules: 'r' },
+      }));
+    const meters = ['m1', 'm2', 'm3'];
+    // 40 days of 1 kWh a bucket for three meters: 96 kWh a day each.
+    await store.writeRollups(
+      meters.map((device) => ({
+        kind: 'meter' as const,
+        site: 's',
+        device,
+        from: T0,
+        rows: buckets(T0, 40, 1),
+      })),
+    );
+    const edges = Array.from({ length: 41 }, (_, d) => T0 + d * DAY);
+    const sum = async () =>
+      (
+        await store.sumRollups({ kind: 'meter', site: 's', edges, fields: ['consumption', 'consumption'] })
+      ).map((s) => Array.from(s.sums.consumption ?? []));
+    const before = new Array(40).fill(96);
+    expect(await sum()).toEqual([before, before, before]);
+    // Sums in flight while one write re-folds every meter from day 10 on at 2 kWh a bucket: each
+    // sees the whole write or none of it, for every meter and day.
+    const after = [...new Array(10).fill(96), ...new Array(30).fill(192)];
+    // With no block in memory, the sums in flight read DuckDB while the write commits.
+    store.clearHourCache();
+    const during = Array.from({ length: 12 }, () => sum());
+    const write = store.writeRollups(
+      meters.map((device) => ({
+        kind: 'meter' as const,
+        site: 's',
+        device,
+        from: T0 + 10 * DAY,
+        rows: buckets(T0 + 10 * DAY, 30, 2),
+      })),
+    );
+    const later = Array.from({ length: 12 }, () => sum());
+    await write;
+    for (const answer of await Promise.all([...during, ...later])) {
+      expect([JSON.stringify([before, before, before]), JSON.stringify([after, after, after])]).toContain(
+        JSON.stringify(answer),
+      );
+    }
+    expect(await sum()).toEqual([after, after, after]);
+    // A trip row starts anywhere: 12.5 km at 00:07 counts in the first quarter hour.
+    await store.writeRollups([
+      {
+        kind: 'trip',
+        site: 's',
+        device: 'car1',
+        from: T0,
+        rows: [{ time: T0 + 7 * MIN, values: { end: T0 + 30 * MIN, distanceKm: 12.5 } }],
+      },
+    ]);
+    const trips = await store.sumRollups({
+      kind: 'trip',
+      site: 's',
+      edges: [T0, T0 + 15 * MIN, T0 + HOUR],
+      fields: ['distanceKm'],
+    });
+    expect(trips.map((s) => [s.device, Array.from(s.sums.distanceKm ?? [])])).toEqual([['car1', [12.5, 0]]]);
+  });
+
   it('says which file it cannot create', async () => {
     const folder = await testFolder();
     await writeFile(join(folder, 'not-a-folder'), '');
