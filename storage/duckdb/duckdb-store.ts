@@ -434,12 +434,8 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
     const { kind, site, devices, fields } = query;
     const to = read.from + read.interval.length * HOUR_MS;
     const [first, last] = [blockOf(read.from), blockOf(to - 1)];
-    /** A block to read, once read. */
-    interface Wanted {
-      block: HourBlock | null;
-    }
-    // Per device with blocks to read, by field and block start.
-    const wanted = new Map<number, Map<string, Map<number, Wanted>>>();
+    // Per device with blocks to read, by field and block start: the block once a row of it is read.
+    const wanted = new Map<number, Map<string, Map<number, HourBlock | null>>>();
     const missingFields = new Set<string>();
     let [low, high] = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
     const keys = devices.map((device) => HourBlockCache.key(kind, site, device));
@@ -455,7 +451,7 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
           if (!byField) wanted.set(d, (byField = new Map()));
           let byStart = byField.get(field);
           if (!byStart) byField.set(field, (byStart = new Map()));
-          byStart.set(start, { block: null });
+          byStart.set(start, null);
           missingFields.add(field);
           low = Math.min(low, start);
           high = Math.max(high, start);
@@ -464,13 +460,13 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
     });
     if (wanted.size === 0) return;
     const reading = [...wanted.keys()];
-    const read_ = fields.filter((field) => missingFields.has(field));
+    const fieldsRead = fields.filter((field) => missingFields.has(field));
     const statements = listsSql(
       {
         table: hourTable(kind),
         site,
         devices: reading.map((d) => devices[d] as string),
-        fields: read_,
+        fields: fieldsRead,
         from: low,
         to: high + BLOCK_MS,
       },
@@ -482,27 +478,27 @@ export class DuckDbStore implements TimeSeriesStore, RollupStore {
       values: new Float64Array(BLOCK_HOURS),
     });
     await readLists(connection, statements, (r, times, lists) => {
-      const byField = wanted.get(reading[r] as number) as Map<string, Map<number, Wanted>>;
-      read_.forEach((field, f) => {
+      const byField = wanted.get(reading[r] as number) as Map<string, Map<number, HourBlock | null>>;
+      fieldsRead.forEach((field, f) => {
         const byStart = byField.get(field);
         if (!byStart) return;
         const list = lists[f] as { values: Float64Array; offset: number };
         for (let k = 0; k < times.length; k++) {
           const time = times.values[times.offset + k] as number;
           const start = blockOf(time);
-          const slot = byStart.get(start);
-          if (!slot) continue;
-          slot.block ??= newBlock();
+          if (!byStart.has(start)) continue;
+          let block = byStart.get(start);
+          if (!block) byStart.set(start, (block = newBlock()));
           const h = Math.floor((time - start) / HOUR_MS);
-          slot.block.present[h] = 1;
-          slot.block.values[h] = (slot.block.values[h] as number) + (list.values[list.offset + k] as number);
+          block.present[h] = 1;
+          block.values[h] = (block.values[h] as number) + (list.values[list.offset + k] as number);
         }
       });
     });
     for (const [d, byField] of wanted) {
       for (const [field, byStart] of byField) {
-        for (const [start, slot] of byStart) {
-          const block = slot.block ?? emptyBlock();
+        for (const [start, filled] of byStart) {
+          const block = filled ?? emptyBlock();
           this.#hours.put(keys[d] as string, field, start, block, since);
           builder.addBlock(read, d, fields.indexOf(field), start, block);
         }
